@@ -1,0 +1,435 @@
+//! The option catalogue: every connector and format option kinesis-tables
+//! knows, with its type, default, applicability and documentation.
+//!
+//! This table is the single source of truth. Validation, `kinesis-tables
+//! options`, `templates/reference.yaml` and the README's option list are all
+//! derived from it.
+
+/// Option names, as constants, so that rules and resolution never spell a key twice.
+pub mod keys {
+    pub const CONNECTOR: &str = "connector";
+    pub const FORMAT: &str = "format";
+    pub const STREAM_ARN: &str = "stream.arn";
+    pub const STREAM: &str = "stream";
+    pub const AWS_REGION: &str = "aws.region";
+    pub const AWS_ENDPOINT: &str = "aws.endpoint";
+    pub const AWS_TRUST_ALL: &str = "aws.trust.all.certificates";
+
+    pub const CRED_PROVIDER: &str = "aws.credentials.provider";
+    pub const CRED_ACCESS_KEY: &str = "aws.credentials.basic.accesskeyid";
+    pub const CRED_SECRET_KEY: &str = "aws.credentials.basic.secretkey";
+    pub const CRED_PROFILE_PATH: &str = "aws.credentials.profile.path";
+    pub const CRED_PROFILE_NAME: &str = "aws.credentials.profile.name";
+    pub const CRED_ROLE_ARN: &str = "aws.credentials.role.arn";
+    pub const CRED_ROLE_SESSION: &str = "aws.credentials.role.sessionName";
+    pub const CRED_ROLE_EXTERNAL_ID: &str = "aws.credentials.role.externalId";
+    pub const CRED_ROLE_STS_ENDPOINT: &str = "aws.credentials.role.stsEndpoint";
+    pub const CRED_ROLE_PROVIDER: &str = "aws.credentials.role.provider";
+    pub const CRED_WEB_IDENTITY_FILE: &str = "aws.credentials.webIdentityToken.file";
+    pub const CRED_CUSTOM_CLASS: &str = "aws.credentials.custom.class";
+
+    pub const SRC_INIT_POSITION: &str = "source.init.position";
+    pub const SRC_INIT_TIMESTAMP: &str = "source.init.timestamp";
+    pub const SRC_INIT_TIMESTAMP_FORMAT: &str = "source.init.timestamp.format";
+    pub const SRC_DISCOVERY_INTERVAL: &str = "source.shard.discovery.interval";
+    pub const SRC_READER_TYPE: &str = "source.reader.type";
+    pub const SRC_MAX_RECORDS: &str = "source.shard.get-records.max-record-count";
+    pub const SRC_EFO_CONSUMER: &str = "source.efo.consumer.name";
+    pub const SRC_EFO_LIFECYCLE: &str = "source.efo.lifecycle";
+    pub const SRC_EFO_SUB_TIMEOUT: &str = "source.efo.subscription.timeout";
+    pub const SRC_EFO_DEREG_TIMEOUT: &str = "source.efo.deregister.timeout";
+    pub const SRC_EFO_DESCRIBE_ATTEMPTS: &str = "source.efo.describe.retry-strategy.attempts.max";
+    pub const SRC_EFO_DESCRIBE_MIN: &str = "source.efo.describe.retry-strategy.delay.min";
+    pub const SRC_EFO_DESCRIBE_MAX: &str = "source.efo.describe.retry-strategy.delay.max";
+
+    pub const SINK_PARTITIONER: &str = "sink.partitioner";
+    pub const SINK_DELIMITER: &str = "sink.partitioner-field-delimiter";
+    pub const SINK_PRODUCER_PREFIX: &str = "sink.producer.";
+    pub const SINK_HTTP_CONCURRENCY: &str = "sink.http-client.max-concurrency";
+    pub const SINK_HTTP_READ_TIMEOUT: &str = "sink.http-client.read-timeout";
+    pub const SINK_HTTP_PROTOCOL: &str = "sink.http-client.protocol.version";
+    pub const SINK_BATCH_MAX_SIZE: &str = "sink.batch.max-size";
+    pub const SINK_MAX_INFLIGHT: &str = "sink.requests.max-inflight";
+    pub const SINK_MAX_BUFFERED: &str = "sink.requests.max-buffered";
+    pub const SINK_FLUSH_SIZE: &str = "sink.flush-buffer.size";
+    pub const SINK_FLUSH_TIMEOUT: &str = "sink.flush-buffer.timeout";
+    pub const SINK_FAIL_ON_ERROR: &str = "sink.fail-on-error";
+
+    pub const L_INITPOS: &str = "scan.stream.initpos";
+    pub const L_INITPOS_TS: &str = "scan.stream.initpos-timestamp";
+    pub const L_INITPOS_TS_FORMAT: &str = "scan.stream.initpos-timestamp-format";
+    pub const L_PUBLISHER: &str = "scan.stream.recordpublisher";
+    pub const L_EFO_CONSUMER: &str = "scan.stream.efo.consumername";
+    pub const L_EFO_REGISTRATION: &str = "scan.stream.efo.registration";
+    pub const L_EFO_CONSUMER_ARN: &str = "scan.stream.efo.consumerarn";
+    pub const L_EFO_CONCURRENCY: &str = "scan.stream.efo.http-client.max-concurrency";
+    pub const L_SHARD_ASSIGNER: &str = "scan.shard-assigner";
+    pub const L_GETRECORDS_MAX: &str = "scan.shard.getrecords.maxrecordcount";
+    pub const L_GETRECORDS_INTERVAL: &str = "scan.shard.getrecords.intervalmillis";
+    pub const L_DISCOVERY_INTERVAL: &str = "scan.shard.discovery.intervalmillis";
+    pub const L_ADAPTIVE_READS: &str = "scan.shard.adaptivereads";
+    pub const L_REGISTER_TIMEOUT: &str = "scan.stream.registerstreamconsumer.timeout";
+    pub const L_DEREGISTER_TIMEOUT: &str = "scan.stream.deregisterstreamconsumer.timeout";
+
+    pub const JSON_FAIL_ON_MISSING: &str = "json.fail-on-missing-field";
+    pub const JSON_IGNORE_PARSE_ERRORS: &str = "json.ignore-parse-errors";
+    pub const JSON_TIMESTAMP_STANDARD: &str = "json.timestamp-format.standard";
+    pub const JSON_DECIMAL_PLAIN: &str = "json.encode.decimal-as-plain-number";
+    pub const JSON_IGNORE_NULLS: &str = "json.encode.ignore-null-fields";
+    pub const CSV_FIELD_DELIMITER: &str = "csv.field-delimiter";
+    pub const CSV_DISABLE_QUOTE: &str = "csv.disable-quote-character";
+    pub const CSV_QUOTE: &str = "csv.quote-character";
+    pub const CSV_ALLOW_COMMENTS: &str = "csv.allow-comments";
+    pub const CSV_IGNORE_PARSE_ERRORS: &str = "csv.ignore-parse-errors";
+    pub const CSV_ARRAY_DELIMITER: &str = "csv.array-element-delimiter";
+    pub const CSV_ESCAPE: &str = "csv.escape-character";
+    pub const CSV_NULL_LITERAL: &str = "csv.null-literal";
+    pub const CSV_DECIMAL_SCIENTIFIC: &str = "csv.write-bigdecimal-in-scientific-notation";
+    pub const RAW_CHARSET: &str = "raw.charset";
+    pub const RAW_ENDIANNESS: &str = "raw.endianness";
+}
+
+/// Which connectors an option belongs to (a bit set).
+pub type Connectors = u8;
+pub const KINESIS: Connectors = 1;
+pub const LEGACY: Connectors = 2;
+pub const BOTH: Connectors = KINESIS | LEGACY;
+
+/// The connector names, by bit.
+pub const CONNECTOR_NAMES: &[(Connectors, &str)] = &[(KINESIS, "kinesis"), (LEGACY, "kinesis-legacy")];
+
+/// The value type of an option.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// Any non-empty string.
+    Str,
+    /// Any string, the empty one included.
+    AnyStr,
+    /// A 32-bit integer (Flink `Integer`) within bounds.
+    Int { min: i64, max: i64 },
+    /// A 64-bit integer (Flink `Long`) within bounds.
+    Long { min: i64, max: i64 },
+    /// `true` or `false`.
+    Bool,
+    /// A floating point number within bounds.
+    Double { min: f64, max: f64 },
+    /// Flink duration syntax (`10 s`, `250 ms`, `1 min`; a bare number is milliseconds).
+    Duration { min_ms: u64, max_ms: u64 },
+    /// One of a fixed set of values, written exactly.
+    Enum(&'static [&'static str]),
+    /// `arn:<partition>:kinesis:<region>:<account>:stream/<name>`.
+    StreamArn,
+    /// A Kinesis stream name.
+    StreamName,
+    /// A known AWS region.
+    Region,
+    /// An `http://` or `https://` URL.
+    Endpoint,
+    /// An IAM role ARN.
+    RoleArn,
+    /// An EFO consumer ARN.
+    ConsumerArn,
+    /// An EFO consumer name.
+    ConsumerName,
+    /// An STS role session name.
+    SessionName,
+    /// A Rust type path such as `my_crate::auth::Provider`.
+    RustPath,
+    /// A file system path.
+    Path,
+    /// A Java `DateTimeFormatter` pattern.
+    DatePattern,
+    /// A timestamp, checked against the pattern option beside it.
+    Timestamp,
+    /// One character (`\t` is accepted for a tab).
+    Char,
+    /// A character set name.
+    Charset,
+    /// Partitioner: `random`, `fixed` or a Rust type path.
+    Partitioner,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    Common,
+    Auth,
+    Source,
+    Sink,
+    Json,
+    Csv,
+    Raw,
+}
+
+impl Section {
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Common => "Common options",
+            Section::Auth => "Authentication options",
+            Section::Source => "Source options",
+            Section::Sink => "Sink options",
+            Section::Json => "Format options: json",
+            Section::Csv => "Format options: csv",
+            Section::Raw => "Format options: raw",
+        }
+    }
+    /// The format a format option belongs to.
+    pub fn format(self) -> Option<&'static str> {
+        match self {
+            Section::Json => Some("json"),
+            Section::Csv => Some("csv"),
+            Section::Raw => Some("raw"),
+            _ => None,
+        }
+    }
+}
+
+/// Which source reader an option configures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    Any,
+    Polling,
+    Efo,
+}
+
+/// One option.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionDef {
+    pub key: &'static str,
+    pub connectors: Connectors,
+    pub kind: Kind,
+    /// The default, as written in a spec. `None` means no default.
+    pub default: Option<&'static str>,
+    /// Required whenever the connector is in use.
+    pub required: bool,
+    pub section: Section,
+    pub reader: Reader,
+    /// Must be given as `${ENV_VAR}`, never as a literal.
+    pub secret: bool,
+    /// The key with the same meaning under the other connector.
+    pub equivalent: Option<&'static str>,
+    /// Recognised, but cannot take effect in kinesis-tables: setting it is an error with this reason.
+    pub rejected: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+impl OptionDef {
+    pub fn applies_to(&self, connector: Connectors) -> bool {
+        self.connectors & connector != 0
+    }
+}
+
+const fn opt(key: &'static str, connectors: Connectors, section: Section, kind: Kind, default: Option<&'static str>, doc: &'static str) -> OptionDef {
+    OptionDef { key, connectors, kind, default, required: false, section, reader: Reader::Any, secret: false, equivalent: None, rejected: None, doc }
+}
+
+impl OptionDef {
+    const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    const fn polling(mut self) -> Self {
+        self.reader = Reader::Polling;
+        self
+    }
+    const fn efo(mut self) -> Self {
+        self.reader = Reader::Efo;
+        self
+    }
+    const fn secret(mut self) -> Self {
+        self.secret = true;
+        self
+    }
+    const fn eq(mut self, other: &'static str) -> Self {
+        self.equivalent = Some(other);
+        self
+    }
+    const fn rejected(mut self, reason: &'static str) -> Self {
+        self.rejected = Some(reason);
+        self
+    }
+}
+
+const MAX_I32: i64 = i32::MAX as i64;
+const HOUR_MS: u64 = 3_600_000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// Kinesis API limits that options are checked against.
+pub mod limits {
+    /// Records in one PutRecords request.
+    pub const PUT_RECORDS_MAX_RECORDS: i64 = 500;
+    /// Bytes in one PutRecords request.
+    pub const PUT_RECORDS_MAX_BYTES: i64 = 5 * 1024 * 1024;
+    /// Bytes in one record (data plus partition key).
+    pub const RECORD_MAX_BYTES: usize = 1024 * 1024;
+    /// Records one GetRecords call may return.
+    pub const GET_RECORDS_MAX_RECORDS: i64 = 10_000;
+    /// Unicode characters in a partition key.
+    pub const PARTITION_KEY_MAX_CHARS: usize = 256;
+    /// A shard iterator expires after five minutes.
+    pub const ITERATOR_LIFETIME_MS: i64 = 300_000;
+}
+
+pub const CREDENTIAL_PROVIDERS: &[&str] = &["AUTO", "BASIC", "ENV_VAR", "SYS_PROP", "PROFILE", "ASSUME_ROLE", "WEB_IDENTITY_TOKEN", "CUSTOM"];
+pub const START_POSITIONS: &[&str] = &["LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"];
+pub const FORMATS: &[&str] = &["json", "csv", "raw"];
+pub const METADATA_KEYS: &[&str] = &["timestamp", "shard-id", "sequence-number"];
+
+use Section::*;
+
+const WATERMARKS: &str = "kinesis-tables has no event-time watermarks, so this option could not take effect";
+
+/// Every option, in the order they are documented.
+pub static OPTIONS: &[OptionDef] = &[
+    // ---- common
+    opt(keys::CONNECTOR, BOTH, Common, Kind::Enum(&["kinesis", "kinesis-legacy"]), None, "The connector: `kinesis` or `kinesis-legacy`.").required(),
+    opt(keys::STREAM_ARN, KINESIS, Common, Kind::StreamArn, None, "ARN of the Kinesis data stream backing this table.").required().eq(keys::STREAM),
+    opt(keys::STREAM, LEGACY, Common, Kind::StreamName, None, "Name of the Kinesis data stream backing this table.").required().eq(keys::STREAM_ARN),
+    opt(keys::FORMAT, BOTH, Common, Kind::Enum(FORMATS), None, "The record format: `json`, `csv` or `raw`.").required(),
+    opt(keys::AWS_REGION, BOTH, Common, Kind::Region, None, "The AWS region of the stream. Required for `kinesis`; for `kinesis-legacy` this or `aws.endpoint` is required."),
+    opt(keys::AWS_ENDPOINT, BOTH, Common, Kind::Endpoint, None, "The Kinesis endpoint URL. Derived from the region when unset; `AWS_ENDPOINT_URL` also applies."),
+    opt(keys::AWS_TRUST_ALL, BOTH, Common, Kind::Bool, Some("false"), "Accept any TLS certificate. For tests only: a warning is logged at every start."),
+    // ---- authentication
+    opt(keys::CRED_PROVIDER, BOTH, Auth, Kind::Enum(CREDENTIAL_PROVIDERS), Some("AUTO"), "Where credentials come from. AUTO uses the default AWS provider chain."),
+    opt(keys::CRED_ACCESS_KEY, BOTH, Auth, Kind::Str, None, "Access key ID for BASIC. Must be an `${ENV_VAR}` reference.").secret(),
+    opt(keys::CRED_SECRET_KEY, BOTH, Auth, Kind::Str, None, "Secret access key for BASIC. Must be an `${ENV_VAR}` reference.").secret(),
+    opt(keys::CRED_PROFILE_PATH, BOTH, Auth, Kind::Path, None, "Credentials file for PROFILE (default: the AWS default location)."),
+    opt(keys::CRED_PROFILE_NAME, BOTH, Auth, Kind::Str, None, "Profile name for PROFILE (default: `default` or `AWS_PROFILE`)."),
+    opt(keys::CRED_ROLE_ARN, BOTH, Auth, Kind::RoleArn, None, "Role to assume for ASSUME_ROLE and WEB_IDENTITY_TOKEN."),
+    opt(keys::CRED_ROLE_SESSION, BOTH, Auth, Kind::SessionName, None, "Role session name for ASSUME_ROLE and WEB_IDENTITY_TOKEN."),
+    opt(keys::CRED_ROLE_EXTERNAL_ID, BOTH, Auth, Kind::Str, None, "External ID for ASSUME_ROLE."),
+    opt(keys::CRED_ROLE_STS_ENDPOINT, BOTH, Auth, Kind::Endpoint, None, "STS endpoint for ASSUME_ROLE (derived from the region when unset)."),
+    opt(keys::CRED_ROLE_PROVIDER, BOTH, Auth, Kind::Enum(CREDENTIAL_PROVIDERS), Some("AUTO"), "Provider of the credentials used to assume the role. Its own options take the prefix `aws.credentials.role.provider.`, so roles nest."),
+    opt(keys::CRED_WEB_IDENTITY_FILE, BOTH, Auth, Kind::Path, None, "Web identity token file for WEB_IDENTITY_TOKEN (default: `AWS_WEB_IDENTITY_TOKEN_FILE`)."),
+    opt(keys::CRED_CUSTOM_CLASS, BOTH, Auth, Kind::RustPath, None, "For CUSTOM: a Rust type implementing `kinesis_tables::CustomCredentials`; rustc checks it."),
+    // ---- source (kinesis)
+    opt(keys::SRC_INIT_POSITION, KINESIS, Source, Kind::Enum(START_POSITIONS), Some("LATEST"), "Where a reader starts when it has no checkpoint.").eq(keys::L_INITPOS),
+    opt(keys::SRC_INIT_TIMESTAMP, KINESIS, Source, Kind::Timestamp, None, "Start time for AT_TIMESTAMP: in `source.init.timestamp.format`, or epoch seconds.").eq(keys::L_INITPOS_TS),
+    opt(keys::SRC_INIT_TIMESTAMP_FORMAT, KINESIS, Source, Kind::DatePattern, Some("yyyy-MM-dd'T'HH:mm:ss.SSSXXX"), "Java date pattern of `source.init.timestamp`.").eq(keys::L_INITPOS_TS_FORMAT),
+    opt(keys::SRC_DISCOVERY_INTERVAL, KINESIS, Source, Kind::Duration { min_ms: 1, max_ms: DAY_MS }, Some("10 s"), "Interval between shard discoveries.").eq(keys::L_DISCOVERY_INTERVAL),
+    opt(keys::SRC_READER_TYPE, KINESIS, Source, Kind::Enum(&["POLLING", "EFO"]), Some("POLLING"), "The reader: POLLING (GetRecords) or EFO (enhanced fan-out).").eq(keys::L_PUBLISHER),
+    opt(keys::SRC_MAX_RECORDS, KINESIS, Source, Kind::Int { min: 1, max: limits::GET_RECORDS_MAX_RECORDS }, Some("10000"), "Records asked for per GetRecords call (Kinesis allows at most 10000).").polling().eq(keys::L_GETRECORDS_MAX),
+    opt(keys::SRC_EFO_CONSUMER, KINESIS, Source, Kind::ConsumerName, None, "Name of the EFO consumer. Required with EFO.").efo().eq(keys::L_EFO_CONSUMER),
+    opt(keys::SRC_EFO_LIFECYCLE, KINESIS, Source, Kind::Enum(&["JOB_MANAGED", "SELF_MANAGED"]), Some("JOB_MANAGED"), "JOB_MANAGED registers and deregisters the consumer; SELF_MANAGED expects it to exist.").efo().eq(keys::L_EFO_REGISTRATION),
+    opt(keys::SRC_EFO_SUB_TIMEOUT, KINESIS, Source, Kind::Duration { min_ms: 1, max_ms: HOUR_MS }, Some("60 s"), "Timeout for a SubscribeToShard call to start delivering.").efo(),
+    opt(keys::SRC_EFO_DEREG_TIMEOUT, KINESIS, Source, Kind::Duration { min_ms: 1, max_ms: HOUR_MS }, Some("10 s"), "How long a clean stop waits for consumer deregistration.").efo(),
+    opt(keys::SRC_EFO_DESCRIBE_ATTEMPTS, KINESIS, Source, Kind::Int { min: 1, max: MAX_I32 }, Some("100"), "Attempts of DescribeStreamConsumer while waiting for the consumer.").efo(),
+    opt(keys::SRC_EFO_DESCRIBE_MIN, KINESIS, Source, Kind::Duration { min_ms: 1, max_ms: HOUR_MS }, Some("2 s"), "Base delay of the DescribeStreamConsumer backoff.").efo(),
+    opt(keys::SRC_EFO_DESCRIBE_MAX, KINESIS, Source, Kind::Duration { min_ms: 1, max_ms: HOUR_MS }, Some("60 s"), "Maximum delay of the DescribeStreamConsumer backoff.").efo(),
+    // ---- source (kinesis-legacy)
+    opt(keys::L_INITPOS, LEGACY, Source, Kind::Enum(START_POSITIONS), Some("LATEST"), "Where a reader starts when it has no checkpoint.").eq(keys::SRC_INIT_POSITION),
+    opt(keys::L_INITPOS_TS, LEGACY, Source, Kind::Timestamp, None, "Start time for AT_TIMESTAMP: in `scan.stream.initpos-timestamp-format`, or epoch seconds.").eq(keys::SRC_INIT_TIMESTAMP),
+    opt(keys::L_INITPOS_TS_FORMAT, LEGACY, Source, Kind::DatePattern, Some("yyyy-MM-dd'T'HH:mm:ss.SSSXXX"), "Java date pattern of `scan.stream.initpos-timestamp`.").eq(keys::SRC_INIT_TIMESTAMP_FORMAT),
+    opt(keys::L_PUBLISHER, LEGACY, Source, Kind::Enum(&["POLLING", "EFO"]), Some("POLLING"), "The reader: POLLING or EFO.").eq(keys::SRC_READER_TYPE),
+    opt(keys::L_EFO_CONSUMER, LEGACY, Source, Kind::ConsumerName, None, "Name of the EFO consumer. Required with EFO.").efo().eq(keys::SRC_EFO_CONSUMER),
+    opt(keys::L_EFO_REGISTRATION, LEGACY, Source, Kind::Enum(&["LAZY", "EAGER", "NONE"]), Some("LAZY"), "LAZY and EAGER register the consumer at startup; NONE expects it to exist.").efo().eq(keys::SRC_EFO_LIFECYCLE),
+    opt(keys::L_EFO_CONSUMER_ARN, LEGACY, Source, Kind::ConsumerArn, None, "ARN of an existing consumer, used with registration NONE.").efo(),
+    opt(keys::L_EFO_CONCURRENCY, LEGACY, Source, Kind::Int { min: 1, max: MAX_I32 }, Some("10000"), "Concurrent requests of the EFO client.").efo(),
+    opt(keys::L_SHARD_ASSIGNER, LEGACY, Source, Kind::Enum(&["default", "uniform"]), Some("default"), "Shard-to-subtask assignment.").rejected("a kinesis-tables reader owns every shard of its stream, so there are no subtasks to assign shards to"),
+    opt("scan.stream.describe.maxretries", LEGACY, Source, Kind::Int { min: 0, max: MAX_I32 }, Some("50"), "Retries of DescribeStreamSummary on recoverable errors."),
+    opt("scan.stream.describe.backoff.base", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("2000"), "Base backoff (ms) between DescribeStreamSummary attempts."),
+    opt("scan.stream.describe.backoff.max", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("5000"), "Maximum backoff (ms) between DescribeStreamSummary attempts."),
+    opt("scan.stream.describe.backoff.expconst", LEGACY, Source, Kind::Double { min: 1.0, max: 100.0 }, Some("1.5"), "Exponent base of the DescribeStreamSummary backoff."),
+    opt("scan.list.shards.maxretries", LEGACY, Source, Kind::Int { min: 0, max: MAX_I32 }, Some("10"), "Retries of ListShards on recoverable errors."),
+    opt("scan.list.shards.backoff.base", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("1000"), "Base backoff (ms) between ListShards attempts."),
+    opt("scan.list.shards.backoff.max", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("5000"), "Maximum backoff (ms) between ListShards attempts."),
+    opt("scan.list.shards.backoff.expconst", LEGACY, Source, Kind::Double { min: 1.0, max: 100.0 }, Some("1.5"), "Exponent base of the ListShards backoff."),
+    opt("scan.stream.describestreamconsumer.maxretries", LEGACY, Source, Kind::Int { min: 0, max: MAX_I32 }, Some("50"), "Retries of DescribeStreamConsumer.").efo(),
+    opt("scan.stream.describestreamconsumer.backoff.base", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("2000"), "Base backoff (ms) between DescribeStreamConsumer attempts.").efo(),
+    opt("scan.stream.describestreamconsumer.backoff.max", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("5000"), "Maximum backoff (ms) between DescribeStreamConsumer attempts.").efo(),
+    opt("scan.stream.describestreamconsumer.backoff.expconst", LEGACY, Source, Kind::Double { min: 1.0, max: 100.0 }, Some("1.5"), "Exponent base of the DescribeStreamConsumer backoff.").efo(),
+    opt("scan.stream.registerstreamconsumer.maxretries", LEGACY, Source, Kind::Int { min: 0, max: MAX_I32 }, Some("10"), "Retries of RegisterStreamConsumer.").efo(),
+    opt(keys::L_REGISTER_TIMEOUT, LEGACY, Source, Kind::Int { min: 1, max: 86_400 }, Some("60"), "Seconds to wait for a registered consumer to become ACTIVE.").efo(),
+    opt("scan.stream.registerstreamconsumer.backoff.base", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("500"), "Base backoff (ms) between RegisterStreamConsumer attempts.").efo(),
+    opt("scan.stream.registerstreamconsumer.backoff.max", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("2000"), "Maximum backoff (ms) between RegisterStreamConsumer attempts.").efo(),
+    opt("scan.stream.registerstreamconsumer.backoff.expconst", LEGACY, Source, Kind::Double { min: 1.0, max: 100.0 }, Some("1.5"), "Exponent base of the RegisterStreamConsumer backoff.").efo(),
+    opt("scan.stream.deregisterstreamconsumer.maxretries", LEGACY, Source, Kind::Int { min: 0, max: MAX_I32 }, Some("10"), "Retries of DeregisterStreamConsumer.").efo(),
+    opt(keys::L_DEREGISTER_TIMEOUT, LEGACY, Source, Kind::Int { min: 1, max: 86_400 }, Some("60"), "Seconds to wait for a consumer to be deregistered.").efo(),
+    opt("scan.stream.deregisterstreamconsumer.backoff.base", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("500"), "Base backoff (ms) between DeregisterStreamConsumer attempts.").efo(),
+    opt("scan.stream.deregisterstreamconsumer.backoff.max", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("2000"), "Maximum backoff (ms) between DeregisterStreamConsumer attempts.").efo(),
+    opt("scan.stream.deregisterstreamconsumer.backoff.expconst", LEGACY, Source, Kind::Double { min: 1.0, max: 100.0 }, Some("1.5"), "Exponent base of the DeregisterStreamConsumer backoff.").efo(),
+    opt("scan.shard.subscribetoshard.maxretries", LEGACY, Source, Kind::Int { min: 0, max: MAX_I32 }, Some("10"), "Retries of SubscribeToShard on recoverable errors.").efo(),
+    opt("scan.shard.subscribetoshard.backoff.base", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("1000"), "Base backoff (ms) between SubscribeToShard attempts.").efo(),
+    opt("scan.shard.subscribetoshard.backoff.max", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("2000"), "Maximum backoff (ms) between SubscribeToShard attempts.").efo(),
+    opt("scan.shard.subscribetoshard.backoff.expconst", LEGACY, Source, Kind::Double { min: 1.0, max: 100.0 }, Some("1.5"), "Exponent base of the SubscribeToShard backoff.").efo(),
+    opt(keys::L_GETRECORDS_MAX, LEGACY, Source, Kind::Int { min: 1, max: limits::GET_RECORDS_MAX_RECORDS }, Some("10000"), "Records asked for per GetRecords call (Kinesis allows at most 10000).").polling().eq(keys::SRC_MAX_RECORDS),
+    opt("scan.shard.getrecords.maxretries", LEGACY, Source, Kind::Int { min: 0, max: MAX_I32 }, Some("3"), "Retries of GetRecords on recoverable errors.").polling(),
+    opt("scan.shard.getrecords.backoff.base", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("300"), "Base backoff (ms) after a throttled GetRecords.").polling(),
+    opt("scan.shard.getrecords.backoff.max", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("1000"), "Maximum backoff (ms) after a throttled GetRecords.").polling(),
+    opt("scan.shard.getrecords.backoff.expconst", LEGACY, Source, Kind::Double { min: 1.0, max: 100.0 }, Some("1.5"), "Exponent base of the GetRecords backoff.").polling(),
+    opt(keys::L_GETRECORDS_INTERVAL, LEGACY, Source, Kind::Long { min: 1, max: limits::ITERATOR_LIFETIME_MS - 1 }, Some("200"), "Milliseconds between GetRecords calls on a shard (below the 5-minute iterator lifetime).").polling(),
+    opt("scan.shard.getiterator.maxretries", LEGACY, Source, Kind::Int { min: 0, max: MAX_I32 }, Some("3"), "Retries of GetShardIterator when throttled.").polling(),
+    opt("scan.shard.getiterator.backoff.base", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("300"), "Base backoff (ms) after a throttled GetShardIterator.").polling(),
+    opt("scan.shard.getiterator.backoff.max", LEGACY, Source, Kind::Long { min: 1, max: 3_600_000 }, Some("1000"), "Maximum backoff (ms) after a throttled GetShardIterator.").polling(),
+    opt("scan.shard.getiterator.backoff.expconst", LEGACY, Source, Kind::Double { min: 1.0, max: 100.0 }, Some("1.5"), "Exponent base of the GetShardIterator backoff.").polling(),
+    opt(keys::L_DISCOVERY_INTERVAL, LEGACY, Source, Kind::Int { min: 1, max: MAX_I32 }, Some("10000"), "Milliseconds between shard discoveries.").eq(keys::SRC_DISCOVERY_INTERVAL),
+    opt(keys::L_ADAPTIVE_READS, LEGACY, Source, Kind::Bool, Some("false"), "Adapt the GetRecords record count to the 2 MiB/s per-shard read limit.").polling(),
+    opt("scan.shard.idle.interval", LEGACY, Source, Kind::Long { min: -1, max: i64::MAX }, Some("-1"), "Idle-shard interval for watermarks.").rejected(WATERMARKS),
+    opt("shard.consumer.error.recoverable[0].exception", LEGACY, Source, Kind::Str, None, "Java exception class to retry indefinitely.").rejected("it names Java exception classes; kinesis-tables retries every recoverable AWS error kind itself"),
+    opt("scan.watermark.sync.interval", LEGACY, Source, Kind::Long { min: 1, max: i64::MAX }, Some("30000"), "Interval of shared watermark synchronisation.").rejected(WATERMARKS),
+    opt("scan.watermark.lookahead.millis", LEGACY, Source, Kind::Long { min: 0, max: i64::MAX }, Some("0"), "Watermark look-ahead.").rejected(WATERMARKS),
+    opt("scan.watermark.sync.queue.capacity", LEGACY, Source, Kind::Int { min: 1, max: MAX_I32 }, Some("100"), "Records buffered during watermark alignment.").rejected(WATERMARKS),
+    // ---- sink (both)
+    opt(keys::SINK_PARTITIONER, BOTH, Sink, Kind::Partitioner, None, "`random`, `fixed` (one key per sink instance) or a Rust type implementing `kinesis_tables::Partitioner`. Default: `random`, or the `partitioned_by` columns."),
+    opt(keys::SINK_DELIMITER, BOTH, Sink, Kind::AnyStr, Some("|"), "Delimiter between `partitioned_by` values in the partition key (may be empty)."),
+    opt(keys::SINK_HTTP_CONCURRENCY, BOTH, Sink, Kind::Int { min: 1, max: MAX_I32 }, Some("10000"), "Concurrent HTTP requests of the sink's client."),
+    opt(keys::SINK_HTTP_READ_TIMEOUT, BOTH, Sink, Kind::Int { min: 1, max: MAX_I32 }, Some("360000"), "Milliseconds a sink request may take before it is failed and retried."),
+    opt(keys::SINK_HTTP_PROTOCOL, BOTH, Sink, Kind::Enum(&["HTTP1_1", "HTTP2"]), Some("HTTP2"), "HTTP version of the sink's client."),
+    opt(keys::SINK_BATCH_MAX_SIZE, BOTH, Sink, Kind::Int { min: 1, max: limits::PUT_RECORDS_MAX_RECORDS }, Some("500"), "Records per PutRecords request (Kinesis allows at most 500)."),
+    opt(keys::SINK_MAX_INFLIGHT, BOTH, Sink, Kind::Int { min: 1, max: MAX_I32 }, Some("16"), "PutRecords requests in flight before writes wait."),
+    opt(keys::SINK_MAX_BUFFERED, BOTH, Sink, Kind::Int { min: 1, max: MAX_I32 }, Some("10000"), "Records buffered before writes wait."),
+    opt(keys::SINK_FLUSH_SIZE, BOTH, Sink, Kind::Long { min: 1, max: limits::PUT_RECORDS_MAX_BYTES }, Some("5242880"), "Buffered bytes that trigger a flush (a PutRecords request holds at most 5 MiB)."),
+    opt(keys::SINK_FLUSH_TIMEOUT, BOTH, Sink, Kind::Long { min: 1, max: 86_400_000 }, Some("5000"), "Milliseconds a record may wait in the buffer before a flush."),
+    opt(keys::SINK_FAIL_ON_ERROR, BOTH, Sink, Kind::Bool, Some("false"), "Fail on the first failed request instead of retrying it."),
+    // ---- formats
+    opt(keys::JSON_FAIL_ON_MISSING, BOTH, Json, Kind::Bool, Some("false"), "A missing field is an error (otherwise a nullable column reads as null)."),
+    opt(keys::JSON_IGNORE_PARSE_ERRORS, BOTH, Json, Kind::Bool, Some("false"), "Skip and count records that fail to parse instead of stopping."),
+    opt(keys::JSON_TIMESTAMP_STANDARD, BOTH, Json, Kind::Enum(&["SQL", "ISO-8601"]), Some("SQL"), "Timestamp text: SQL (`2024-01-02 03:04:05.678`) or ISO-8601 (`2024-01-02T03:04:05.678`)."),
+    opt("json.map-null-key.mode", BOTH, Json, Kind::Enum(&["FAIL", "DROP", "LITERAL"]), Some("FAIL"), "Handling of null map keys.").rejected("map keys are never null in kinesis-tables (MAP keys are NOT NULL), so there is nothing for it to do"),
+    opt("json.map-null-key.literal", BOTH, Json, Kind::AnyStr, Some("null"), "Literal for null map keys.").rejected("map keys are never null in kinesis-tables (MAP keys are NOT NULL), so there is nothing for it to do"),
+    opt(keys::JSON_DECIMAL_PLAIN, BOTH, Json, Kind::Bool, Some("false"), "Write DECIMAL values without exponent notation."),
+    opt(keys::JSON_IGNORE_NULLS, BOTH, Json, Kind::Bool, Some("false"), "Leave null fields out of written records."),
+    opt(keys::CSV_FIELD_DELIMITER, BOTH, Csv, Kind::Char, Some(","), "Field delimiter (one character; `\\t` for tab)."),
+    opt(keys::CSV_DISABLE_QUOTE, BOTH, Csv, Kind::Bool, Some("false"), "Never quote fields. Values that would need quoting are then an error."),
+    opt(keys::CSV_QUOTE, BOTH, Csv, Kind::Char, Some("\""), "Quote character."),
+    opt(keys::CSV_ALLOW_COMMENTS, BOTH, Csv, Kind::Bool, Some("false"), "Records starting with `#` are comments: skipped and counted."),
+    opt(keys::CSV_IGNORE_PARSE_ERRORS, BOTH, Csv, Kind::Bool, Some("false"), "Skip and count records that fail to parse instead of stopping."),
+    opt(keys::CSV_ARRAY_DELIMITER, BOTH, Csv, Kind::Str, Some(";"), "Delimiter between ARRAY elements."),
+    opt(keys::CSV_ESCAPE, BOTH, Csv, Kind::Char, None, "Escape character (none by default)."),
+    opt(keys::CSV_NULL_LITERAL, BOTH, Csv, Kind::AnyStr, None, "Text read and written for null (default: an empty unquoted field)."),
+    opt(keys::CSV_DECIMAL_SCIENTIFIC, BOTH, Csv, Kind::Bool, Some("true"), "Write DECIMAL values in scientific notation where shorter."),
+    opt(keys::RAW_CHARSET, BOTH, Raw, Kind::Charset, Some("UTF-8"), "Character set of a string column: UTF-8, US-ASCII or ISO-8859-1."),
+    opt(keys::RAW_ENDIANNESS, BOTH, Raw, Kind::Enum(&["big-endian", "little-endian"]), Some("big-endian"), "Byte order of a numeric column."),
+];
+
+/// Looks an option up by its exact key.
+pub fn find(key: &str) -> Option<&'static OptionDef> {
+    OPTIONS.iter().find(|o| o.key == key)
+}
+
+/// Prefix of nested credential providers: `aws.credentials.role.provider.<rest>`.
+pub const NESTED_PROVIDER_PREFIX: &str = "aws.credentials.role.provider.";
+
+/// Normalises a nested credentials key to its base key and nesting depth.
+/// `aws.credentials.role.provider.basic.secretkey` is `aws.credentials.basic.secretkey` at depth 1.
+pub fn normalize_key(key: &str) -> (String, usize) {
+    let mut depth = 0;
+    let mut rest = key.to_string();
+    while let Some(tail) = rest.strip_prefix(NESTED_PROVIDER_PREFIX) {
+        rest = format!("aws.credentials.{tail}");
+        depth += 1;
+    }
+    (rest, depth)
+}
+
+/// Legacy `sink.producer.*` options and what replaces them.
+pub fn producer_replacement(suffix: &str) -> Option<&'static str> {
+    Some(match suffix {
+        "collection-max-count" | "aggregation-max-count" => keys::SINK_BATCH_MAX_SIZE,
+        "collection-max-size" | "aggregation-max-size" => keys::SINK_FLUSH_SIZE,
+        "record-max-buffered-time" => keys::SINK_FLUSH_TIMEOUT,
+        "max-connections" => keys::SINK_HTTP_CONCURRENCY,
+        "request-timeout" => keys::SINK_HTTP_READ_TIMEOUT,
+        "fail-on-error" => keys::SINK_FAIL_ON_ERROR,
+        _ => return None,
+    })
+}

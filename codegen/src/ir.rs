@@ -1,0 +1,63 @@
+//! The typed intermediate representation the emitter works from.
+
+use crate::options::Resolved;
+use crate::types::SqlType;
+
+#[derive(Debug, Clone)]
+pub struct TableIr {
+    /// The table name as written.
+    pub name: String,
+    pub rust_name: String,
+    pub columns: Vec<ColumnIr>,
+    /// Indexes into `columns`, in `partitioned_by` order.
+    pub partition_columns: Vec<usize>,
+    pub resolved: Resolved,
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnIr {
+    /// The wire name.
+    pub name: String,
+    /// The Rust field name (possibly `r#type`).
+    pub ident: String,
+    pub ty: SqlType,
+    pub nullable: bool,
+    pub metadata: Option<MetaKey>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaKey {
+    Timestamp,
+    ShardId,
+    SequenceNumber,
+}
+
+impl MetaKey {
+    pub fn parse(key: &str) -> Option<Self> {
+        match key {
+            "timestamp" => Some(MetaKey::Timestamp),
+            "shard-id" => Some(MetaKey::ShardId),
+            "sequence-number" => Some(MetaKey::SequenceNumber),
+            _ => None,
+        }
+    }
+    pub fn canonical(self) -> &'static str {
+        match self {
+            MetaKey::Timestamp => "TIMESTAMP_LTZ(3) NOT NULL",
+            MetaKey::ShardId | MetaKey::SequenceNumber => "VARCHAR(128) NOT NULL",
+        }
+    }
+    /// Whether a column of this type can hold the metadata without loss.
+    pub fn accepts(self, ty: &SqlType) -> Result<(), &'static str> {
+        match (self, ty) {
+            (MetaKey::Timestamp, SqlType::TimestampLtz(p) | SqlType::Timestamp(p)) => {
+                if *p >= 3 { Ok(()) } else { Err("arrival times have millisecond precision, which needs precision 3 or more") }
+            }
+            (MetaKey::Timestamp, _) => Err("it is a timestamp"),
+            (_, SqlType::String) => Ok(()),
+            (_, SqlType::Varchar(n)) if *n >= 128 => Ok(()),
+            (_, SqlType::Varchar(_)) => Err("values can be 128 characters long"),
+            _ => Err("it is a string of up to 128 characters"),
+        }
+    }
+}

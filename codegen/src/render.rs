@@ -1,0 +1,55 @@
+//! Renders diagnostics the way rustc does: `path:line:col`, the source line,
+//! a caret under the offending text, then notes and help.
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+use crate::diag::{self, Diag};
+use crate::yaml::Span;
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(src.len());
+    let before = &src[..floor_char(src, offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn floor_char(src: &str, mut i: usize) -> usize {
+    while i > 0 && !src.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Renders diagnostics of one file. `color` adds ANSI styling.
+pub fn render(path: &str, src: &str, diags: &[Diag<Span>], color: bool) -> String {
+    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+    let mut out = String::new();
+    for d in diags {
+        let start = floor_char(src, d.span.start.min(src.len()));
+        let mut end = floor_char(src, (d.span.start + d.span.len.max(1)).min(src.len()));
+        if end <= start {
+            end = (start + 1).min(src.len());
+        }
+        let level = match d.level {
+            diag::Level::Error => Level::ERROR,
+            diag::Level::Warning => Level::WARNING,
+        };
+        let mut ann = AnnotationKind::Primary.span(start..end);
+        if let Some(l) = &d.label {
+            ann = ann.label(l.as_str());
+        }
+        let mut group = level.primary_title(d.message.as_str()).element(Snippet::source(src).path(path).annotation(ann));
+        for n in &d.notes {
+            group = group.element(Level::NOTE.message(n.as_str()));
+        }
+        if let Some(h) = &d.help {
+            group = group.element(Level::HELP.message(h.as_str()));
+        }
+        let report: &[Group<'_>] = &[group];
+        out.push_str(&renderer.render(report));
+        out.push_str("\n\n");
+    }
+    out
+}
