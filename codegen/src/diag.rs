@@ -107,3 +107,11 @@ pub trait SpanLike: Clone {
 impl SpanLike for () {
     fn narrow(&self, _: usize, _: usize) -> Self {}
 }
+
+#[cfg(feature = "compiler")]
+impl SpanLike for proc_macro2::Span {
+    /// A literal's span cannot be narrowed on stable Rust; the whole literal is marked.
+    fn narrow(&self, _: usize, _: usize) -> Self {
+        *self
+    }
+}

@@ -221,6 +221,11 @@ struct RowStruct {
     fields: Vec<ColumnIr>,
 }
 
+/// The Rust type of a SQL type without ROWs (the derive path checks field types against it).
+pub fn plain_rust_type(ty: &SqlType, nullable: bool) -> TokenStream {
+    rust_type(ty, nullable, "Row", &mut Vec::new())
+}
+
 /// The Rust type of a SQL type; nested rows are named and queued.
 fn rust_type(ty: &SqlType, nullable: bool, name_hint: &str, rows: &mut Vec<RowStruct>) -> TokenStream {
     let t = quote!(::kinesis_tables::types);

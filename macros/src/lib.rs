@@ -1,1 +1,342 @@
+//! `#[derive(kinesis_tables::Table)]`: the same rules and messages as a spec,
+//! with errors spanned on the offending literal.
 
+use proc_macro::TokenStream;
+use proc_macro2::Span;
+use quote::{quote, quote_spanned};
+use syn::parse::ParseStream;
+use syn::{parse_macro_input, Data, DeriveInput, Fields, GenericArgument, Lit, LitStr, PathArguments, Token, Type};
+
+use kinesis_tables_codegen::diag::{Diag, Diags};
+use kinesis_tables_codegen::options::OptionInput;
+use kinesis_tables_codegen::table::{ColumnInput, TableInput};
+use kinesis_tables_codegen::value::RawValue;
+
+/// Derives `kinesis_tables::Record` for a struct whose fields are the table's columns.
+///
+/// ```ignore
+/// #[derive(kinesis_tables::Table)]
+/// #[kinesis(with("connector" = "kinesis",
+///                "stream.arn" = "arn:aws:kinesis:us-east-1:012345678901:stream/clicks",
+///                "aws.region" = "us-east-1", "format" = "json"),
+///           partitioned_by(user_id))]
+/// struct Click {
+///     user_id: i64,
+///     #[kinesis(sql = "DECIMAL(10, 2)")]
+///     price: Option<kinesis_tables::types::Decimal>,
+///     #[kinesis(metadata = "shard-id")]
+///     shard: String,
+/// }
+/// ```
+#[proc_macro_derive(Table, attributes(kinesis))]
+pub fn derive_table(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand(&input).into()
+}
+
+fn expand(input: &DeriveInput) -> proc_macro2::TokenStream {
+    let name = &input.ident;
+    match build(input) {
+        Ok(tokens) => tokens,
+        Err(errors) => {
+            // One error per problem, plus a stand-in impl so that code using
+            // the type does not add a flood of "trait not implemented" errors.
+            let errs = errors.iter().map(syn::Error::to_compile_error);
+            quote! {
+                #(#errs)*
+                const _: () = {
+                    impl ::kinesis_tables::Record for #name {
+                        const TABLE_NAME: &'static str = "";
+                        const FORMAT: &'static str = "";
+                        fn config() -> ::core::result::Result<::kinesis_tables::__private::Cow<'static, ::kinesis_tables::TableConfig>, ::kinesis_tables::ConfigError> { ::core::panic!("invalid kinesis table") }
+                        fn encode(&self) -> ::core::result::Result<::std::vec::Vec<u8>, ::kinesis_tables::EncodeError> { ::core::panic!("invalid kinesis table") }
+                        fn decode(_: &[u8]) -> ::core::result::Result<Self, ::kinesis_tables::DecodeError> { ::core::panic!("invalid kinesis table") }
+                        fn partition_key(&self) -> ::core::result::Result<::core::option::Option<::std::string::String>, ::kinesis_tables::EncodeError> { ::core::panic!("invalid kinesis table") }
+                        fn set_metadata(&mut self, _: &::kinesis_tables::Metadata<'_>) {}
+                    }
+                };
+            }
+        }
+    }
+}
+
+fn to_error(d: &Diag<Span>) -> syn::Error {
+    let mut msg = d.message.clone();
+    for n in &d.notes {
+        msg.push_str(&format!("\n  = note: {n}"));
+    }
+    if let Some(h) = &d.help {
+        msg.push_str(&format!("\n  = help: {h}"));
+    }
+    syn::Error::new(d.span, msg)
+}
+
+struct FieldInfo {
+    ident: syn::Ident,
+    ty: Type,
+    explicit_sql: bool,
+    sql_type: String,
+    nullable: bool,
+}
+
+fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error>> {
+    let mut errors = Vec::new();
+    let Data::Struct(data) = &input.data else {
+        return Err(vec![syn::Error::new_spanned(&input.ident, "`Table` can only be derived for structs with named fields")]);
+    };
+    let Fields::Named(fields) = &data.fields else {
+        return Err(vec![syn::Error::new_spanned(&input.ident, "`Table` can only be derived for structs with named fields")]);
+    };
+    if !input.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(&input.generics, "a `Table` struct cannot be generic"));
+    }
+    let mut options: Vec<OptionInput<Span>> = Vec::new();
+    let mut partitioned_by: Option<(Span, Vec<(String, Span)>)> = None;
+    let mut table_name: Option<String> = None;
+    let mut saw_with = false;
+    let mut with_span = input.ident.span();
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("kinesis")) {
+        let r = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("with") {
+                saw_with = true;
+                with_span = meta.path.get_ident().map_or(with_span, |i| i.span());
+                let content;
+                syn::parenthesized!(content in meta.input);
+                parse_options(&content, &mut options)
+            } else if meta.path.is_ident("partitioned_by") {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let span = meta.path.get_ident().map_or(Span::call_site(), |i| i.span());
+                let mut names = Vec::new();
+                while !content.is_empty() {
+                    if content.peek(LitStr) {
+                        let l: LitStr = content.parse()?;
+                        names.push((l.value(), l.span()));
+                    } else {
+                        let i: syn::Ident = content.parse()?;
+                        names.push((i.to_string().trim_start_matches("r#").to_string(), i.span()));
+                    }
+                    if !content.is_empty() {
+                        content.parse::<Token![,]>()?;
+                    }
+                }
+                partitioned_by = Some((span, names));
+                Ok(())
+            } else if meta.path.is_ident("name") {
+                let l: LitStr = meta.value()?.parse()?;
+                table_name = Some(l.value());
+                Ok(())
+            } else {
+                Err(meta.error("unknown `kinesis` attribute; expected `with(...)`, `partitioned_by(...)` or `name = \"...\"`"))
+            }
+        });
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    }
+    if !saw_with && errors.is_empty() {
+        errors.push(syn::Error::new(
+            input.ident.span(),
+            "missing `#[kinesis(with(...))]`\n  = help: add `#[kinesis(with(\"connector\" = \"kinesis\", \"stream.arn\" = \"…\", \"aws.region\" = \"…\", \"format\" = \"json\"))]`",
+        ));
+    }
+
+    let mut columns = Vec::new();
+    let mut infos = Vec::new();
+    for f in &fields.named {
+        let Some(ident) = f.ident.clone() else { continue };
+        let mut wire = ident.to_string().trim_start_matches("r#").to_string();
+        let mut metadata: Option<LitStr> = None;
+        let mut sql: Option<LitStr> = None;
+        for attr in f.attrs.iter().filter(|a| a.path().is_ident("kinesis")) {
+            let r = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("metadata") {
+                    metadata = Some(meta.value()?.parse()?);
+                    Ok(())
+                } else if meta.path.is_ident("rename") {
+                    let l: LitStr = meta.value()?.parse()?;
+                    wire = l.value();
+                    Ok(())
+                } else if meta.path.is_ident("sql") {
+                    sql = Some(meta.value()?.parse()?);
+                    Ok(())
+                } else {
+                    Err(meta.error("unknown field attribute; expected `metadata = \"…\"`, `rename = \"…\"` or `sql = \"…\"`"))
+                }
+            });
+            if let Err(e) = r {
+                errors.push(e);
+            }
+        }
+        let (inner, nullable) = strip_option(&f.ty);
+        let (def, def_span, explicit) = match &sql {
+            Some(l) => (l.value(), l.span(), true),
+            None => match sql_of(inner) {
+                Ok(t) => (t, syn::spanned::Spanned::span(&f.ty), false),
+                Err(msg) => {
+                    errors.push(syn::Error::new_spanned(&f.ty, msg));
+                    continue;
+                }
+            },
+        };
+        let mut definition = format!("{def}{}", if nullable { "" } else { " NOT NULL" });
+        let mut def_span = def_span;
+        if let Some(m) = &metadata {
+            definition.push_str(&format!(" METADATA FROM '{}' VIRTUAL", m.value().replace('\'', "''")));
+            def_span = m.span();
+        }
+        columns.push(ColumnInput { name: wire, name_span: ident.span(), definition, def_span, ident: Some(ident.to_string()) });
+        infos.push(FieldInfo { ident, ty: f.ty.clone(), explicit_sql: explicit, sql_type: def, nullable });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let name = table_name.unwrap_or_else(|| snake(&input.ident.to_string()));
+    let t = TableInput { name, name_span: input.ident.span(), rust_name: Some(input.ident.to_string()), columns, partitioned_by, options: options.clone(), options_span: with_span };
+    let mut diags: Diags<Span> = Diags::default();
+    let ir = kinesis_tables_codegen::table::check(&t, &mut diags);
+    let mut errors: Vec<syn::Error> = diags.items.iter().filter(|d| d.is_error()).map(to_error).collect();
+    if let Some(ir) = &ir {
+        for c in &ir.columns {
+            if matches!(c.ty, kinesis_tables_codegen::types::SqlType::Row(_)) || contains_row(&c.ty) {
+                if let Some(col) = t.columns.iter().find(|x| x.name == c.name) {
+                    errors.push(syn::Error::new(col.def_span, "ROW columns are not supported by the derive\n  = help: declare the table in a spec, where ROW types become generated structs"));
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let Some(ir) = ir else { return Err(vec![syn::Error::new(input.ident.span(), "invalid table")]) };
+
+    let span_of = |key: &str| options.iter().find(|o| o.key == key).map_or(Span::call_site(), |o| o.value_span);
+    let opts = kinesis_tables_codegen::emit::EmitOptions { define_struct: false, span_of_option: &span_of };
+    let body = kinesis_tables_codegen::emit::table(&ir, &opts);
+    // Make rustc check that each field's type is the one its SQL type maps to.
+    let checks = infos.iter().filter(|i| i.explicit_sql).map(|i| {
+        let parsed = kinesis_tables_codegen::types::parse_column(&i.sql_type).ok();
+        let expect = parsed.map(|p| kinesis_tables_codegen::emit::plain_rust_type(&p.ty, i.nullable)).unwrap_or_default();
+        let ty = &i.ty;
+        let span = syn::spanned::Spanned::span(ty);
+        let _ = &i.ident;
+        quote_spanned! {span=> const _: fn(&#ty) -> &#expect = |x| x; }
+    });
+    Ok(quote! {
+        #body
+        #(#checks)*
+    })
+}
+
+fn contains_row(t: &kinesis_tables_codegen::types::SqlType) -> bool {
+    use kinesis_tables_codegen::types::SqlType;
+    match t {
+        SqlType::Row(_) => true,
+        SqlType::Array(e) => contains_row(&e.ty),
+        SqlType::Map(k, v) => contains_row(k) || contains_row(&v.ty),
+        _ => false,
+    }
+}
+
+fn parse_options(content: ParseStream, out: &mut Vec<OptionInput<Span>>) -> syn::Result<()> {
+    while !content.is_empty() {
+        let key: LitStr = content.parse()?;
+        content.parse::<Token![=]>()?;
+        let lit: Lit = content.parse()?;
+        let value = match &lit {
+            Lit::Str(s) => RawValue::Str(s.value()),
+            Lit::Int(i) => RawValue::Int(i.base10_parse::<i128>()?),
+            Lit::Float(f) => RawValue::Float(f.base10_parse::<f64>()?),
+            Lit::Bool(b) => RawValue::Bool(b.value),
+            other => return Err(syn::Error::new_spanned(other, "an option value must be a string, integer, float or boolean literal")),
+        };
+        out.push(OptionInput { key: key.value(), key_span: key.span(), value, value_span: lit.span(), from_env: false });
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    Ok(())
+}
+
+fn strip_option(ty: &Type) -> (&Type, bool) {
+    match generic_of(ty, "Option") {
+        Some(inner) => (inner, true),
+        None => (ty, false),
+    }
+}
+
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        _ => None,
+    }
+}
+
+fn generic_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+    let seg = last_segment(ty)?;
+    if seg.ident != name {
+        return None;
+    }
+    match &seg.arguments {
+        PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| if let GenericArgument::Type(t) = g { Some(t) } else { None }),
+        _ => None,
+    }
+}
+
+fn generic_pair(ty: &Type) -> Option<(&Type, &Type)> {
+    let seg = last_segment(ty)?;
+    let PathArguments::AngleBracketed(a) = &seg.arguments else { return None };
+    let mut it = a.args.iter().filter_map(|g| if let GenericArgument::Type(t) = g { Some(t) } else { None });
+    Some((it.next()?, it.next()?))
+}
+
+/// The SQL type a Rust field type maps to (without nullability).
+fn sql_of(ty: &Type) -> Result<String, String> {
+    let seg = last_segment(ty).ok_or_else(|| "unsupported field type\n  = help: add `#[kinesis(sql = \"…\")]` with the SQL type".to_string())?;
+    Ok(match seg.ident.to_string().as_str() {
+        "bool" => "BOOLEAN".into(),
+        "i8" => "TINYINT".into(),
+        "i16" => "SMALLINT".into(),
+        "i32" => "INT".into(),
+        "i64" => "BIGINT".into(),
+        "f32" => "FLOAT".into(),
+        "f64" => "DOUBLE".into(),
+        "String" => "STRING".into(),
+        "NaiveDate" => "DATE".into(),
+        "NaiveTime" => "TIME(9)".into(),
+        "NaiveDateTime" => "TIMESTAMP(9)".into(),
+        "DateTime" => "TIMESTAMP_LTZ(9)".into(),
+        "Vec" => {
+            let inner = generic_of(ty, "Vec").ok_or("`Vec` without an element type")?;
+            if last_segment(inner).is_some_and(|s| s.ident == "u8") {
+                "BYTES".into()
+            } else {
+                let (el, nullable) = strip_option(inner);
+                format!("ARRAY<{}{}>", sql_of(el)?, if nullable { "" } else { " NOT NULL" })
+            }
+        }
+        "BTreeMap" => {
+            let (k, v) = generic_pair(ty).ok_or("`BTreeMap` needs key and value types")?;
+            let (v, nullable) = strip_option(v);
+            format!("MAP<{}, {}{}>", sql_of(k)?, sql_of(v)?, if nullable { "" } else { " NOT NULL" })
+        }
+        "Decimal" | "BigDecimal" => return Err("a decimal needs its precision and scale\n  = help: add `#[kinesis(sql = \"DECIMAL(10, 2)\")]`".into()),
+        other => return Err(format!("`{other}` has no SQL type\n  = help: use bool, i8-i64, f32, f64, String, Vec<u8>, Vec<T>, BTreeMap<K, V>, chrono types, or add `#[kinesis(sql = \"…\")]`")),
+    })
+}
+
+fn snake(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
