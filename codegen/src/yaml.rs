@@ -187,6 +187,14 @@ pub fn parse(src: &str) -> Result<Located<Tree>, (String, Span)> {
                 Some(i) if first.starts_with("error: line") => first[i + 2..].to_string(),
                 _ => first,
             };
+            // Keep the library's message, without advice about its own options or a repeated location.
+            let mut first = first.split(", set DuplicateKeyPolicy").next().unwrap_or(&first).to_string();
+            if let Some(i) = first.find(" at line ") {
+                first.truncate(i);
+            }
+            if let Some(key) = first.strip_prefix("duplicate mapping key: ") {
+                first = format!("key `{key}` is given twice");
+            }
             Err((first, Span { len: span.len.max(1), ..span }))
         }
     }
