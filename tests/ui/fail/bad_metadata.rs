@@ -1,0 +1,16 @@
+#[derive(kinesis_tables::Table)]
+#[kinesis(with(
+    "connector" = "kinesis",
+    "stream.arn" = "arn:aws:kinesis:us-east-1:012345678901:stream/s",
+    "aws.region" = "us-east-1",
+    "format" = "json"
+))]
+struct T {
+    id: i64,
+    #[kinesis(metadata = "shard")]
+    shard: String,
+    #[kinesis(metadata = "timestamp")]
+    at: i64,
+}
+
+fn main() {}
