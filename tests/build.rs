@@ -1,4 +1,8 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    kinesis_tables_codegen::compile(&["specs/all_types.yaml", "../templates/specs/user_behavior.yaml", "../templates/specs/user_behavior_legacy.yaml"])?;
+    kinesis_tables_codegen::compile(&[
+        "specs/all_types.yaml",
+        "../templates/specs/user_behavior.yaml",
+        "../templates/specs/user_behavior_legacy.yaml",
+    ])?;
     Ok(())
 }

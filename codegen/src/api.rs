@@ -177,7 +177,11 @@ impl Builder {
             checked.push(c);
         }
         if errors > 0 {
-            rendered.push_str(&format!("error: kinesis-tables found {errors} error{} in the spec{}\n", if errors == 1 { "" } else { "s" }, if specs.len() == 1 { "" } else { "s" }));
+            rendered.push_str(&format!(
+                "error: kinesis-tables found {errors} error{} in the spec{}\n",
+                if errors == 1 { "" } else { "s" },
+                if specs.len() == 1 { "" } else { "s" }
+            ));
             return Err(Error { rendered, errors });
         }
         let code = generate(&checked);
@@ -185,11 +189,17 @@ impl Builder {
             Some(d) => d.clone(),
             None => match std::env::var_os("OUT_DIR") {
                 Some(d) => PathBuf::from(d),
-                None => return Err(Error { rendered: "error: OUT_DIR is not set; call compile() from a build script or set Builder::out_dir\n".into(), errors: 1 }),
+                None => {
+                    return Err(Error {
+                        rendered: "error: OUT_DIR is not set; call compile() from a build script or set Builder::out_dir\n".into(),
+                        errors: 1,
+                    });
+                }
             },
         };
         let out = dir.join(&self.file_name);
-        write_if_changed(&out, &code).map_err(|e| Error { rendered: format!("error: cannot write `{}`: {e}\n", out.display()), errors: 1 })?;
+        write_if_changed(&out, &code)
+            .map_err(|e| Error { rendered: format!("error: cannot write `{}`: {e}\n", out.display()), errors: 1 })?;
         Ok(out)
     }
 }

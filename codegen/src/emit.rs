@@ -95,7 +95,8 @@ pub fn config_tokens(c: &TableConfig) -> TokenStream {
             quote!(#m::StreamRef::Name(#n))
         }
     };
-    let (region, endpoint, trust, creds) = (opt_s(&c.aws.region), opt_s(&c.aws.endpoint), c.aws.trust_all_certificates, credentials(&c.aws.credentials));
+    let (region, endpoint, trust, creds) =
+        (opt_s(&c.aws.region), opt_s(&c.aws.endpoint), c.aws.trust_all_certificates, credentials(&c.aws.credentials));
     let start = match c.source.start {
         StartPosition::Latest => quote!(#m::StartPosition::Latest),
         StartPosition::TrimHorizon => quote!(#m::StartPosition::TrimHorizon),
@@ -104,12 +105,20 @@ pub fn config_tokens(c: &TableConfig) -> TokenStream {
     let src = &c.source;
     let reader = if src.reader == ReaderType::Efo { quote!(#m::ReaderType::Efo) } else { quote!(#m::ReaderType::Polling) };
     let p = &src.polling;
-    let (max_records, interval, adaptive, gr, gi) = (p.max_records, dur(&p.interval), p.adaptive_reads, backoff(&p.get_records_retry), backoff(&p.get_iterator_retry));
+    let (max_records, interval, adaptive, gr, gi) =
+        (p.max_records, dur(&p.interval), p.adaptive_reads, backoff(&p.get_records_retry), backoff(&p.get_iterator_retry));
     let e = &src.efo;
     let (cname, carn) = (opt_s(&e.consumer_name), opt_s(&e.consumer_arn));
-    let lifecycle = if e.lifecycle == EfoLifecycle::SelfManaged { quote!(#m::EfoLifecycle::SelfManaged) } else { quote!(#m::EfoLifecycle::JobManaged) };
+    let lifecycle =
+        if e.lifecycle == EfoLifecycle::SelfManaged { quote!(#m::EfoLifecycle::SelfManaged) } else { quote!(#m::EfoLifecycle::JobManaged) };
     let (st, rt, dt) = (dur(&e.subscription_timeout), dur(&e.register_timeout), dur(&e.deregister_timeout));
-    let (dr, rr, der, sr, conc) = (backoff(&e.describe_retry), backoff(&e.register_retry), backoff(&e.deregister_retry), backoff(&e.subscribe_retry), e.http_max_concurrency);
+    let (dr, rr, der, sr, conc) = (
+        backoff(&e.describe_retry),
+        backoff(&e.register_retry),
+        backoff(&e.deregister_retry),
+        backoff(&e.subscribe_retry),
+        e.http_max_concurrency,
+    );
     let (disc, ls, ds) = (dur(&src.shard_discovery_interval), backoff(&src.list_shards_retry), backoff(&src.describe_stream_retry));
     let k = &c.sink;
     let partitioner = match &k.partitioner {
@@ -124,11 +133,24 @@ pub fn config_tokens(c: &TableConfig) -> TokenStream {
             quote!(#m::Partitioner::Custom { type_path: #t })
         }
     };
-    let (bms, mi, mb, fbs, fbt, foe, hmc, hrt) = (k.batch_max_size, k.max_inflight, k.max_buffered, k.flush_buffer_size, dur(&k.flush_buffer_timeout), k.fail_on_error, k.http_max_concurrency, dur(&k.http_read_timeout));
+    let (bms, mi, mb, fbs, fbt, foe, hmc, hrt) = (
+        k.batch_max_size,
+        k.max_inflight,
+        k.max_buffered,
+        k.flush_buffer_size,
+        dur(&k.flush_buffer_timeout),
+        k.fail_on_error,
+        k.http_max_concurrency,
+        dur(&k.http_read_timeout),
+    );
     let proto = if k.http_protocol == HttpProtocol::Http1_1 { quote!(#m::HttpProtocol::Http1_1) } else { quote!(#m::HttpProtocol::Http2) };
     let format = match &c.format {
         FormatConfig::Json(j) => {
-            let std = if j.timestamp_standard == TimestampStandard::Iso8601 { quote!(#m::TimestampStandard::Iso8601) } else { quote!(#m::TimestampStandard::Sql) };
+            let std = if j.timestamp_standard == TimestampStandard::Iso8601 {
+                quote!(#m::TimestampStandard::Iso8601)
+            } else {
+                quote!(#m::TimestampStandard::Sql)
+            };
             let (a, b, d, e2) = (j.fail_on_missing_field, j.ignore_parse_errors, j.decimal_as_plain_number, j.ignore_null_fields);
             quote!(#m::FormatConfig::Json(#m::JsonOptions { fail_on_missing_field: #a, ignore_parse_errors: #b, timestamp_standard: #std, decimal_as_plain_number: #d, ignore_null_fields: #e2 }))
         }
@@ -142,7 +164,8 @@ pub fn config_tokens(c: &TableConfig) -> TokenStream {
                 Some(q) => quote!(::core::option::Option::Some(#q)),
                 None => quote!(::core::option::Option::None),
             };
-            let (ac, ipe, ad, nl, sci) = (o.allow_comments, o.ignore_parse_errors, s(&o.array_element_delimiter), opt_s(&o.null_literal), o.decimal_scientific);
+            let (ac, ipe, ad, nl, sci) =
+                (o.allow_comments, o.ignore_parse_errors, s(&o.array_element_delimiter), opt_s(&o.null_literal), o.decimal_scientific);
             quote!(#m::FormatConfig::Csv(#m::CsvOptions { field_delimiter: #fd, quote_character: #q, allow_comments: #ac, ignore_parse_errors: #ipe, array_element_delimiter: #ad, escape_character: #esc, null_literal: #nl, decimal_scientific: #sci }))
         }
         FormatConfig::Raw(r) => {
@@ -257,7 +280,13 @@ fn rust_type(ty: &SqlType, nullable: bool, name_hint: &str, rows: &mut Vec<RowSt
             let name = name_hint.to_string();
             let cols = fields
                 .iter()
-                .map(|f| ColumnIr { name: f.name.clone(), ident: crate::table::field_name(&f.name), ty: f.ty.clone(), nullable: f.nullable, metadata: None })
+                .map(|f| ColumnIr {
+                    name: f.name.clone(),
+                    ident: crate::table::field_name(&f.name),
+                    ty: f.ty.clone(),
+                    nullable: f.nullable,
+                    metadata: None,
+                })
                 .collect();
             rows.push(RowStruct { name: name.clone(), fields: cols });
             let id = ident(&name);
@@ -397,7 +426,13 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
     let mut rows = Vec::new();
     let mut items = TokenStream::new();
     if opts.define_struct {
-        let doc = format!(" Table `{}`: connector `{}`, stream `{}`, format `{}`.", t.name, if cfg.connector == ConnectorKind::Kinesis { "kinesis" } else { "kinesis-legacy" }, cfg.stream.name(), cfg.format.name());
+        let doc = format!(
+            " Table `{}`: connector `{}`, stream `{}`, format `{}`.",
+            t.name,
+            if cfg.connector == ConnectorKind::Kinesis { "kinesis" } else { "kinesis-legacy" },
+            cfg.stream.name(),
+            cfg.format.name()
+        );
         items.extend(struct_def(&name, &t.columns, &doc, &t.rust_name, &mut rows));
         // Nested ROW structs (they can queue more rows).
         let mut i = 0;
@@ -422,7 +457,11 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
     let codec = quote!(::kinesis_tables::codec);
     let (cx_item, encode, decode, extra) = match &cfg.format {
         FormatConfig::Json(j) => {
-            let std = if j.timestamp_standard == TimestampStandard::Iso8601 { quote!(::kinesis_tables::config::TimestampStandard::Iso8601) } else { quote!(::kinesis_tables::config::TimestampStandard::Sql) };
+            let std = if j.timestamp_standard == TimestampStandard::Iso8601 {
+                quote!(::kinesis_tables::config::TimestampStandard::Iso8601)
+            } else {
+                quote!(::kinesis_tables::config::TimestampStandard::Sql)
+            };
             let (a, b, c) = (j.decimal_as_plain_number, j.ignore_null_fields, j.fail_on_missing_field);
             (
                 quote!(const CX: #codec::json::JsonCx = #codec::json::JsonCx { timestamp_standard: #std, decimal_as_plain_number: #a, ignore_null_fields: #b, fail_on_missing_field: #c };),
@@ -488,7 +527,11 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
                 Charset::UsAscii => quote!(::kinesis_tables::config::Charset::UsAscii),
                 Charset::Iso8859_1 => quote!(::kinesis_tables::config::Charset::Iso8859_1),
             };
-            let en = if r.endianness == Endianness::Little { quote!(::kinesis_tables::config::Endianness::Little) } else { quote!(::kinesis_tables::config::Endianness::Big) };
+            let en = if r.endianness == Endianness::Little {
+                quote!(::kinesis_tables::config::Endianness::Little)
+            } else {
+                quote!(::kinesis_tables::config::Endianness::Big)
+            };
             let c = physical[0];
             let f = ident(&c.ident);
             let n = &c.name;

@@ -51,7 +51,11 @@ impl MetaKey {
     pub fn accepts(self, ty: &SqlType) -> Result<(), &'static str> {
         match (self, ty) {
             (MetaKey::Timestamp, SqlType::TimestampLtz(p) | SqlType::Timestamp(p)) => {
-                if *p >= 3 { Ok(()) } else { Err("arrival times have millisecond precision, which needs precision 3 or more") }
+                if *p >= 3 {
+                    Ok(())
+                } else {
+                    Err("arrival times have millisecond precision, which needs precision 3 or more")
+                }
             }
             (MetaKey::Timestamp, _) => Err("it is a timestamp"),
             (_, SqlType::String) => Ok(()),

@@ -45,4 +45,4 @@ pub mod yaml;
 mod api;
 
 #[cfg(feature = "compiler")]
-pub use api::{check_source, compile, generate, Builder, Checked, Error};
+pub use api::{Builder, Checked, Error, check_source, compile, generate};

@@ -73,14 +73,32 @@ pub enum Credentials {
     /// The default AWS provider chain.
     Auto,
     /// Static keys, read from the environment at startup.
-    Basic { access_key_id: Secret, secret_key: Secret },
+    Basic {
+        access_key_id: Secret,
+        secret_key: Secret,
+    },
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
     EnvVar,
-    Profile { path: Option<Str>, name: Option<Str> },
-    AssumeRole { role_arn: Str, session_name: Str, external_id: Option<Str>, sts_endpoint: Option<Str>, source: &'static Credentials },
-    WebIdentityToken { role_arn: Option<Str>, session_name: Option<Str>, token_file: Option<Str> },
+    Profile {
+        path: Option<Str>,
+        name: Option<Str>,
+    },
+    AssumeRole {
+        role_arn: Str,
+        session_name: Str,
+        external_id: Option<Str>,
+        sts_endpoint: Option<Str>,
+        source: &'static Credentials,
+    },
+    WebIdentityToken {
+        role_arn: Option<Str>,
+        session_name: Option<Str>,
+        token_file: Option<Str>,
+    },
     /// A user type; generated code wires it in.
-    Custom { type_path: Str },
+    Custom {
+        type_path: Str,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,7 +106,9 @@ pub enum StartPosition {
     Latest,
     TrimHorizon,
     /// Milliseconds since the Unix epoch.
-    AtTimestamp { epoch_millis: i64 },
+    AtTimestamp {
+        epoch_millis: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

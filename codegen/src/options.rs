@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::catalog::{self, keys, Connectors, Kind, OptionDef, Reader, KINESIS, LEGACY};
+use crate::catalog::{self, Connectors, KINESIS, Kind, LEGACY, OptionDef, Reader, keys};
 use crate::diag::{Diag, Diags};
 use crate::model::*;
 use crate::value::{self, RawValue, Value};
@@ -207,7 +207,13 @@ fn connector_name(c: Connectors) -> &'static str {
     if c == LEGACY { "kinesis-legacy" } else { "kinesis" }
 }
 
-fn check_entry<'a, S: Clone>(input: &'a OptionInput<S>, connector: Option<Connectors>, format: Option<&str>, reader: Option<Reader>, diags: &mut Diags<S>) -> Option<Entry<'a, S>> {
+fn check_entry<'a, S: Clone>(
+    input: &'a OptionInput<S>,
+    connector: Option<Connectors>,
+    format: Option<&str>,
+    reader: Option<Reader>,
+    diags: &mut Diags<S>,
+) -> Option<Entry<'a, S>> {
     let key = input.key.as_str();
     let conn = connector.unwrap_or(catalog::BOTH);
     if let Some(suffix) = key.strip_prefix(keys::SINK_PRODUCER_PREFIX) {
@@ -232,8 +238,11 @@ fn check_entry<'a, S: Clone>(input: &'a OptionInput<S>, connector: Option<Connec
     }
     if !def.applies_to(conn) {
         let other = if conn == KINESIS { "kinesis-legacy" } else { "kinesis" };
-        let d = Diag::error(input.key_span.clone(), format!("`{key}` is a `{other}` option, but this table uses `connector: {}`", connector_name(conn)))
-            .label(format!("belongs to `{other}`"));
+        let d = Diag::error(
+            input.key_span.clone(),
+            format!("`{key}` is a `{other}` option, but this table uses `connector: {}`", connector_name(conn)),
+        )
+        .label(format!("belongs to `{other}`"));
         diags.push(match def.equivalent {
             Some(eq) => d.help(format!("with `{}` write `{eq}`", connector_name(conn))),
             None => d.help(format!("`{}` has no equivalent; remove it", connector_name(conn))),
@@ -241,7 +250,11 @@ fn check_entry<'a, S: Clone>(input: &'a OptionInput<S>, connector: Option<Connec
         return None;
     }
     if let Some(reason) = def.rejected {
-        diags.push(Diag::error(input.key_span.clone(), format!("`{key}` is not supported: {reason}")).label("cannot take effect").help("remove it"));
+        diags.push(
+            Diag::error(input.key_span.clone(), format!("`{key}` is not supported: {reason}"))
+                .label("cannot take effect")
+                .help("remove it"),
+        );
         return None;
     }
     if let (Some(fmt), Some(own)) = (format, def.section.format()) {
@@ -305,7 +318,11 @@ fn check_entry<'a, S: Clone>(input: &'a OptionInput<S>, connector: Option<Connec
     match value::check(&def.kind, &input.value) {
         Ok(v) => Some(Entry { input, base, depth, def, value: Some(v), env: None }),
         Err(e) => {
-            diags.push(Diag::error(input.value_span.clone(), format!("invalid value for `{key}`: {}", e.message)).label(kind_label(&def.kind)).help_opt(e.help));
+            diags.push(
+                Diag::error(input.value_span.clone(), format!("invalid value for `{key}`: {}", e.message))
+                    .label(kind_label(&def.kind))
+                    .help_opt(e.help),
+            );
             None
         }
     }
@@ -445,7 +462,11 @@ fn build<S: Clone>(o: &Opts<'_, S>) -> TableConfig {
         EfoConfig {
             consumer_name: opt_str(keys::L_EFO_CONSUMER),
             consumer_arn: opt_str(keys::L_EFO_CONSUMER_ARN),
-            lifecycle: if o.str_or(keys::L_EFO_REGISTRATION, "LAZY") == "NONE" { EfoLifecycle::SelfManaged } else { EfoLifecycle::JobManaged },
+            lifecycle: if o.str_or(keys::L_EFO_REGISTRATION, "LAZY") == "NONE" {
+                EfoLifecycle::SelfManaged
+            } else {
+                EfoLifecycle::JobManaged
+            },
             subscription_timeout: Duration::from_secs(60),
             register_timeout: Duration::from_secs(o.int(keys::L_REGISTER_TIMEOUT) as u64),
             deregister_timeout: Duration::from_secs(o.int(keys::L_DEREGISTER_TIMEOUT) as u64),
@@ -465,7 +486,11 @@ fn build<S: Clone>(o: &Opts<'_, S>) -> TableConfig {
         EfoConfig {
             consumer_name: opt_str(keys::SRC_EFO_CONSUMER),
             consumer_arn: None,
-            lifecycle: if o.str_or(keys::SRC_EFO_LIFECYCLE, "JOB_MANAGED") == "SELF_MANAGED" { EfoLifecycle::SelfManaged } else { EfoLifecycle::JobManaged },
+            lifecycle: if o.str_or(keys::SRC_EFO_LIFECYCLE, "JOB_MANAGED") == "SELF_MANAGED" {
+                EfoLifecycle::SelfManaged
+            } else {
+                EfoLifecycle::JobManaged
+            },
             subscription_timeout: Duration::from_millis(o.millis(keys::SRC_EFO_SUB_TIMEOUT)),
             register_timeout: Duration::from_millis(o.millis(keys::SRC_EFO_DESCRIBE_MAX)) * describe.max_retries.max(1),
             deregister_timeout: Duration::from_millis(o.millis(keys::SRC_EFO_DEREG_TIMEOUT)),
@@ -535,31 +560,34 @@ fn build<S: Clone>(o: &Opts<'_, S>) -> TableConfig {
         _ => FormatConfig::Json(JsonOptions {
             fail_on_missing_field: o.bool(keys::JSON_FAIL_ON_MISSING),
             ignore_parse_errors: o.bool(keys::JSON_IGNORE_PARSE_ERRORS),
-            timestamp_standard: if o.str_or(keys::JSON_TIMESTAMP_STANDARD, "SQL") == "ISO-8601" { TimestampStandard::Iso8601 } else { TimestampStandard::Sql },
+            timestamp_standard: if o.str_or(keys::JSON_TIMESTAMP_STANDARD, "SQL") == "ISO-8601" {
+                TimestampStandard::Iso8601
+            } else {
+                TimestampStandard::Sql
+            },
             decimal_as_plain_number: o.bool(keys::JSON_DECIMAL_PLAIN),
             ignore_null_fields: o.bool(keys::JSON_IGNORE_NULLS),
         }),
     };
-    TableConfig {
-        connector: if legacy { ConnectorKind::KinesisLegacy } else { ConnectorKind::Kinesis },
-        stream,
-        aws,
-        source,
-        sink,
-        format,
-    }
+    TableConfig { connector: if legacy { ConnectorKind::KinesisLegacy } else { ConnectorKind::Kinesis }, stream, aws, source, sink, format }
 }
 
 /// Resolves a table's options at startup, after substituting `${ENV}`
 /// references from `lookup`. Runs exactly the rules the compiler ran.
-pub fn resolve_at_startup(raw: &[(&str, &str)], partitioned: bool, lookup: impl Fn(&str) -> Option<String>) -> Result<TableConfig, Vec<String>> {
+pub fn resolve_at_startup(
+    raw: &[(&str, &str)],
+    partitioned: bool,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<TableConfig, Vec<String>> {
     let mut errors = Vec::new();
     let mut inputs = Vec::new();
     for (key, text) in raw {
         let value = RawValue::Str(text.to_string());
         match value.env_ref() {
             Some(Ok(var)) => match lookup(var) {
-                Some(v) => inputs.push(OptionInput { key: key.to_string(), key_span: (), value: RawValue::Str(v), value_span: (), from_env: true }),
+                Some(v) => {
+                    inputs.push(OptionInput { key: key.to_string(), key_span: (), value: RawValue::Str(v), value_span: (), from_env: true })
+                }
                 None => errors.push(format!("option `{key}` reads environment variable `{var}`, which is not set")),
             },
             _ => inputs.push(OptionInput { key: key.to_string(), key_span: (), value, value_span: (), from_env: false }),

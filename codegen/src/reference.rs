@@ -1,13 +1,17 @@
 //! Documents generated from the catalogue: the option list of
 //! `kinesis-tables options` and `templates/reference.yaml`.
 
-use crate::catalog::{Kind, Section, KINESIS, LEGACY, OPTIONS};
+use crate::catalog::{KINESIS, Kind, LEGACY, OPTIONS, Section};
 
 fn kind_name(k: &Kind) -> String {
     match k {
         Kind::Str | Kind::AnyStr | Kind::Path => "string".into(),
         Kind::Int { min, max } | Kind::Long { min, max } => {
-            if *max >= i32::MAX as i64 { format!("integer >= {min}") } else { format!("integer {min}..={max}") }
+            if *max >= i32::MAX as i64 {
+                format!("integer >= {min}")
+            } else {
+                format!("integer {min}..={max}")
+            }
         }
         Kind::Bool => "boolean".into(),
         Kind::Double { min, max } => format!("number {min}..={max}"),
@@ -73,7 +77,13 @@ pub fn options_text(filter: Option<&str>) -> String {
             flags.push(format!("same as `{eq}`"));
         }
         out.push_str(&format!("  {}\n", o.key));
-        out.push_str(&format!("      type: {}; default: {}; connectors: {}{}\n", kind_name(&o.kind), o.default.unwrap_or("(none)"), connectors(o.connectors), if flags.is_empty() { String::new() } else { format!("; {}", flags.join("; ")) }));
+        out.push_str(&format!(
+            "      type: {}; default: {}; connectors: {}{}\n",
+            kind_name(&o.kind),
+            o.default.unwrap_or("(none)"),
+            connectors(o.connectors),
+            if flags.is_empty() { String::new() } else { format!("; {}", flags.join("; ")) }
+        ));
         match o.rejected {
             Some(r) => out.push_str(&format!("      REJECTED: {r}\n")),
             None => out.push_str(&format!("      {}\n", o.doc)),

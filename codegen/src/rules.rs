@@ -2,7 +2,7 @@
 //! not together. Every rule reports into the same collector; a rule whose
 //! inputs come from `${ENV}` is left to startup, when the same rules run again.
 
-use crate::catalog::{keys, limits, LEGACY};
+use crate::catalog::{LEGACY, keys, limits};
 use crate::diag::{Diag, Diags};
 use crate::options::Opts;
 use crate::value::{self, Value};
@@ -62,7 +62,11 @@ fn required<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
             );
         }
     } else if !o.is_written(keys::AWS_REGION) {
-        diags.push(Diag::error(o.whole.clone(), "missing required option `aws.region`").label("`aws.region` is not set").help("add `aws.region: us-east-1`, for example"));
+        diags.push(
+            Diag::error(o.whole.clone(), "missing required option `aws.region`")
+                .label("`aws.region` is not set")
+                .help("add `aws.region: us-east-1`, for example"),
+        );
     }
 }
 
@@ -71,10 +75,13 @@ fn stream_and_region<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
     if let Ok(parsed) = value::parse_stream_arn(arn) {
         if &parsed.region != region {
             diags.push(
-                Diag::error(value_span(o, keys::AWS_REGION), format!("`aws.region` is `{region}`, but the stream ARN is in `{}`", parsed.region))
-                    .label("region differs from the stream's")
-                    .note("the source and the sink must talk to the region the stream lives in")
-                    .help(format!("set `aws.region: {}`", parsed.region)),
+                Diag::error(
+                    value_span(o, keys::AWS_REGION),
+                    format!("`aws.region` is `{region}`, but the stream ARN is in `{}`", parsed.region),
+                )
+                .label("region differs from the stream's")
+                .note("the source and the sink must talk to the region the stream lives in")
+                .help(format!("set `aws.region: {}`", parsed.region)),
             );
         }
     }
@@ -134,13 +141,20 @@ fn efo<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
         let none = o.get(keys::L_EFO_REGISTRATION) == Some(Value::Str("NONE".into()));
         if o.is_set(keys::L_EFO_CONSUMER_ARN) && !none {
             diags.push(
-                Diag::error(key_span(o, keys::L_EFO_CONSUMER_ARN), "`scan.stream.efo.consumerarn` is only used with `scan.stream.efo.registration: NONE`")
-                    .label("ignored option")
-                    .help("remove it, or set `scan.stream.efo.registration: NONE`"),
+                Diag::error(
+                    key_span(o, keys::L_EFO_CONSUMER_ARN),
+                    "`scan.stream.efo.consumerarn` is only used with `scan.stream.efo.registration: NONE`",
+                )
+                .label("ignored option")
+                .help("remove it, or set `scan.stream.efo.registration: NONE`"),
             );
         }
     }
-    if !o.is_legacy() && !o.is_env(keys::SRC_EFO_DESCRIBE_MIN) && !o.is_env(keys::SRC_EFO_DESCRIBE_MAX) && o.millis(keys::SRC_EFO_DESCRIBE_MIN) > o.millis(keys::SRC_EFO_DESCRIBE_MAX) {
+    if !o.is_legacy()
+        && !o.is_env(keys::SRC_EFO_DESCRIBE_MIN)
+        && !o.is_env(keys::SRC_EFO_DESCRIBE_MAX)
+        && o.millis(keys::SRC_EFO_DESCRIBE_MIN) > o.millis(keys::SRC_EFO_DESCRIBE_MAX)
+    {
         diags.push(
             Diag::error(value_span(o, keys::SRC_EFO_DESCRIBE_MIN), "the backoff's minimum delay is above its maximum")
                 .label("greater than `source.efo.describe.retry-strategy.delay.max`"),
@@ -203,7 +217,10 @@ fn credentials<S: Clone>(o: &Opts<'_, S>, depth: usize, diags: &mut Diags<S>) {
                 Diag::error(provider_span.clone(), format!("credentials provider `{provider}` needs `{}`", nested(need, depth)))
                     .label(format!("`{}` is not set", nested(need, depth)))
                     .help(if *need == keys::CRED_CUSTOM_CLASS {
-                        format!("add `{}: my_crate::MyProvider`, a type implementing `kinesis_tables::CustomCredentials`", nested(need, depth))
+                        format!(
+                            "add `{}: my_crate::MyProvider`, a type implementing `kinesis_tables::CustomCredentials`",
+                            nested(need, depth)
+                        )
                     } else if *need == keys::CRED_ACCESS_KEY || *need == keys::CRED_SECRET_KEY {
                         format!("add `{}: ${{ENV_VAR}}`", nested(need, depth))
                     } else {
@@ -218,18 +235,28 @@ fn credentials<S: Clone>(o: &Opts<'_, S>, depth: usize, diags: &mut Diags<S>) {
             continue;
         }
         diags.push(
-            Diag::error(e.input.key_span.clone(), format!("`{}` is only used by the {} credentials provider, but `{written_provider_key}` is `{provider}`", e.input.key, users.join(" or ")))
-                .label("ignored option")
-                .help(format!("remove it, or set `{written_provider_key}: {}`", users[0])),
+            Diag::error(
+                e.input.key_span.clone(),
+                format!(
+                    "`{}` is only used by the {} credentials provider, but `{written_provider_key}` is `{provider}`",
+                    e.input.key,
+                    users.join(" or ")
+                ),
+            )
+            .label("ignored option")
+            .help(format!("remove it, or set `{written_provider_key}: {}`", users[0])),
         );
     }
     // Options nested below a provider that is not ASSUME_ROLE.
     if provider != "ASSUME_ROLE" {
         if let Some(e) = o.entries.iter().find(|e| e.depth > depth) {
             diags.push(
-                Diag::error(e.input.key_span.clone(), format!("`{}` configures a role's source provider, but `{written_provider_key}` is `{provider}`", e.input.key))
-                    .label("ignored option")
-                    .help(format!("remove it, or set `{written_provider_key}: ASSUME_ROLE`")),
+                Diag::error(
+                    e.input.key_span.clone(),
+                    format!("`{}` configures a role's source provider, but `{written_provider_key}` is `{provider}`", e.input.key),
+                )
+                .label("ignored option")
+                .help(format!("remove it, or set `{written_provider_key}: ASSUME_ROLE`")),
             );
         }
         return;
@@ -261,7 +288,13 @@ fn partitioning<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
     }
     if let Some(Value::Str(d)) = o.value(keys::SINK_DELIMITER) {
         if d.chars().count() >= limits::PARTITION_KEY_MAX_CHARS {
-            diags.push(Diag::error(value_span(o, keys::SINK_DELIMITER), "the delimiter alone is as long as a partition key may be (256 characters)").label("too long"));
+            diags.push(
+                Diag::error(
+                    value_span(o, keys::SINK_DELIMITER),
+                    "the delimiter alone is as long as a partition key may be (256 characters)",
+                )
+                .label("too long"),
+            );
         }
     }
 }
@@ -271,9 +304,12 @@ fn sink_limits<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
         if buffered < batch && !o.is_env(keys::SINK_MAX_BUFFERED) && !o.is_env(keys::SINK_BATCH_MAX_SIZE) {
             let at = if o.is_set(keys::SINK_MAX_BUFFERED) { keys::SINK_MAX_BUFFERED } else { keys::SINK_BATCH_MAX_SIZE };
             diags.push(
-                Diag::error(value_span(o, at), format!("`sink.requests.max-buffered` ({buffered}) is below `sink.batch.max-size` ({batch})"))
-                    .label("a batch could never fill")
-                    .help("make `sink.requests.max-buffered` at least the batch size"),
+                Diag::error(
+                    value_span(o, at),
+                    format!("`sink.requests.max-buffered` ({buffered}) is below `sink.batch.max-size` ({batch})"),
+                )
+                .label("a batch could never fill")
+                .help("make `sink.requests.max-buffered` at least the batch size"),
             );
         }
     }
@@ -313,9 +349,12 @@ fn backoffs<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
 fn formats<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
     if o.get(keys::JSON_FAIL_ON_MISSING) == Some(Value::Bool(true)) && o.get(keys::JSON_IGNORE_PARSE_ERRORS) == Some(Value::Bool(true)) {
         diags.push(
-            Diag::error(key_span(o, keys::JSON_IGNORE_PARSE_ERRORS), "`json.fail-on-missing-field` and `json.ignore-parse-errors` cannot both be true")
-                .label("contradicts `json.fail-on-missing-field`")
-                .help("choose whether a missing field fails the read or skips the record"),
+            Diag::error(
+                key_span(o, keys::JSON_IGNORE_PARSE_ERRORS),
+                "`json.fail-on-missing-field` and `json.ignore-parse-errors` cannot both be true",
+            )
+            .label("contradicts `json.fail-on-missing-field`")
+            .help("choose whether a missing field fails the read or skips the record"),
         );
     }
     if o.get(keys::CSV_DISABLE_QUOTE) == Some(Value::Bool(true)) && o.is_set(keys::CSV_QUOTE) {
@@ -332,17 +371,29 @@ fn formats<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
     if let Some(delim) = ch(keys::CSV_FIELD_DELIMITER).filter(|_| o.get(keys::FORMAT) == Some(Value::Str("csv".into()))) {
         for other in [keys::CSV_QUOTE, keys::CSV_ESCAPE] {
             if o.is_set(other) && ch(other) == Some(delim) {
-                diags.push(Diag::error(value_span(o, other), format!("`{other}` is the same character as `csv.field-delimiter`")).label("ambiguous").help("choose different characters"));
+                diags.push(
+                    Diag::error(value_span(o, other), format!("`{other}` is the same character as `csv.field-delimiter`"))
+                        .label("ambiguous")
+                        .help("choose different characters"),
+                );
             }
         }
         if let Some(Value::Str(a)) = o.get(keys::CSV_ARRAY_DELIMITER) {
             if a.contains(delim) {
-                diags.push(Diag::error(value_span(o, keys::CSV_ARRAY_DELIMITER), "`csv.array-element-delimiter` contains the field delimiter").label("ambiguous").help("choose another array delimiter"));
+                diags.push(
+                    Diag::error(value_span(o, keys::CSV_ARRAY_DELIMITER), "`csv.array-element-delimiter` contains the field delimiter")
+                        .label("ambiguous")
+                        .help("choose another array delimiter"),
+                );
             }
         }
         if let Some(Value::Str(n)) = o.value(keys::CSV_NULL_LITERAL) {
             if n.contains(delim) {
-                diags.push(Diag::error(value_span(o, keys::CSV_NULL_LITERAL), "`csv.null-literal` contains the field delimiter").label("ambiguous").help("choose another null literal"));
+                diags.push(
+                    Diag::error(value_span(o, keys::CSV_NULL_LITERAL), "`csv.null-literal` contains the field delimiter")
+                        .label("ambiguous")
+                        .help("choose another null literal"),
+                );
             }
         }
     }

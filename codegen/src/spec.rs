@@ -29,7 +29,11 @@ fn unknown(key: &Located<String>, allowed: &[&str], what: &str, diags: &mut Diag
 pub fn tables(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<TableInput<Span>> {
     let mut out = Vec::new();
     let Tree::Map(top) = &doc.value else {
-        diags.push(Diag::error(doc.span, format!("a spec must be a mapping with `tables:`, found {}", kind(&doc.value))).label("not a mapping").help("start the file with `tables:`"));
+        diags.push(
+            Diag::error(doc.span, format!("a spec must be a mapping with `tables:`, found {}", kind(&doc.value)))
+                .label("not a mapping")
+                .help("start the file with `tables:`"),
+        );
         return out;
     };
     let mut saw_tables = false;
@@ -46,7 +50,10 @@ pub fn tables(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<TableInput<Sp
                         }
                     }
                     Tree::Scalar(crate::value::RawValue::Null) => {}
-                    other => diags.push(Diag::error(v.span, format!("`tables` must be a mapping of table names to tables, found {}", kind(other))).label("not a mapping")),
+                    other => diags.push(
+                        Diag::error(v.span, format!("`tables` must be a mapping of table names to tables, found {}", kind(other)))
+                            .label("not a mapping"),
+                    ),
                 }
             }
             "pipelines" => diags.push(
@@ -58,17 +65,35 @@ pub fn tables(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<TableInput<Sp
         }
     }
     if !saw_tables {
-        diags.push(Diag::error(Span { start: 0, len: 1, content: 0 }, "the spec has no `tables:` section").label("no tables").help("add `tables:` with at least one table"));
+        diags.push(
+            Diag::error(Span { start: 0, len: 1, content: 0 }, "the spec has no `tables:` section")
+                .label("no tables")
+                .help("add `tables:` with at least one table"),
+        );
     }
     out
 }
 
 fn table(name: &Located<String>, body: &Located<Tree>, diags: &mut Diags<Span>) -> Option<TableInput<Span>> {
     let Tree::Map(entries) = &body.value else {
-        diags.push(Diag::error(body.span, format!("table `{}` must be a mapping with `columns` and `with`, found {}", name.value, kind(&body.value))).label("not a mapping"));
+        diags.push(
+            Diag::error(
+                body.span,
+                format!("table `{}` must be a mapping with `columns` and `with`, found {}", name.value, kind(&body.value)),
+            )
+            .label("not a mapping"),
+        );
         return None;
     };
-    let mut t = TableInput { name: name.value.clone(), name_span: name.span, rust_name: None, columns: Vec::new(), partitioned_by: None, options: Vec::new(), options_span: name.span };
+    let mut t = TableInput {
+        name: name.value.clone(),
+        name_span: name.span,
+        rust_name: None,
+        columns: Vec::new(),
+        partitioned_by: None,
+        options: Vec::new(),
+        options_span: name.span,
+    };
     let mut saw_with = false;
     for (k, v) in entries {
         match k.value.as_str() {
@@ -76,16 +101,28 @@ fn table(name: &Located<String>, body: &Located<Tree>, diags: &mut Diags<Span>) 
                 Tree::Map(cols) => {
                     for (cname, cdef) in cols {
                         match &cdef.value {
-                            Tree::Scalar(crate::value::RawValue::Str(def)) => t.columns.push(ColumnInput { name: cname.value.clone(), name_span: cname.span, definition: def.clone(), def_span: cdef.span, ident: None }),
+                            Tree::Scalar(crate::value::RawValue::Str(def)) => t.columns.push(ColumnInput {
+                                name: cname.value.clone(),
+                                name_span: cname.span,
+                                definition: def.clone(),
+                                def_span: cdef.span,
+                                ident: None,
+                            }),
                             other => diags.push(
-                                Diag::error(cdef.span, format!("column `{}` must be a type such as `BIGINT`, found {}", cname.value, kind(other)))
-                                    .label("not a column definition")
-                                    .help("write the Flink SQL type as text, for example `user_id: BIGINT NOT NULL`"),
+                                Diag::error(
+                                    cdef.span,
+                                    format!("column `{}` must be a type such as `BIGINT`, found {}", cname.value, kind(other)),
+                                )
+                                .label("not a column definition")
+                                .help("write the Flink SQL type as text, for example `user_id: BIGINT NOT NULL`"),
                             ),
                         }
                     }
                 }
-                other => diags.push(Diag::error(v.span, format!("`columns` must be a mapping of column names to types, found {}", kind(other))).label("not a mapping")),
+                other => diags.push(
+                    Diag::error(v.span, format!("`columns` must be a mapping of column names to types, found {}", kind(other)))
+                        .label("not a mapping"),
+                ),
             },
             "partitioned_by" => match &v.value {
                 Tree::Seq(items) => {
@@ -93,13 +130,20 @@ fn table(name: &Located<String>, body: &Located<Tree>, diags: &mut Diags<Span>) 
                     for i in items {
                         match &i.value {
                             Tree::Scalar(s) if s.text().is_some() => names.push((s.text().unwrap_or_default(), i.span)),
-                            other => diags.push(Diag::error(i.span, format!("a partition column must be a column name, found {}", kind(other))).label("not a name")),
+                            other => diags.push(
+                                Diag::error(i.span, format!("a partition column must be a column name, found {}", kind(other)))
+                                    .label("not a name"),
+                            ),
                         }
                     }
                     t.partitioned_by = Some((k.span, names));
                 }
                 Tree::Scalar(crate::value::RawValue::Str(s)) => t.partitioned_by = Some((k.span, vec![(s.clone(), v.span)])),
-                other => diags.push(Diag::error(v.span, format!("`partitioned_by` must be a list of column names, found {}", kind(other))).label("not a list").help("write `partitioned_by: [user_id]`")),
+                other => diags.push(
+                    Diag::error(v.span, format!("`partitioned_by` must be a list of column names, found {}", kind(other)))
+                        .label("not a list")
+                        .help("write `partitioned_by: [user_id]`"),
+                ),
             },
             "with" => {
                 saw_with = true;
@@ -108,7 +152,13 @@ fn table(name: &Located<String>, body: &Located<Tree>, diags: &mut Diags<Span>) 
                     Tree::Map(opts) => {
                         for (ok, ov) in opts {
                             match &ov.value {
-                                Tree::Scalar(raw) => t.options.push(OptionInput { key: ok.value.clone(), key_span: ok.span, value: raw.clone(), value_span: ov.span, from_env: false }),
+                                Tree::Scalar(raw) => t.options.push(OptionInput {
+                                    key: ok.value.clone(),
+                                    key_span: ok.span,
+                                    value: raw.clone(),
+                                    value_span: ov.span,
+                                    from_env: false,
+                                }),
                                 other => diags.push(
                                     Diag::error(ov.span, format!("option `{}` must be a single value, found {}", ok.value, kind(other)))
                                         .label("not a scalar")
@@ -117,14 +167,20 @@ fn table(name: &Located<String>, body: &Located<Tree>, diags: &mut Diags<Span>) 
                             }
                         }
                     }
-                    other => diags.push(Diag::error(v.span, format!("`with` must be a mapping of options, found {}", kind(other))).label("not a mapping")),
+                    other => diags.push(
+                        Diag::error(v.span, format!("`with` must be a mapping of options, found {}", kind(other))).label("not a mapping"),
+                    ),
                 }
             }
             _ => unknown(k, TABLE_KEYS, "table", diags),
         }
     }
     if !saw_with {
-        diags.push(Diag::error(name.span, format!("table `{}` has no `with:` options", name.value)).label("no connector options").help("add `with:` with at least `connector`, the stream, `aws.region` and `format`"));
+        diags.push(
+            Diag::error(name.span, format!("table `{}` has no `with:` options", name.value))
+                .label("no connector options")
+                .help("add `with:` with at least `connector`, the stream, `aws.region` and `format`"),
+        );
         return None;
     }
     Some(t)

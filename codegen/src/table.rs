@@ -3,7 +3,7 @@
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
-use crate::catalog::{limits, METADATA_KEYS};
+use crate::catalog::{METADATA_KEYS, limits};
 use crate::diag::{Diag, Diags, SpanLike};
 use crate::ir::{ColumnIr, MetaKey, TableIr};
 use crate::options::{self, OptionInput};
@@ -52,13 +52,21 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
         }
         if let Some(prev) = column_spans.iter().find(|p| p.name == c.name) {
             let _ = prev;
-            diags.push(Diag::error(c.name_span.clone(), format!("column `{}` is declared twice", c.name)).label("duplicate column").help("rename or remove one of them"));
+            diags.push(
+                Diag::error(c.name_span.clone(), format!("column `{}` is declared twice", c.name))
+                    .label("duplicate column")
+                    .help("rename or remove one of them"),
+            );
             continue;
         }
         let def = match types::parse_column(&c.definition) {
             Ok(d) => d,
             Err(e) => {
-                diags.push(Diag::error(c.def_span.narrow(e.start, e.len), format!("column `{}`: {}", c.name, e.message)).label("here").help_opt(e.help));
+                diags.push(
+                    Diag::error(c.def_span.narrow(e.start, e.len), format!("column `{}`: {}", c.name, e.message))
+                        .label("here")
+                        .help_opt(e.help),
+                );
                 continue;
             }
         };
@@ -77,7 +85,9 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
             let span = c.def_span.narrow(m.range.0, m.range.1);
             match MetaKey::parse(&key) {
                 None => {
-                    let d = Diag::error(span, format!("`{key}` is not a Kinesis metadata key")).label("unknown metadata key").note("available keys: `timestamp`, `shard-id`, `sequence-number`");
+                    let d = Diag::error(span, format!("`{key}` is not a Kinesis metadata key"))
+                        .label("unknown metadata key")
+                        .note("available keys: `timestamp`, `shard-id`, `sequence-number`");
                     diags.push(match crate::suggest::closest(&key, METADATA_KEYS.iter().copied()) {
                         Some(s) => d.help(format!("did you mean '{s}'?")),
                         None => d,
@@ -94,9 +104,12 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
                     }
                     if let Err(why) = k.accepts(&def.ty) {
                         diags.push(
-                            Diag::error(c.def_span.narrow(def.ty_range.0, def.ty_range.1), format!("metadata `{key}` cannot be read as `{}`: {why}", def.ty))
-                                .label("wrong type for this metadata")
-                                .help(format!("declare it as `{}`", k.canonical())),
+                            Diag::error(
+                                c.def_span.narrow(def.ty_range.0, def.ty_range.1),
+                                format!("metadata `{key}` cannot be read as `{}`: {why}", def.ty),
+                            )
+                            .label("wrong type for this metadata")
+                            .help(format!("declare it as `{}`", k.canonical())),
                         );
                     }
                     metadata = Some(k);
@@ -108,16 +121,28 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
         columns.push(ColumnIr { name: c.name.clone(), ident, ty: def.ty, nullable: def.nullable, metadata });
     }
     if t.columns.is_empty() {
-        diags.push(Diag::error(t.name_span.clone(), format!("table `{}` has no columns", t.name)).label("no columns").help("add `columns:` with at least one column"));
+        diags.push(
+            Diag::error(t.name_span.clone(), format!("table `{}` has no columns", t.name))
+                .label("no columns")
+                .help("add `columns:` with at least one column"),
+        );
     } else if columns.len() == t.columns.len() && columns.iter().all(|c| c.metadata.is_some()) {
-        diags.push(Diag::error(t.name_span.clone(), format!("table `{}` has only metadata columns", t.name)).label("nothing to read or write").help("add a physical column"));
+        diags.push(
+            Diag::error(t.name_span.clone(), format!("table `{}` has only metadata columns", t.name))
+                .label("nothing to read or write")
+                .help("add a physical column"),
+        );
     }
 
     // Partitioning.
     let mut partition_columns = Vec::new();
     if let Some((list_span, names)) = &t.partitioned_by {
         if names.is_empty() {
-            diags.push(Diag::error(list_span.clone(), "`partitioned_by` is empty").label("no columns").help("list at least one column, or remove `partitioned_by`"));
+            diags.push(
+                Diag::error(list_span.clone(), "`partitioned_by` is empty")
+                    .label("no columns")
+                    .help("list at least one column, or remove `partitioned_by`"),
+            );
         }
         let mut max_len: Option<usize> = Some(0);
         for (name, span) in names {
@@ -125,7 +150,8 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
                 if t.columns.iter().any(|c| &c.name == name) {
                     continue; // the column itself was reported
                 }
-                let d = Diag::error(span.clone(), format!("partition column `{name}` is not a column of this table")).label("unknown column");
+                let d =
+                    Diag::error(span.clone(), format!("partition column `{name}` is not a column of this table")).label("unknown column");
                 diags.push(match crate::suggest::closest(name, columns.iter().map(|c| c.name.as_str())) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
                     None => d,
@@ -149,24 +175,35 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
             }
             if col.ty.is_nested() || col.ty.is_bytes() {
                 diags.push(
-                    Diag::error(span.clone(), format!("partition column `{name}` has type `{}`, which cannot form a partition key", col.ty))
-                        .label("not a scalar text-able type")
-                        .help("partition by string, number, boolean, date or time columns"),
+                    Diag::error(
+                        span.clone(),
+                        format!("partition column `{name}` has type `{}`, which cannot form a partition key", col.ty),
+                    )
+                    .label("not a scalar text-able type")
+                    .help("partition by string, number, boolean, date or time columns"),
                 );
                 continue;
             }
             max_len = max_len.and_then(|m| col.ty.max_key_chars().map(|l| m + l));
             partition_columns.push(idx);
         }
-        let delim = t.options.iter().find(|o| o.key == crate::catalog::keys::SINK_DELIMITER).and_then(|o| o.value.text()).unwrap_or_else(|| "|".into());
+        let delim = t
+            .options
+            .iter()
+            .find(|o| o.key == crate::catalog::keys::SINK_DELIMITER)
+            .and_then(|o| o.value.text())
+            .unwrap_or_else(|| "|".into());
         if let Some(m) = max_len {
             let total = m + delim.chars().count() * partition_columns.len().saturating_sub(1);
             if total > limits::PARTITION_KEY_MAX_CHARS && !partition_columns.is_empty() {
                 diags.push(
-                    Diag::error(list_span.clone(), format!("partition keys of this table can be {total} characters long; Kinesis allows 256"))
-                        .label("partition key may exceed 256 characters")
-                        .note("an over-long key is an error for that record at run time; it is never truncated")
-                        .help("narrow the column types (for example `VARCHAR(200)`) or partition by fewer columns"),
+                    Diag::error(
+                        list_span.clone(),
+                        format!("partition keys of this table can be {total} characters long; Kinesis allows 256"),
+                    )
+                    .label("partition key may exceed 256 characters")
+                    .note("an over-long key is an error for that record at run time; it is never truncated")
+                    .help("narrow the column types (for example `VARCHAR(200)`) or partition by fewer columns"),
                 );
             }
         }
@@ -178,20 +215,38 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
     if let Some(r) = &resolved {
         let physical: Vec<&ColumnIr> = columns.iter().filter(|c| c.metadata.is_none()).collect();
         let format = r.config.format.name();
-        let span_of = |c: &ColumnIr| t.columns.iter().find(|i| i.name == c.name).map(|i| i.def_span.clone()).unwrap_or_else(|| t.name_span.clone());
+        let span_of =
+            |c: &ColumnIr| t.columns.iter().find(|i| i.name == c.name).map(|i| i.def_span.clone()).unwrap_or_else(|| t.name_span.clone());
         match format {
             "raw" => {
                 if physical.len() != 1 {
                     diags.push(
-                        Diag::error(t.name_span.clone(), format!("format `raw` needs exactly one physical column; table `{}` has {}", t.name, physical.len()))
-                            .label("wrong number of columns")
-                            .help("use `json` or `csv` for several columns"),
+                        Diag::error(
+                            t.name_span.clone(),
+                            format!("format `raw` needs exactly one physical column; table `{}` has {}", t.name, physical.len()),
+                        )
+                        .label("wrong number of columns")
+                        .help("use `json` or `csv` for several columns"),
                     );
                 } else {
                     let c = physical[0];
-                    let ok = matches!(c.ty, SqlType::Boolean | SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt | SqlType::Float | SqlType::Double) || c.ty.is_string() || c.ty.is_bytes();
+                    let ok = matches!(
+                        c.ty,
+                        SqlType::Boolean
+                            | SqlType::TinyInt
+                            | SqlType::SmallInt
+                            | SqlType::Int
+                            | SqlType::BigInt
+                            | SqlType::Float
+                            | SqlType::Double
+                    ) || c.ty.is_string()
+                        || c.ty.is_bytes();
                     if !ok {
-                        diags.push(Diag::error(span_of(c), format!("format `raw` cannot hold `{}`", c.ty)).label("not a raw type").help("raw holds one string, bytes, boolean or number column"));
+                        diags.push(
+                            Diag::error(span_of(c), format!("format `raw` cannot hold `{}`", c.ty))
+                                .label("not a raw type")
+                                .help("raw holds one string, bytes, boolean or number column"),
+                        );
                     }
                 }
             }
@@ -240,7 +295,10 @@ fn check_nested<S: Clone>(ty: &SqlType, column: &str, span: &S, diags: &mut Diag
             for f in fields {
                 let id = field_name(&f.name);
                 if idents.contains(&id) {
-                    diags.push(Diag::error(span.clone(), format!("column `{column}`: ROW fields clash on the Rust name `{id}`")).label("name clash"));
+                    diags.push(
+                        Diag::error(span.clone(), format!("column `{column}`: ROW fields clash on the Rust name `{id}`"))
+                            .label("name clash"),
+                    );
                 }
                 idents.push(id);
                 check_nested(&f.ty, column, span, diags);
@@ -284,8 +342,52 @@ pub fn field_name(name: &str) -> String {
 fn is_keyword(s: &str) -> bool {
     matches!(
         s,
-        "as" | "break" | "const" | "continue" | "else" | "enum" | "extern" | "false" | "fn" | "for" | "if" | "impl" | "in" | "let" | "loop" | "match" | "mod" | "move" | "mut" | "pub" | "ref"
-            | "return" | "static" | "struct" | "trait" | "true" | "type" | "unsafe" | "use" | "where" | "while" | "async" | "await" | "dyn" | "abstract" | "become" | "box" | "do"
-            | "final" | "macro" | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "try" | "gen"
+        "as" | "break"
+            | "const"
+            | "continue"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "fn"
+            | "for"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "pub"
+            | "ref"
+            | "return"
+            | "static"
+            | "struct"
+            | "trait"
+            | "true"
+            | "type"
+            | "unsafe"
+            | "use"
+            | "where"
+            | "while"
+            | "async"
+            | "await"
+            | "dyn"
+            | "abstract"
+            | "become"
+            | "box"
+            | "do"
+            | "final"
+            | "macro"
+            | "override"
+            | "priv"
+            | "typeof"
+            | "unsized"
+            | "virtual"
+            | "yield"
+            | "try"
+            | "gen"
     )
 }

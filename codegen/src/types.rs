@@ -12,7 +12,10 @@ pub enum SqlType {
     BigInt,
     Float,
     Double,
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     String,
     Varchar(u32),
     Char(u32),
@@ -142,8 +145,31 @@ pub struct TypeError {
 }
 
 pub const TYPE_NAMES: &[&str] = &[
-    "BOOLEAN", "TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT", "FLOAT", "REAL", "DOUBLE", "DECIMAL", "DEC", "NUMERIC", "STRING", "VARCHAR",
-    "CHAR", "BYTES", "VARBINARY", "BINARY", "DATE", "TIME", "TIMESTAMP", "TIMESTAMP_LTZ", "ARRAY", "MAP", "ROW",
+    "BOOLEAN",
+    "TINYINT",
+    "SMALLINT",
+    "INT",
+    "INTEGER",
+    "BIGINT",
+    "FLOAT",
+    "REAL",
+    "DOUBLE",
+    "DECIMAL",
+    "DEC",
+    "NUMERIC",
+    "STRING",
+    "VARCHAR",
+    "CHAR",
+    "BYTES",
+    "VARBINARY",
+    "BINARY",
+    "DATE",
+    "TIME",
+    "TIMESTAMP",
+    "TIMESTAMP_LTZ",
+    "ARRAY",
+    "MAP",
+    "ROW",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -183,7 +209,12 @@ fn lex(src: &str) -> Result<Vec<(Tok, usize, usize)>, TypeError> {
                 j += 1;
             }
             let end = bytes.get(j).map_or(src.len(), |b| b.0);
-            let n = src[at..end].parse::<u64>().map_err(|_| TypeError { start: at, len: end - at, message: "number too large".into(), help: None })?;
+            let n = src[at..end].parse::<u64>().map_err(|_| TypeError {
+                start: at,
+                len: end - at,
+                message: "number too large".into(),
+                help: None,
+            })?;
             out.push((Tok::Num(n), at, end - at));
             i = j;
         } else if c == '\'' || c == '`' {
@@ -289,7 +320,14 @@ pub fn parse_column(src: &str) -> Result<ColumnDef, TypeError> {
                     key = Some(k);
                     range = (at, len);
                 }
-                (t, at, len) => return Err(TypeError { start: at, len: len.max(1), message: format!("expected a quoted metadata key such as 'timestamp', found {}", describe(&t)), help: None }),
+                (t, at, len) => {
+                    return Err(TypeError {
+                        start: at,
+                        len: len.max(1),
+                        message: format!("expected a quoted metadata key such as 'timestamp', found {}", describe(&t)),
+                        help: None,
+                    });
+                }
             }
         }
         let is_virtual = lx.eat_word("VIRTUAL");
@@ -324,7 +362,14 @@ fn params(lx: &mut Lexer, max: usize) -> Result<(Vec<(u64, usize, usize)>, usize
     loop {
         match lx.next() {
             (Tok::Num(n), at, len) => out.push((n, at, len)),
-            (t, at, len) => return Err(TypeError { start: at, len: len.max(1), message: format!("expected a number, found {}", describe(&t)), help: None }),
+            (t, at, len) => {
+                return Err(TypeError {
+                    start: at,
+                    len: len.max(1),
+                    message: format!("expected a number, found {}", describe(&t)),
+                    help: None,
+                });
+            }
         }
         if lx.eat_punct(')') {
             break;
@@ -356,7 +401,12 @@ fn precision(lx: &mut Lexer, name: &str, default: u8) -> Result<u8, TypeError> {
     let (p, ..) = params(lx, 1)?;
     match p.first() {
         None => Ok(default),
-        Some(&(n, at, len)) if n > 9 => Err(TypeError { start: at, len, message: format!("{name} precision must be from 0 to 9, found {n}"), help: Some(format!("{name}(3) is milliseconds, {name}(6) microseconds, {name}(9) nanoseconds")) }),
+        Some(&(n, at, len)) if n > 9 => Err(TypeError {
+            start: at,
+            len,
+            message: format!("{name} precision must be from 0 to 9, found {n}"),
+            help: Some(format!("{name}(3) is milliseconds, {name}(6) microseconds, {name}(9) nanoseconds")),
+        }),
         Some(&(n, ..)) => Ok(n as u8),
     }
 }
@@ -385,12 +435,22 @@ fn parse_type(lx: &mut Lexer) -> Result<SqlType, TypeError> {
             let scale = p.get(1).map_or(0, |x| x.0);
             if !(1..=38).contains(&precision) {
                 let (_, s, l) = p[0];
-                return Err(TypeError { start: s, len: l, message: format!("DECIMAL precision must be from 1 to 38, found {precision}"), help: None });
+                return Err(TypeError {
+                    start: s,
+                    len: l,
+                    message: format!("DECIMAL precision must be from 1 to 38, found {precision}"),
+                    help: None,
+                });
             }
             if scale > precision {
                 let (_, s, l) = p[1];
                 let _ = (open, plen);
-                return Err(TypeError { start: s, len: l, message: format!("DECIMAL scale {scale} is larger than its precision {precision}"), help: Some("the scale counts digits after the point and cannot exceed the precision".into()) });
+                return Err(TypeError {
+                    start: s,
+                    len: l,
+                    message: format!("DECIMAL scale {scale} is larger than its precision {precision}"),
+                    help: Some("the scale counts digits after the point and cannot exceed the precision".into()),
+                });
             }
             SqlType::Decimal { precision: precision as u8, scale: scale as u8 }
         }
@@ -419,7 +479,9 @@ fn parse_type(lx: &mut Lexer) -> Result<SqlType, TypeError> {
             let p = precision(lx, "TIMESTAMP", 6)?;
             if lx.eat_word("WITH") {
                 if !lx.eat_word("LOCAL") {
-                    return Err(lx.err_here("`TIMESTAMP WITH TIME ZONE` is not supported").with_help("use `TIMESTAMP_LTZ(p)` or `TIMESTAMP(p) WITH LOCAL TIME ZONE`"));
+                    return Err(lx
+                        .err_here("`TIMESTAMP WITH TIME ZONE` is not supported")
+                        .with_help("use `TIMESTAMP_LTZ(p)` or `TIMESTAMP(p) WITH LOCAL TIME ZONE`"));
                 }
                 lx.expect_word("TIME")?;
                 lx.expect_word("ZONE")?;
@@ -469,7 +531,14 @@ fn parse_type(lx: &mut Lexer) -> Result<SqlType, TypeError> {
                 let (t, fat, flen) = lx.next();
                 let name = match t {
                     Tok::Word(w) | Tok::Ident(w) => w,
-                    t => return Err(TypeError { start: fat, len: flen.max(1), message: format!("expected a field name, found {}", describe(&t)), help: None }),
+                    t => {
+                        return Err(TypeError {
+                            start: fat,
+                            len: flen.max(1),
+                            message: format!("expected a field name, found {}", describe(&t)),
+                            help: None,
+                        });
+                    }
                 };
                 if fields.iter().any(|f| f.name == name) {
                     return Err(TypeError { start: fat, len: flen, message: format!("duplicate ROW field `{name}`"), help: None });

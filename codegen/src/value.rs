@@ -31,7 +31,9 @@ impl RawValue {
             if is_env_name(inner) {
                 return Some(Ok(inner));
             }
-            return Some(Err(format!("`{inner}` is not an environment variable name (letters, digits and `_`, not starting with a digit)")));
+            return Some(Err(format!(
+                "`{inner}` is not an environment variable name (letters, digits and `_`, not starting with a digit)"
+            )));
         }
         if s.contains("${") {
             return Some(Err("an `${ENV_VAR}` reference must be the whole value".to_string()));
@@ -121,7 +123,11 @@ pub fn check(kind: &Kind, raw: &RawValue) -> Result<Value, ValueError> {
         Kind::Duration { min_ms, max_ms } => {
             let ms = parse_duration(&text)?;
             if ms < min_ms || ms > max_ms {
-                return Err(ValueError::new(format!("`{text}` is out of range: expected a duration from {} to {}", show_ms(min_ms), show_ms(max_ms))));
+                return Err(ValueError::new(format!(
+                    "`{text}` is out of range: expected a duration from {} to {}",
+                    show_ms(min_ms),
+                    show_ms(max_ms)
+                )));
             }
             Ok(Value::Millis(ms))
         }
@@ -141,7 +147,9 @@ pub fn check(kind: &Kind, raw: &RawValue) -> Result<Value, ValueError> {
             if valid_name(&text, 128) {
                 Ok(Value::Str(text))
             } else {
-                Err(ValueError::new(format!("`{text}` is not a valid stream name: 1 to 128 characters of letters, digits, `_`, `-` and `.`")))
+                Err(ValueError::new(format!(
+                    "`{text}` is not a valid stream name: 1 to 128 characters of letters, digits, `_`, `-` and `.`"
+                )))
             }
         }
         Kind::Region => check_region(&text).map(|_| Value::Str(text)),
@@ -152,7 +160,9 @@ pub fn check(kind: &Kind, raw: &RawValue) -> Result<Value, ValueError> {
             if valid_name(&text, 128) {
                 Ok(Value::Str(text))
             } else {
-                Err(ValueError::new(format!("`{text}` is not a valid consumer name: 1 to 128 characters of letters, digits, `_`, `-` and `.`")))
+                Err(ValueError::new(format!(
+                    "`{text}` is not a valid consumer name: 1 to 128 characters of letters, digits, `_`, `-` and `.`"
+                )))
             }
         }
         Kind::SessionName => {
@@ -160,7 +170,9 @@ pub fn check(kind: &Kind, raw: &RawValue) -> Result<Value, ValueError> {
             if ok {
                 Ok(Value::Str(text))
             } else {
-                Err(ValueError::new(format!("`{text}` is not a valid role session name: 2 to 64 characters of letters, digits and `_+=,.@-`")))
+                Err(ValueError::new(format!(
+                    "`{text}` is not a valid role session name: 2 to 64 characters of letters, digits and `_+=,.@-`"
+                )))
             }
         }
         Kind::RustPath => check_rust_path(&text).map(|_| Value::Str(text)),
@@ -264,11 +276,44 @@ fn valid_name(s: &str, max: usize) -> bool {
 /// AWS regions kinesis-tables knows. A region outside this list is rejected,
 /// so that `us-fake-1` or `eu-west1` fail at build time.
 pub const REGIONS: &[&str] = &[
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-east-2", "ap-south-1", "ap-south-2",
-    "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
-    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-west-1",
-    "eu-west-2", "eu-west-3", "eu-south-1", "eu-south-2", "eu-north-1", "il-central-1", "me-south-1", "me-central-1", "mx-central-1",
-    "sa-east-1", "us-gov-east-1", "us-gov-west-1", "cn-north-1", "cn-northwest-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
 ];
 
 /// The partition a region belongs to.
@@ -294,7 +339,10 @@ pub fn check_region(text: &str) -> Result<(), ValueError> {
 }
 
 fn check_endpoint(text: &str) -> Result<(), ValueError> {
-    let url = url::Url::parse(text).map_err(|e| ValueError::new(format!("`{text}` is not a URL: {e}")).help("write it like `https://kinesis.us-east-1.amazonaws.com` or `http://127.0.0.1:4567`"))?;
+    let url = url::Url::parse(text).map_err(|e| {
+        ValueError::new(format!("`{text}` is not a URL: {e}"))
+            .help("write it like `https://kinesis.us-east-1.amazonaws.com` or `http://127.0.0.1:4567`")
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(ValueError::new(format!("endpoint scheme `{}` is not `http` or `https`", url.scheme())));
     }
@@ -328,7 +376,8 @@ pub fn parse_stream_arn(text: &str) -> Result<StreamArn, ValueError> {
     }
     check_region(region).map_err(|e| ValueError { message: format!("in the stream ARN: {}", e.message), help: e.help })?;
     if partition_of(region) != partition {
-        return Err(ValueError::new(format!("region `{region}` is not in partition `{partition}`")).help(format!("use `arn:{}:kinesis:{region}:…`", partition_of(region))));
+        return Err(ValueError::new(format!("region `{region}` is not in partition `{partition}`"))
+            .help(format!("use `arn:{}:kinesis:{region}:…`", partition_of(region))));
     }
     if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
         return Err(ValueError::new(format!("`{account}` is not an AWS account ID (12 digits)")).help(shape));
@@ -337,7 +386,9 @@ pub fn parse_stream_arn(text: &str) -> Result<StreamArn, ValueError> {
         return Err(ValueError::new(format!("the ARN resource `{resource}` is not `stream/<name>`")).help(shape));
     };
     if !valid_name(name, 128) {
-        return Err(ValueError::new(format!("`{name}` is not a valid stream name: 1 to 128 characters of letters, digits, `_`, `-` and `.`")));
+        return Err(ValueError::new(format!(
+            "`{name}` is not a valid stream name: 1 to 128 characters of letters, digits, `_`, `-` and `.`"
+        )));
     }
     Ok(StreamArn { partition: partition.into(), region: region.into(), account: account.into(), name: name.into() })
 }
@@ -352,7 +403,12 @@ fn check_role_arn(text: &str) -> Result<(), ValueError> {
         && parts[4].len() == 12
         && parts[4].chars().all(|c| c.is_ascii_digit())
         && parts[5].strip_prefix("role/").is_some_and(|r| !r.is_empty());
-    if ok { Ok(()) } else { Err(ValueError::new(format!("`{text}` is not an IAM role ARN")).help("a role ARN looks like `arn:aws:iam::012345678901:role/my-role`")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ValueError::new(format!("`{text}` is not an IAM role ARN"))
+            .help("a role ARN looks like `arn:aws:iam::012345678901:role/my-role`"))
+    }
 }
 
 fn check_consumer_arn(text: &str) -> Result<(), ValueError> {
@@ -360,7 +416,8 @@ fn check_consumer_arn(text: &str) -> Result<(), ValueError> {
     let Some(idx) = text.find("/consumer/") else {
         return Err(ValueError::new(format!("`{text}` is not a consumer ARN")).help(shape));
     };
-    parse_stream_arn(&text[..idx]).map_err(|e| ValueError { message: format!("in the consumer ARN: {}", e.message), help: Some(shape.into()) })?;
+    parse_stream_arn(&text[..idx])
+        .map_err(|e| ValueError { message: format!("in the consumer ARN: {}", e.message), help: Some(shape.into()) })?;
     let rest = &text[idx + "/consumer/".len()..];
     match rest.rsplit_once(':') {
         Some((name, ts)) if valid_name(name, 128) && !ts.is_empty() && ts.chars().all(|c| c.is_ascii_digit()) => Ok(()),
@@ -380,7 +437,8 @@ pub fn check_rust_path(text: &str) -> Result<(), ValueError> {
     if ok {
         Ok(())
     } else {
-        Err(ValueError::new(format!("`{text}` is not a Rust type path")).help("name a Rust type, such as `my_crate::auth::MyProvider` (Java class names do not apply)"))
+        Err(ValueError::new(format!("`{text}` is not a Rust type path"))
+            .help("name a Rust type, such as `my_crate::auth::MyProvider` (Java class names do not apply)"))
     }
 }
 
@@ -440,7 +498,7 @@ pub fn java_pattern_to_chrono(pattern: &str) -> Result<String, ValueError> {
             ('X', 1 | 2) | ('x', 1 | 2) | ('Z', 1..=3) => "%z",
             _ => {
                 return Err(ValueError::new(format!("date pattern `{pattern}`: `{}` is not supported", c.to_string().repeat(n)))
-                    .help("supported letters: yyyy yy MM MMM dd HH hh mm ss SSS SSSSSS SSSSSSSSS a E XXX XX Z and quoted literals"))
+                    .help("supported letters: yyyy yy MM MMM dd HH hh mm ss SSS SSSSSS SSSSSSSSS a E XXX XX Z and quoted literals"));
             }
         };
         out.push_str(spec);

@@ -18,11 +18,7 @@ pub struct Span {
 impl crate::diag::SpanLike for Span {
     fn narrow(&self, start: usize, len: usize) -> Self {
         let s = self.content + start;
-        if s + len <= self.start + self.len.max(1) + 1 {
-            Span { start: s, len: len.max(1), content: s }
-        } else {
-            *self
-        }
+        if s + len <= self.start + self.len.max(1) + 1 { Span { start: s, len: len.max(1), content: s } } else { *self }
     }
 }
 

@@ -5,7 +5,7 @@ use proc_macro::TokenStream;
 use proc_macro2::Span;
 use quote::{quote, quote_spanned};
 use syn::parse::ParseStream;
-use syn::{parse_macro_input, Data, DeriveInput, Fields, GenericArgument, Lit, LitStr, PathArguments, Token, Type};
+use syn::{Data, DeriveInput, Fields, GenericArgument, Lit, LitStr, PathArguments, Token, Type, parse_macro_input};
 
 use kinesis_tables_codegen::diag::{Diag, Diags};
 use kinesis_tables_codegen::options::OptionInput;
@@ -193,7 +193,15 @@ fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error
     }
 
     let name = table_name.unwrap_or_else(|| snake(&input.ident.to_string()));
-    let t = TableInput { name, name_span: input.ident.span(), rust_name: Some(input.ident.to_string()), columns, partitioned_by, options: options.clone(), options_span: with_span };
+    let t = TableInput {
+        name,
+        name_span: input.ident.span(),
+        rust_name: Some(input.ident.to_string()),
+        columns,
+        partitioned_by,
+        options: options.clone(),
+        options_span: with_span,
+    };
     let mut diags: Diags<Span> = Diags::default();
     let ir = kinesis_tables_codegen::table::check(&t, &mut diags);
     let mut errors: Vec<syn::Error> = diags.items.iter().filter(|d| d.is_error()).map(to_error).collect();
@@ -293,7 +301,8 @@ fn generic_pair(ty: &Type) -> Option<(&Type, &Type)> {
 
 /// The SQL type a Rust field type maps to (without nullability).
 fn sql_of(ty: &Type) -> Result<String, String> {
-    let seg = last_segment(ty).ok_or_else(|| "unsupported field type\n  = help: add `#[kinesis(sql = \"…\")]` with the SQL type".to_string())?;
+    let seg =
+        last_segment(ty).ok_or_else(|| "unsupported field type\n  = help: add `#[kinesis(sql = \"…\")]` with the SQL type".to_string())?;
     Ok(match seg.ident.to_string().as_str() {
         "bool" => "BOOLEAN".into(),
         "i8" => "TINYINT".into(),
@@ -321,8 +330,14 @@ fn sql_of(ty: &Type) -> Result<String, String> {
             let (v, nullable) = strip_option(v);
             format!("MAP<{}, {}{}>", sql_of(k)?, sql_of(v)?, if nullable { "" } else { " NOT NULL" })
         }
-        "Decimal" | "BigDecimal" => return Err("a decimal needs its precision and scale\n  = help: add `#[kinesis(sql = \"DECIMAL(10, 2)\")]`".into()),
-        other => return Err(format!("`{other}` has no SQL type\n  = help: use bool, i8-i64, f32, f64, String, Vec<u8>, Vec<T>, BTreeMap<K, V>, chrono types, or add `#[kinesis(sql = \"…\")]`")),
+        "Decimal" | "BigDecimal" => {
+            return Err("a decimal needs its precision and scale\n  = help: add `#[kinesis(sql = \"DECIMAL(10, 2)\")]`".into());
+        }
+        other => {
+            return Err(format!(
+                "`{other}` has no SQL type\n  = help: use bool, i8-i64, f32, f64, String, Vec<u8>, Vec<T>, BTreeMap<K, V>, chrono types, or add `#[kinesis(sql = \"…\")]`"
+            ));
+        }
     })
 }
 

@@ -46,7 +46,10 @@ fn reference_yaml_is_generated_from_the_catalogue_and_compiles() {
     let expected = kinesis_tables_codegen::reference::reference_yaml();
     let path = format!("{}/../templates/reference.yaml", env!("CARGO_MANIFEST_DIR"));
     let actual = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(actual == expected, "templates/reference.yaml is stale; run `cargo run --bin kinesis-tables -- reference > templates/reference.yaml`");
+    assert!(
+        actual == expected,
+        "templates/reference.yaml is stale; run `cargo run --bin kinesis-tables -- reference > templates/reference.yaml`"
+    );
     let checked = check_source("templates/reference.yaml", &actual);
     assert_eq!(checked.error_count(), 0, "{}", checked.render(false));
     for o in kinesis_tables_codegen::catalog::OPTIONS {
@@ -63,11 +66,19 @@ fn every_default_is_accepted_as_written() {
     use kinesis_tables_codegen::catalog::{self, Reader};
     for o in catalog::OPTIONS.iter().filter(|o| o.default.is_some() && o.rejected.is_none() && o.key != "connector") {
         let legacy = o.connectors == catalog::LEGACY;
-        let (conn, stream) = if legacy { ("kinesis-legacy", "stream: s") } else { ("kinesis", "stream.arn: arn:aws:kinesis:us-east-1:012345678901:stream/s") };
+        let (conn, stream) = if legacy {
+            ("kinesis-legacy", "stream: s")
+        } else {
+            ("kinesis", "stream.arn: arn:aws:kinesis:us-east-1:012345678901:stream/s")
+        };
         let format = o.section.format().unwrap_or("json");
         let mut extra = String::new();
         if o.reader == Reader::Efo {
-            extra = if legacy { "      scan.stream.recordpublisher: EFO\n      scan.stream.efo.consumername: app\n".into() } else { "      source.reader.type: EFO\n      source.efo.consumer.name: app\n".into() };
+            extra = if legacy {
+                "      scan.stream.recordpublisher: EFO\n      scan.stream.efo.consumername: app\n".into()
+            } else {
+                "      source.reader.type: EFO\n      source.efo.consumer.name: app\n".into()
+            };
         }
         if o.key == "aws.credentials.role.provider" {
             continue; // only with ASSUME_ROLE; covered by the from_env table
@@ -80,7 +91,9 @@ fn every_default_is_accepted_as_written() {
         }
         let key = o.key;
         let value = o.default.unwrap().replace('\'', "''");
-        let src = format!("tables:\n  t:\n    columns:\n      id: STRING\n    with:\n      connector: {conn}\n      {stream}\n      aws.region: us-east-1\n      format: {format}\n{extra}      {key}: '{value}'\n");
+        let src = format!(
+            "tables:\n  t:\n    columns:\n      id: STRING\n    with:\n      connector: {conn}\n      {stream}\n      aws.region: us-east-1\n      format: {format}\n{extra}      {key}: '{value}'\n"
+        );
         let checked = check_source("default.yaml", &src);
         assert_eq!(checked.error_count(), 0, "default of {key}:\n{}", checked.render(false));
     }

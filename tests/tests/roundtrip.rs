@@ -48,7 +48,11 @@ fn full() -> Everything {
         tags: Some(vec![Some("a".into()), None, Some("".into())]),
         scores: vec![1, -2, 3],
         attrs: Some(BTreeMap::from([("x".to_string(), Some(1)), ("y".to_string(), None)])),
-        nested: Some(EverythingNested { street: Some("Main St".into()), zip: 12345, geo: Some(EverythingNestedGeo { lat: Some(52.5), lon: None }) }),
+        nested: Some(EverythingNested {
+            street: Some("Main St".into()),
+            zip: 12345,
+            geo: Some(EverythingNestedGeo { lat: Some(52.5), lon: None }),
+        }),
         history: Some(vec![Some(EverythingHistoryItem { at: Some(ts("2024-01-01 00:00:00.001")), what: Some("signup".into()) }), None]),
         r#type: Some("keyword".into()),
         user_id: Some(42),
@@ -140,7 +144,8 @@ fn json_text_follows_flink() {
 
 #[test]
 fn json_missing_nullable_fields_read_as_null_and_unknown_fields_are_ignored() {
-    let r = Everything::decode(br#"{"b":true,"i":1,"big":2,"huge":3,"ts9":"2000-01-01 00:00:00","scores":[],"extra":{"x":[1,2]}}"#).unwrap();
+    let r =
+        Everything::decode(br#"{"b":true,"i":1,"big":2,"huge":3,"ts9":"2000-01-01 00:00:00","scores":[],"extra":{"x":[1,2]}}"#).unwrap();
     assert_eq!(r.name, None);
     assert_eq!(r.huge, dec("3"));
     let err = Everything::decode(br#"{"b":true,"big":2,"huge":3,"ts9":"2000-01-01 00:00:00","scores":[]}"#).unwrap_err();
@@ -171,7 +176,8 @@ fn values_that_do_not_fit_their_type_are_errors_not_truncations() {
     r.bin = Some(vec![0; 5]);
     assert!(r.encode().unwrap_err().to_string().contains("column `bin`"));
     // On the way in too.
-    let e = Everything::decode(br#"{"b":true,"i":1,"big":2,"huge":3,"ts9":"2000-01-01 00:00:00","scores":[],"code":"123456789"}"#).unwrap_err();
+    let e =
+        Everything::decode(br#"{"b":true,"i":1,"big":2,"huge":3,"ts9":"2000-01-01 00:00:00","scores":[],"code":"123456789"}"#).unwrap_err();
     assert!(e.message.contains("field `code`"), "{e}");
     let e = Everything::decode(br#"{"b":true,"i":1,"big":2,"huge":3,"ts9":"2000-01-01 00:00:00","scores":[],"t":300}"#).unwrap_err();
     assert!(e.message.contains("field `t`"), "{e}");

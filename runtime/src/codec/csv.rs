@@ -81,7 +81,8 @@ impl<'a> CsvWriter<'a> {
         let t = &self.buf;
         let cx = self.cx;
         let special = |c: char| c == cx.delimiter || Some(c) == cx.quote || Some(c) == cx.escape || c == '\n' || c == '\r';
-        let needs_quote = t.is_empty() || t == cx.null_text() || t.chars().any(special) || (first && cx.allow_comments && t.starts_with('#'));
+        let needs_quote =
+            t.is_empty() || t == cx.null_text() || t.chars().any(special) || (first && cx.allow_comments && t.starts_with('#'));
         if !needs_quote {
             self.out.push_str(t);
             return Ok(());
@@ -330,10 +331,12 @@ impl<T: CsvField> CsvField for Vec<T> {
             let present = v.csv_text(&mut el, dt.element(), cx).map_err(|e| e.in_field(&format!("[{i}]")))?;
             let text = if present { el.as_str() } else { cx.null_text() };
             if present && (el.is_empty() || el == cx.null_text()) && (T::csv_null().is_some() || self.len() == 1) {
-                return Err(EncodeError::new("this array element cannot be told apart from null or from an empty array in csv").in_field(&format!("[{i}]")));
+                return Err(EncodeError::new("this array element cannot be told apart from null or from an empty array in csv")
+                    .in_field(&format!("[{i}]")));
             }
             if text.contains(cx.array_delimiter) {
-                return Err(EncodeError::new(format!("the element contains the array delimiter `{}`", cx.array_delimiter)).in_field(&format!("[{i}]")));
+                return Err(EncodeError::new(format!("the element contains the array delimiter `{}`", cx.array_delimiter))
+                    .in_field(&format!("[{i}]")));
             }
             out.push_str(text);
         }

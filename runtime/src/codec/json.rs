@@ -11,8 +11,8 @@ use std::marker::PhantomData;
 use base64::Engine as _;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::key::MapKey;
 use super::text;
@@ -254,7 +254,8 @@ impl JsonField for Vec<u8> {
     }
     fn read_json<'de, D: Deserializer<'de>>(de: D, dt: &'static DataType, _: &JsonCx) -> Result<Self, D::Error> {
         let s = JsonKey::deserialize(de)?;
-        let b = base64::engine::general_purpose::STANDARD.decode(s.0.as_bytes()).map_err(|e| custom(format!("bytes are not base64: {e}")))?;
+        let b =
+            base64::engine::general_purpose::STANDARD.decode(s.0.as_bytes()).map_err(|e| custom(format!("bytes are not base64: {e}")))?;
         text::check_bytes(&b, dt).map_err(custom)?;
         Ok(b)
     }
@@ -280,10 +281,20 @@ macro_rules! text_json {
     };
 }
 
-text_json!(NaiveDate, |v: &NaiveDate, _: &DataType, _: &JsonCx| Ok::<_, EncodeError>(text::date_text(v)), |s: &str, _: &DataType| text::parse_date(s));
+text_json!(NaiveDate, |v: &NaiveDate, _: &DataType, _: &JsonCx| Ok::<_, EncodeError>(text::date_text(v)), |s: &str, _: &DataType| {
+    text::parse_date(s)
+});
 text_json!(NaiveTime, |v: &NaiveTime, dt: &DataType, _: &JsonCx| text::time_text(v, dt), text::parse_time);
-text_json!(NaiveDateTime, |v: &NaiveDateTime, dt: &DataType, cx: &JsonCx| text::timestamp_text(v, dt, cx.timestamp_standard), text::parse_timestamp);
-text_json!(DateTime<Utc>, |v: &DateTime<Utc>, dt: &DataType, cx: &JsonCx| text::timestamp_ltz_text(v, dt, cx.timestamp_standard), text::parse_timestamp_ltz);
+text_json!(
+    NaiveDateTime,
+    |v: &NaiveDateTime, dt: &DataType, cx: &JsonCx| text::timestamp_text(v, dt, cx.timestamp_standard),
+    text::parse_timestamp
+);
+text_json!(
+    DateTime<Utc>,
+    |v: &DateTime<Utc>, dt: &DataType, cx: &JsonCx| text::timestamp_ltz_text(v, dt, cx.timestamp_standard),
+    text::parse_timestamp_ltz
+);
 
 impl<T: JsonField> JsonField for Option<T> {
     fn write_json(&self, out: &mut Vec<u8>, dt: &'static DataType, cx: &JsonCx) -> Result<(), EncodeError> {

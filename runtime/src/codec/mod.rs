@@ -74,11 +74,7 @@ impl EncodeError {
 
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "{}", self.message)
-        } else {
-            write!(f, "column `{}`: {}", self.path.join("."), self.message)
-        }
+        if self.path.is_empty() { write!(f, "{}", self.message) } else { write!(f, "column `{}`: {}", self.path.join("."), self.message) }
     }
 }
 

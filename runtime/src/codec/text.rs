@@ -12,7 +12,10 @@ pub fn check_str(s: &str, dt: &DataType) -> Result<(), String> {
         DataType::Varchar(n) | DataType::Char(n) => {
             let len = s.chars().count();
             if len > *n as usize {
-                return Err(format!("{len} characters do not fit {}({n})", if matches!(dt, DataType::Char(_)) { "CHAR" } else { "VARCHAR" }));
+                return Err(format!(
+                    "{len} characters do not fit {}({n})",
+                    if matches!(dt, DataType::Char(_)) { "CHAR" } else { "VARCHAR" }
+                ));
             }
             Ok(())
         }
