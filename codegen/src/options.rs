@@ -164,9 +164,7 @@ pub fn resolve<S: Clone>(inputs: &[OptionInput<S>], whole: &S, partitioned_by: O
     }
     let written = inputs.iter().map(|i| i.key.clone()).collect();
     let opts = Opts { connector, written, entries, whole: whole.clone(), partitioned_by };
-    if connector.is_none() {
-        return None;
-    }
+    connector?;
     crate::rules::check(&opts, diags);
     if diags.has_errors() {
         return None;
@@ -257,15 +255,16 @@ fn check_entry<'a, S: Clone>(
         );
         return None;
     }
-    if let (Some(fmt), Some(own)) = (format, def.section.format()) {
-        if fmt != own && catalog::FORMATS.contains(&fmt) {
-            diags.push(
-                Diag::error(input.key_span.clone(), format!("`{key}` is a `{own}` format option, but this table's format is `{fmt}`"))
-                    .label(format!("only applies to format `{own}`"))
-                    .help("remove it, or change `format`"),
-            );
-            return None;
-        }
+    if let (Some(fmt), Some(own)) = (format, def.section.format())
+        && fmt != own
+        && catalog::FORMATS.contains(&fmt)
+    {
+        diags.push(
+            Diag::error(input.key_span.clone(), format!("`{key}` is a `{own}` format option, but this table's format is `{fmt}`"))
+                .label(format!("only applies to format `{own}`"))
+                .help("remove it, or change `format`"),
+        );
+        return None;
     }
     if let Some(r) = reader {
         let (need, have) = match (def.reader, r) {
@@ -303,17 +302,16 @@ fn check_entry<'a, S: Clone>(
         );
         return None;
     }
-    if !input.from_env {
-        if let Some(t) = input.value.text() {
-            if looks_like_access_key(&t) {
-                diags.push(
-                    Diag::error(input.value_span.clone(), "this value looks like an AWS access key ID")
-                        .label("credential in the spec")
-                        .help("give credentials through the AWS provider chain or `${ENV_VAR}` references"),
-                );
-                return None;
-            }
-        }
+    if !input.from_env
+        && let Some(t) = input.value.text()
+        && looks_like_access_key(&t)
+    {
+        diags.push(
+            Diag::error(input.value_span.clone(), "this value looks like an AWS access key ID")
+                .label("credential in the spec")
+                .help("give credentials through the AWS provider chain or `${ENV_VAR}` references"),
+        );
+        return None;
     }
     match value::check(&def.kind, &input.value) {
         Ok(v) => Some(Entry { input, base, depth, def, value: Some(v), env: None }),

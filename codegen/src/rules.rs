@@ -17,14 +17,14 @@ pub fn check<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
     sink_limits(o, diags);
     backoffs(o, diags);
     formats(o, diags);
-    if let Some(e) = o.entry(keys::AWS_TRUST_ALL) {
-        if e.value == Some(Value::Bool(true)) {
-            diags.push(
-                Diag::warning(e.input.value_span.clone(), "`aws.trust.all.certificates` accepts any TLS certificate")
-                    .label("TLS verification off")
-                    .note("use this against local emulators only; the program logs a warning at every start"),
-            );
-        }
+    if let Some(e) = o.entry(keys::AWS_TRUST_ALL)
+        && e.value == Some(Value::Bool(true))
+    {
+        diags.push(
+            Diag::warning(e.input.value_span.clone(), "`aws.trust.all.certificates` accepts any TLS certificate")
+                .label("TLS verification off")
+                .note("use this against local emulators only; the program logs a warning at every start"),
+        );
     }
 }
 
@@ -72,18 +72,18 @@ fn required<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
 
 fn stream_and_region<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
     let (Some(Value::Str(arn)), Some(Value::Str(region))) = (o.value(keys::STREAM_ARN), o.value(keys::AWS_REGION)) else { return };
-    if let Ok(parsed) = value::parse_stream_arn(arn) {
-        if &parsed.region != region {
-            diags.push(
-                Diag::error(
-                    value_span(o, keys::AWS_REGION),
-                    format!("`aws.region` is `{region}`, but the stream ARN is in `{}`", parsed.region),
-                )
-                .label("region differs from the stream's")
-                .note("the source and the sink must talk to the region the stream lives in")
-                .help(format!("set `aws.region: {}`", parsed.region)),
-            );
-        }
+    if let Ok(parsed) = value::parse_stream_arn(arn)
+        && &parsed.region != region
+    {
+        diags.push(
+            Diag::error(
+                value_span(o, keys::AWS_REGION),
+                format!("`aws.region` is `{region}`, but the stream ARN is in `{}`", parsed.region),
+            )
+            .label("region differs from the stream's")
+            .note("the source and the sink must talk to the region the stream lives in")
+            .help(format!("set `aws.region: {}`", parsed.region)),
+        );
     }
 }
 
@@ -286,32 +286,28 @@ fn partitioning<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
         }
         _ => {}
     }
-    if let Some(Value::Str(d)) = o.value(keys::SINK_DELIMITER) {
-        if d.chars().count() >= limits::PARTITION_KEY_MAX_CHARS {
-            diags.push(
-                Diag::error(
-                    value_span(o, keys::SINK_DELIMITER),
-                    "the delimiter alone is as long as a partition key may be (256 characters)",
-                )
+    if let Some(Value::Str(d)) = o.value(keys::SINK_DELIMITER)
+        && d.chars().count() >= limits::PARTITION_KEY_MAX_CHARS
+    {
+        diags.push(
+            Diag::error(value_span(o, keys::SINK_DELIMITER), "the delimiter alone is as long as a partition key may be (256 characters)")
                 .label("too long"),
-            );
-        }
+        );
     }
 }
 
 fn sink_limits<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
-    if let (Some(Value::Int(buffered)), Some(Value::Int(batch))) = (o.get(keys::SINK_MAX_BUFFERED), o.get(keys::SINK_BATCH_MAX_SIZE)) {
-        if buffered < batch && !o.is_env(keys::SINK_MAX_BUFFERED) && !o.is_env(keys::SINK_BATCH_MAX_SIZE) {
-            let at = if o.is_set(keys::SINK_MAX_BUFFERED) { keys::SINK_MAX_BUFFERED } else { keys::SINK_BATCH_MAX_SIZE };
-            diags.push(
-                Diag::error(
-                    value_span(o, at),
-                    format!("`sink.requests.max-buffered` ({buffered}) is below `sink.batch.max-size` ({batch})"),
-                )
+    if let (Some(Value::Int(buffered)), Some(Value::Int(batch))) = (o.get(keys::SINK_MAX_BUFFERED), o.get(keys::SINK_BATCH_MAX_SIZE))
+        && buffered < batch
+        && !o.is_env(keys::SINK_MAX_BUFFERED)
+        && !o.is_env(keys::SINK_BATCH_MAX_SIZE)
+    {
+        let at = if o.is_set(keys::SINK_MAX_BUFFERED) { keys::SINK_MAX_BUFFERED } else { keys::SINK_BATCH_MAX_SIZE };
+        diags.push(
+            Diag::error(value_span(o, at), format!("`sink.requests.max-buffered` ({buffered}) is below `sink.batch.max-size` ({batch})"))
                 .label("a batch could never fill")
                 .help("make `sink.requests.max-buffered` at least the batch size"),
-            );
-        }
+        );
     }
 }
 
@@ -378,23 +374,23 @@ fn formats<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
                 );
             }
         }
-        if let Some(Value::Str(a)) = o.get(keys::CSV_ARRAY_DELIMITER) {
-            if a.contains(delim) {
-                diags.push(
-                    Diag::error(value_span(o, keys::CSV_ARRAY_DELIMITER), "`csv.array-element-delimiter` contains the field delimiter")
-                        .label("ambiguous")
-                        .help("choose another array delimiter"),
-                );
-            }
+        if let Some(Value::Str(a)) = o.get(keys::CSV_ARRAY_DELIMITER)
+            && a.contains(delim)
+        {
+            diags.push(
+                Diag::error(value_span(o, keys::CSV_ARRAY_DELIMITER), "`csv.array-element-delimiter` contains the field delimiter")
+                    .label("ambiguous")
+                    .help("choose another array delimiter"),
+            );
         }
-        if let Some(Value::Str(n)) = o.value(keys::CSV_NULL_LITERAL) {
-            if n.contains(delim) {
-                diags.push(
-                    Diag::error(value_span(o, keys::CSV_NULL_LITERAL), "`csv.null-literal` contains the field delimiter")
-                        .label("ambiguous")
-                        .help("choose another null literal"),
-                );
-            }
+        if let Some(Value::Str(n)) = o.value(keys::CSV_NULL_LITERAL)
+            && n.contains(delim)
+        {
+            diags.push(
+                Diag::error(value_span(o, keys::CSV_NULL_LITERAL), "`csv.null-literal` contains the field delimiter")
+                    .label("ambiguous")
+                    .help("choose another null literal"),
+            );
         }
     }
 }

@@ -353,7 +353,10 @@ fn parse_nullability(lx: &mut Lexer) -> Result<bool, TypeError> {
     }
 }
 
-fn params(lx: &mut Lexer, max: usize) -> Result<(Vec<(u64, usize, usize)>, usize, usize), TypeError> {
+/// Parameters with their byte ranges, plus the range of the whole list.
+type Params = (Vec<(u64, usize, usize)>, usize, usize);
+
+fn params(lx: &mut Lexer, max: usize) -> Result<Params, TypeError> {
     let mut out = Vec::new();
     let open = lx.peek().1;
     if !lx.eat_punct('(') {

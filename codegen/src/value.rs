@@ -218,9 +218,9 @@ fn in_range(n: i64, min: i64, max: i64) -> Result<(), ValueError> {
 }
 
 pub fn show_ms(ms: u64) -> String {
-    if ms >= 3_600_000 && ms % 3_600_000 == 0 {
+    if ms >= 3_600_000 && ms.is_multiple_of(3_600_000) {
         format!("{} h", ms / 3_600_000)
-    } else if ms >= 1000 && ms % 1000 == 0 {
+    } else if ms >= 1000 && ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{ms} ms")

@@ -207,10 +207,10 @@ fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error
     let mut errors: Vec<syn::Error> = diags.items.iter().filter(|d| d.is_error()).map(to_error).collect();
     if let Some(ir) = &ir {
         for c in &ir.columns {
-            if matches!(c.ty, kinesis_tables_codegen::types::SqlType::Row(_)) || contains_row(&c.ty) {
-                if let Some(col) = t.columns.iter().find(|x| x.name == c.name) {
-                    errors.push(syn::Error::new(col.def_span, "ROW columns are not supported by the derive\n  = help: declare the table in a spec, where ROW types become generated structs"));
-                }
+            if (matches!(c.ty, kinesis_tables_codegen::types::SqlType::Row(_)) || contains_row(&c.ty))
+                && let Some(col) = t.columns.iter().find(|x| x.name == c.name)
+            {
+                errors.push(syn::Error::new(col.def_span, "ROW columns are not supported by the derive\n  = help: declare the table in a spec, where ROW types become generated structs"));
             }
         }
     }

@@ -349,10 +349,10 @@ impl<T: CsvField> CsvField for Vec<T> {
         t.split(cx.array_delimiter)
             .enumerate()
             .map(|(i, el)| {
-                if el == cx.null_text() {
-                    if let Some(n) = T::csv_null() {
-                        return Ok(n);
-                    }
+                if el == cx.null_text()
+                    && let Some(n) = T::csv_null()
+                {
+                    return Ok(n);
                 }
                 T::from_csv(el, dt.element(), cx).map_err(|e| format!("element {i}: {e}"))
             })

@@ -65,7 +65,7 @@ fn precision_of(dt: &DataType) -> u8 {
 
 fn check_nanos(nanos: u32, p: u8) -> Result<(), String> {
     let unit = 10u32.pow(9 - p.min(9) as u32);
-    if nanos % unit != 0 {
+    if !nanos.is_multiple_of(unit) {
         return Err(format!("the value has more sub-second digits than precision {p} holds"));
     }
     Ok(())
