@@ -24,7 +24,8 @@ fn generation_is_deterministic_and_writes_only_on_change() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     b.compile(&[&path]).unwrap();
     assert_eq!(std::fs::metadata(&out).unwrap().modified().unwrap(), first, "unchanged output is not rewritten");
-    let err = kinesis_tables_codegen::Builder::new().out_dir(&dir).emit_rerun_if_changed(false).compile(&[dir.join("missing.yaml")]).unwrap_err();
+    let err =
+        kinesis_tables_codegen::Builder::new().out_dir(&dir).emit_rerun_if_changed(false).compile(&[dir.join("missing.yaml")]).unwrap_err();
     assert!(err.to_string().contains("cannot read spec"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
