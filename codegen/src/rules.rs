@@ -374,23 +374,19 @@ fn formats<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
                 );
             }
         }
-        if let Some(Value::Str(a)) = o.get(keys::CSV_ARRAY_DELIMITER)
-            && a.contains(delim)
-        {
-            diags.push(
-                Diag::error(value_span(o, keys::CSV_ARRAY_DELIMITER), "`csv.array-element-delimiter` contains the field delimiter")
-                    .label("ambiguous")
-                    .help("choose another array delimiter"),
-            );
-        }
-        if let Some(Value::Str(n)) = o.value(keys::CSV_NULL_LITERAL)
-            && n.contains(delim)
-        {
-            diags.push(
-                Diag::error(value_span(o, keys::CSV_NULL_LITERAL), "`csv.null-literal` contains the field delimiter")
-                    .label("ambiguous")
-                    .help("choose another null literal"),
-            );
+        for key in [keys::CSV_ARRAY_DELIMITER, keys::CSV_NULL_LITERAL] {
+            if let Some(Value::Str(text)) = o.get(key)
+                && text.contains(delim)
+            {
+                let message = if o.is_set(key) {
+                    format!("`{key}` contains the field delimiter")
+                } else {
+                    format!("the default of `{key}` (`{text}`) contains the field delimiter")
+                };
+                diags.push(
+                    Diag::error(value_span(o, key), message).label("ambiguous").help(format!("set `{key}` to a text without `{delim}`")),
+                );
+            }
         }
     }
 }
