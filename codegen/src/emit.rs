@@ -300,19 +300,13 @@ fn json_impl(ty: &syn::Ident, fields: &[ColumnIr]) -> TokenStream {
     let j = quote!(::kinesis_tables::codec::json);
     let de = quote!(::kinesis_tables::__private::serde::de);
     let physical: Vec<&ColumnIr> = fields.iter().filter(|c| c.metadata.is_none()).collect();
-    let writes = physical.iter().enumerate().map(|(i, c)| {
+    let writes = physical.iter().map(|c| {
         let f = ident(&c.ident);
         let mut prefix = Vec::new();
-        #[allow(clippy::collapsible_if)]
-        {
-            let mut tmp = Vec::new();
-            super::emit::push_json_key(&mut tmp, &c.name);
-            prefix.extend(tmp);
-        }
+        push_json_key(&mut prefix, &c.name);
         let key = proc_macro2::Literal::byte_string(&prefix);
         let name = &c.name;
         let dt = data_type(&c.ty);
-        let _ = i;
         quote! {
             if !(cx.ignore_null_fields && #j::JsonField::is_null(&self.#f)) {
                 if !first { out.push(b','); }

@@ -266,14 +266,13 @@ fn credentials<S: Clone>(o: &Opts<'_, S>, depth: usize, diags: &mut Diags<S>) {
 
 fn partitioning<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
     match (&o.partitioned_by, o.entry(keys::SINK_PARTITIONER)) {
-        (Some(pb), Some(e)) => {
+        (Some(_), Some(e)) => {
             diags.push(
                 Diag::error(e.input.key_span.clone(), "`sink.partitioner` cannot be combined with `partitioned_by`")
                     .label("conflicts with `partitioned_by`")
                     .note("a table with `partitioned_by` always uses those columns as the partition key")
                     .help("remove one of the two"),
             );
-            let _ = pb;
         }
         (None, _) => {
             if let Some(e) = o.entry(keys::SINK_DELIMITER) {

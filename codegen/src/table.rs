@@ -50,8 +50,7 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
             diags.push(Diag::error(c.name_span.clone(), "a column name cannot be empty").label("empty name"));
             continue;
         }
-        if let Some(prev) = column_spans.iter().find(|p| p.name == c.name) {
-            let _ = prev;
+        if column_spans.iter().any(|p| p.name == c.name) {
             diags.push(
                 Diag::error(c.name_span.clone(), format!("column `{}` is declared twice", c.name))
                     .label("duplicate column")

@@ -433,7 +433,7 @@ fn parse_type(lx: &mut Lexer) -> Result<SqlType, TypeError> {
             SqlType::Double
         }
         "DECIMAL" | "DEC" | "NUMERIC" => {
-            let (p, open, plen) = params(lx, 2)?;
+            let (p, ..) = params(lx, 2)?;
             let precision = p.first().map_or(10, |x| x.0);
             let scale = p.get(1).map_or(0, |x| x.0);
             if !(1..=38).contains(&precision) {
@@ -447,7 +447,6 @@ fn parse_type(lx: &mut Lexer) -> Result<SqlType, TypeError> {
             }
             if scale > precision {
                 let (_, s, l) = p[1];
-                let _ = (open, plen);
                 return Err(TypeError {
                     start: s,
                     len: l,
@@ -507,14 +506,12 @@ fn parse_type(lx: &mut Lexer) -> Result<SqlType, TypeError> {
         }
         "MAP" => {
             lx.expect_punct('<')?;
-            let key_at = lx.peek().1;
             let key = parse_type(lx)?;
             if lx.eat_word("NOT") {
                 lx.expect_word("NULL")?;
             } else if lx.is_word("NULL") {
                 return Err(lx.err_here("map keys cannot be null").with_help("remove `NULL`; keys are always NOT NULL"));
             }
-            let _ = key_at;
             lx.expect_punct(',')?;
             let ty = parse_type(lx)?;
             let nullable = parse_nullability(lx)?;

@@ -72,7 +72,6 @@ fn to_error(d: &Diag<Span>) -> syn::Error {
 }
 
 struct FieldInfo {
-    ident: syn::Ident,
     ty: Type,
     explicit_sql: bool,
     sql_type: String,
@@ -186,7 +185,7 @@ fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error
             def_span = m.span();
         }
         columns.push(ColumnInput { name: wire, name_span: ident.span(), definition, def_span, ident: Some(ident.to_string()) });
-        infos.push(FieldInfo { ident, ty: f.ty.clone(), explicit_sql: explicit, sql_type: def, nullable });
+        infos.push(FieldInfo { ty: f.ty.clone(), explicit_sql: explicit, sql_type: def, nullable });
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -228,7 +227,6 @@ fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error
         let expect = parsed.map(|p| kinesis_tables_codegen::emit::plain_rust_type(&p.ty, i.nullable)).unwrap_or_default();
         let ty = &i.ty;
         let span = syn::spanned::Spanned::span(ty);
-        let _ = &i.ident;
         quote_spanned! {span=> const _: fn(&#ty) -> &#expect = |x| x; }
     });
     Ok(quote! {
