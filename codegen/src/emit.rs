@@ -585,7 +585,7 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
         Some(if c.nullable { quote!(self.#f = ::core::option::Option::Some(#v);) } else { quote!(self.#f = #v;) })
     });
     // rustc checks user-named types where the option names them.
-    let mut checks = TokenStream::new();
+    let mut hooks = TokenStream::new();
     let mut cred = Some(&cfg.aws.credentials);
     let mut depth = 0;
     while let Some(c) = cred {
@@ -596,7 +596,11 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
                 let span = (opts.span_of_option)(&key);
                 if let Ok(path) = syn::parse_str::<syn::Path>(type_path) {
                     let path = respan(quote!(#path), span);
-                    checks.extend(quote_spanned! {span=> const _: fn() = || { fn custom_credentials<T: ::kinesis_tables::CustomCredentials>() {} custom_credentials::<#path>(); }; });
+                    hooks.extend(quote_spanned! {span=>
+                        fn custom_credentials() -> ::core::option::Option<::kinesis_tables::__private::SharedCredentialsProvider> {
+                            ::core::option::Option::Some(::kinesis_tables::__private::custom_credentials::<#path>())
+                        }
+                    });
                 }
             }
             Credentials::AssumeRole { source, .. } => {
@@ -610,7 +614,11 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
         let span = (opts.span_of_option)("sink.partitioner");
         if let Ok(path) = syn::parse_str::<syn::Path>(type_path) {
             let path = respan(quote!(#path), span);
-            checks.extend(quote_spanned! {span=> const _: fn() = || { fn partitioner<P: ::kinesis_tables::Partitioner<#name>>() {} partitioner::<#path>(); }; });
+            hooks.extend(quote_spanned! {span=>
+                fn custom_partitioner() -> ::core::option::Option<::std::boxed::Box<dyn ::kinesis_tables::Partitioner<Self>>> {
+                    ::core::option::Option::Some(::std::boxed::Box::new(<#path as ::kinesis_tables::Partitioner<Self>>::create()))
+                }
+            });
         }
     }
     let cfg_doc = format!(" The validated configuration of table `{table_name}`.");
@@ -645,8 +653,8 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
                 fn set_metadata(&mut self, meta: &::kinesis_tables::Metadata<'_>) {
                     #(#meta)*
                 }
+                #hooks
             }
-            #checks
         };
     });
     items

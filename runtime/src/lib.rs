@@ -5,7 +5,21 @@
 //! table: typed encode/decode in the table's format, the partition key, and
 //! the validated configuration as a constant.
 
+pub mod checkpoint;
 pub mod codec;
+pub mod connect;
+mod retry;
+pub mod sink;
+pub mod source;
+mod stream;
+
+/// The AWS crates the runtime is built on, for users who need their types
+/// (custom credentials providers, a hand-built client).
+pub mod aws {
+    pub use aws_config;
+    pub use aws_credential_types;
+    pub use aws_sdk_kinesis;
+}
 
 use std::borrow::Cow;
 
@@ -60,6 +74,18 @@ pub trait Record: Sized + Send + 'static {
 
     /// Fills the metadata columns of a record read from Kinesis.
     fn set_metadata(&mut self, meta: &Metadata<'_>);
+
+    /// The provider of a `CUSTOM` credentials type named in the options.
+    /// Generated code overrides this when the spec names one.
+    fn custom_credentials() -> Option<aws_credential_types::provider::SharedCredentialsProvider> {
+        None
+    }
+
+    /// The custom partitioner named by `sink.partitioner`, when there is one.
+    /// Generated code overrides this when the spec names one.
+    fn custom_partitioner() -> Option<Box<dyn Partitioner<Self>>> {
+        None
+    }
 }
 
 /// Configuration that failed its checks at startup.
@@ -97,12 +123,12 @@ pub fn resolve_config(
         .map_err(|errors| ConfigError { table, errors })
 }
 
-/// A credentials source named by `aws.credentials.custom.class`.
-pub trait CustomCredentials: Send + Sync + 'static {
+/// A credentials source named by `aws.credentials.custom.class`: any
+/// [`ProvideCredentials`](aws_credential_types::provider::ProvideCredentials)
+/// that can be created when the program starts.
+pub trait CustomCredentials: aws_credential_types::provider::ProvideCredentials + Sized + 'static {
     /// Creates the provider when the program starts.
-    fn create() -> Self
-    where
-        Self: Sized;
+    fn create() -> Self;
 }
 
 /// A partitioner named by `sink.partitioner`.
@@ -117,9 +143,14 @@ pub trait Partitioner<R>: Send + Sync + 'static {
 /// Items generated code uses; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use aws_credential_types::provider::SharedCredentialsProvider;
     pub use serde;
     pub use serde_json;
     pub use std::borrow::Cow;
     pub use std::collections::BTreeMap;
     pub use std::time::Duration;
+
+    pub fn custom_credentials<T: crate::CustomCredentials>() -> aws_credential_types::provider::SharedCredentialsProvider {
+        aws_credential_types::provider::SharedCredentialsProvider::new(T::create())
+    }
 }

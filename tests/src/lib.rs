@@ -4,3 +4,24 @@
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/kinesis_tables.rs"));
 }
+
+/// Local Kinesis emulators (kinesis-mock, ferrokinesis) started by the tests.
+pub mod emulator;
+
+/// A fault-injecting HTTP proxy for the Kinesis JSON protocol.
+pub mod faultproxy;
+
+/// The custom partitioner of `rt_raw`: the text before the first `:`.
+pub struct KeyBeforeColon;
+
+impl kinesis_tables::Partitioner<generated::RtRaw> for KeyBeforeColon {
+    fn create() -> Self {
+        KeyBeforeColon
+    }
+    fn partition_key(&self, record: &generated::RtRaw) -> String {
+        record.line.split(':').next().unwrap_or_default().to_owned()
+    }
+}
+
+/// Helpers shared by the runtime tests.
+pub mod rt;

@@ -1,4 +1,15 @@
+use kinesis_tables::aws::aws_credential_types::provider::{future, ProvideCredentials};
+
+#[derive(Debug)]
 struct MyCreds;
+impl ProvideCredentials for MyCreds {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::ready(Ok(kinesis_tables::aws::aws_credential_types::Credentials::new("id", "key", None, None, "ui-test")))
+    }
+}
 impl kinesis_tables::CustomCredentials for MyCreds {
     fn create() -> Self {
         MyCreds
@@ -20,4 +31,5 @@ struct Event {
 
 fn main() {
     let _ = Event { payload: vec![] };
+    assert!(<Event as kinesis_tables::Record>::custom_credentials().is_some());
 }

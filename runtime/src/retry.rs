@@ -1,0 +1,113 @@
+//! Backoff and the classification of AWS errors into retryable and fatal.
+
+use std::time::Duration;
+
+use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+
+use crate::config::Backoff;
+
+/// The delay before retry number `attempt` (0-based): `min(max, base * exp^attempt)`,
+/// with full jitter on the upper half so that many shards do not retry in step.
+pub fn delay(b: &Backoff, attempt: u32) -> Duration {
+    let base = b.base.as_secs_f64() * b.exponent.max(1.0).powi(attempt.min(64) as i32);
+    let capped = base.min(b.max.as_secs_f64()).max(0.0);
+    let jittered = capped * (0.5 + fastrand::f64() * 0.5);
+    Duration::from_secs_f64(jittered)
+}
+
+/// The sink's own retry schedule (the table options have no sink backoff).
+pub const SINK_BACKOFF: Backoff = Backoff::new(u32::MAX, 100, 5_000, 2.0);
+
+/// How an error should be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Throttling: back off and retry.
+    Throttled,
+    /// A transient failure (5xx, timeout, broken connection, unreadable response): retry.
+    Transient,
+    /// The shard iterator expired: get a new one.
+    ExpiredIterator,
+    /// Retrying cannot help (missing stream, bad request, no permission).
+    Fatal,
+    /// The server wants the stream named differently; resend at once.
+    Retarget,
+}
+
+/// Error codes Kinesis uses for throttling.
+pub fn is_throttling_code(code: &str) -> bool {
+    matches!(
+        code,
+        "ProvisionedThroughputExceededException"
+            | "LimitExceededException"
+            | "ThrottlingException"
+            | "Throttling"
+            | "KMSThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException"
+    )
+}
+
+fn is_transient_code(code: &str) -> bool {
+    matches!(code, "InternalFailure" | "InternalFailureException" | "ServiceUnavailable" | "InternalServerError")
+}
+
+/// Classifies an SDK error.
+pub fn classify<E>(err: &SdkError<E, HttpResponse>) -> Class
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => Class::Transient,
+        SdkError::ConstructionFailure(_) => Class::Fatal,
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("");
+            if code == "ExpiredIteratorException" {
+                Class::ExpiredIterator
+            } else if is_throttling_code(code) {
+                Class::Throttled
+            } else if is_transient_code(code) || raw_status(err).is_some_and(|s| s >= 500) {
+                Class::Transient
+            } else {
+                Class::Fatal
+            }
+        }
+        _ => Class::Transient,
+    }
+}
+
+fn raw_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
+    match err {
+        SdkError::ServiceError(_) => err.raw_response().map(|r| r.status().as_u16()),
+        _ => None,
+    }
+}
+
+/// A one-line description of an SDK error: its code and message, or the
+/// underlying cause (the SDK's Display alone says only "service error").
+pub fn describe<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            match (e.code(), e.message()) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.to_owned(),
+                _ => format!("{e}"),
+            }
+        }
+        other => {
+            let mut s = other.to_string();
+            let mut src = std::error::Error::source(other);
+            while let Some(e) = src {
+                s.push_str(": ");
+                s.push_str(&e.to_string());
+                src = e.source();
+            }
+            s
+        }
+    }
+}

@@ -1,0 +1,759 @@
+//! The polling Kinesis source.
+//!
+//! One task per shard reads with GetShardIterator/GetRecords and decodes
+//! records into the table's type (with its metadata columns) in parallel; a
+//! discovery task lists shards every `source.shard.discovery.interval`. The
+//! [`Source`] hands batches out in order per shard and reads a shard's
+//! children only once the shard itself has been read to its end.
+//!
+//! **Delivery** is at least once. A batch's position is committed only after
+//! it (and every earlier batch of its shard) has been [acknowledged](Source::ack);
+//! a background task writes the checkpoint at most every commit interval, so
+//! after a crash a shard repeats at most the records acknowledged within one
+//! commit interval. A shard that was read to its end and fully acknowledged
+//! is recorded as finished and never read again.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::types::ShardIteratorType;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::checkpoint::{Checkpoint, CheckpointStore, MemoryCheckpointStore, ShardPosition};
+use crate::config::{Backoff, FormatConfig, StartPosition, TableConfig};
+use crate::connect::{self, HttpSettings};
+use crate::retry::{self, Class};
+use crate::stream::Target;
+use crate::{DecodeErrorKind, Metadata, Record};
+
+/// Why the source stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceError {
+    /// The configuration or the connection could not be set up.
+    Setup(String),
+    /// A record could not be decoded and the format's `ignore-parse-errors` is off.
+    BadRecord { shard_id: String, sequence_number: String, error: String },
+    /// A Kinesis call failed and retrying could not fix it.
+    Kinesis(String),
+    /// The checkpoint could not be read or written.
+    Checkpoint(String),
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceError::Setup(m) => write!(f, "source setup failed: {m}"),
+            SourceError::BadRecord { shard_id, sequence_number, error } => {
+                write!(f, "record {sequence_number} of shard {shard_id} cannot be decoded: {error}")
+            }
+            SourceError::Kinesis(m) => write!(f, "Kinesis error: {m}"),
+            SourceError::Checkpoint(m) => write!(f, "checkpoint error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+/// Records read from one shard by one GetRecords call.
+#[derive(Debug)]
+pub struct Batch<R> {
+    pub shard_id: Arc<str>,
+    pub records: Vec<R>,
+    /// How far the shard's reader is behind the tip of the shard.
+    pub millis_behind_latest: Option<i64>,
+    /// Give this back to [`Source::ack`] once the records are safely processed.
+    pub ack: Ack,
+}
+
+/// Acknowledges one [`Batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    shard_id: Arc<str>,
+    batch: u64,
+}
+
+/// Counters of a source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceStats {
+    pub records: u64,
+    pub bytes: u64,
+    pub batches: u64,
+    /// Records that failed to decode and were skipped (`ignore-parse-errors`).
+    pub skipped_bad_records: u64,
+    /// CSV comment lines skipped (`csv.allow-comments`).
+    pub skipped_comments: u64,
+    pub get_records_calls: u64,
+    pub throttled: u64,
+    pub transient_errors: u64,
+    pub expired_iterators: u64,
+    pub checkpoints_written: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    records: AtomicU64,
+    bytes: AtomicU64,
+    batches: AtomicU64,
+    skipped_bad_records: AtomicU64,
+    skipped_comments: AtomicU64,
+    get_records_calls: AtomicU64,
+    throttled: AtomicU64,
+    transient_errors: AtomicU64,
+    expired_iterators: AtomicU64,
+    checkpoints_written: AtomicU64,
+}
+
+/// Builds a [`Source`].
+pub struct SourceBuilder<R: Record> {
+    client: Option<Client>,
+    config: Option<TableConfig>,
+    store: Option<Arc<dyn CheckpointStore>>,
+    commit_interval: Duration,
+    _r: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R: Record> SourceBuilder<R> {
+    /// Use this client instead of one built from the options.
+    pub fn client(mut self, client: Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+    /// Use this configuration instead of `R::config()`.
+    pub fn config(mut self, config: TableConfig) -> Self {
+        self.config = Some(config);
+        self
+    }
+    /// Where checkpoints go (default: in memory, so a restart starts over).
+    pub fn checkpoints(mut self, store: impl CheckpointStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+    /// The longest time between checkpoint writes (default 1 s). It bounds
+    /// the records repeated after a crash.
+    pub fn commit_interval(mut self, interval: Duration) -> Self {
+        self.commit_interval = interval;
+        self
+    }
+
+    /// Loads the checkpoint and starts discovery and the shard readers.
+    pub async fn start(self) -> Result<Source<R>, SourceError> {
+        let cfg = match self.config {
+            Some(c) => c,
+            None => R::config().map_err(|e| SourceError::Setup(e.to_string()))?.into_owned(),
+        };
+        let client = match self.client {
+            Some(c) => c,
+            None => connect::kinesis_client(&cfg, HttpSettings::source(&cfg), R::custom_credentials())
+                .await
+                .map_err(|e| SourceError::Setup(e.to_string()))?,
+        };
+        if cfg.source.reader == crate::config::ReaderType::Efo {
+            return Err(SourceError::Setup(
+                "source.reader.type EFO is not available in this version; use POLLING (the option is not ignored)".into(),
+            ));
+        }
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryCheckpointStore::default()));
+        let target = Arc::new(Target::new(&cfg.stream));
+        let stream_id = target.id().to_owned();
+        let mut checkpoint = match store.load().await.map_err(|e| SourceError::Checkpoint(e.0))? {
+            Some(cp) if cp.stream != stream_id => {
+                return Err(SourceError::Checkpoint(format!(
+                    "the checkpoint belongs to stream `{}`, not `{stream_id}`; use another checkpoint location",
+                    cp.stream
+                )));
+            }
+            Some(cp) => cp,
+            None => Checkpoint { stream: stream_id, ..Checkpoint::default() },
+        };
+        let first_start = checkpoint.shards.is_empty() && checkpoint.pinned_start_millis.is_none();
+        if cfg.source.start == StartPosition::Latest && checkpoint.pinned_start_millis.is_none() {
+            // Pin LATEST now, durably, so a restart reads from here rather than from its own "now".
+            checkpoint.pinned_start_millis = Some(chrono::Utc::now().timestamp_millis());
+            store.save(checkpoint.clone()).await.map_err(|e| SourceError::Checkpoint(e.0))?;
+        }
+        let counters = Arc::new(Counters::default());
+        let (cp_tx, cp_rx) = watch::channel(checkpoint.clone());
+        let committer = tokio::spawn(commit_loop(store, cp_rx, self.commit_interval, counters.clone()));
+        let (tx, rx) = mpsc::channel(16);
+        let discovery = tokio::spawn(discovery_loop(
+            client.clone(),
+            target.clone(),
+            cfg.source.shard_discovery_interval,
+            cfg.source.list_shards_retry,
+            tx.clone(),
+        ));
+        Ok(Source {
+            client,
+            cfg: Arc::new(cfg),
+            target,
+            tx,
+            rx,
+            shards: BTreeMap::new(),
+            checkpoint,
+            cp_tx,
+            committer: Some(committer),
+            discovery,
+            counters,
+            first_listing: true,
+            first_start,
+            failed: None,
+        })
+    }
+}
+
+/// A shard as listed.
+#[derive(Debug, Clone)]
+struct ShardInfo {
+    id: String,
+    parents: Vec<String>,
+}
+
+enum Event<R> {
+    Listed(Vec<ShardInfo>),
+    Batch { shard: Arc<str>, records: Vec<R>, last_sequence: Option<String>, millis_behind: Option<i64> },
+    End { shard: Arc<str> },
+    Failed(SourceError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// Waiting for its parents to be read to their end.
+    Waiting,
+    Reading,
+    /// Read to its end; waiting for acknowledgements.
+    Ended,
+    /// Read to its end and fully acknowledged (or finished in an earlier run).
+    Finished,
+}
+
+struct ShardState {
+    parents: Vec<String>,
+    status: Status,
+    /// Discovered after this run's first listing: starts at TRIM_HORIZON.
+    late: bool,
+    next_batch: u64,
+    /// Delivered batches not yet committed: (batch number, last sequence number, acknowledged).
+    pending: VecDeque<(u64, Option<String>, bool)>,
+    reader: Option<JoinHandle<()>>,
+}
+
+/// A polling source of records of table `R`.
+pub struct Source<R: Record> {
+    client: Client,
+    cfg: Arc<TableConfig>,
+    target: Arc<Target>,
+    tx: mpsc::Sender<Event<R>>,
+    rx: mpsc::Receiver<Event<R>>,
+    shards: BTreeMap<String, ShardState>,
+    checkpoint: Checkpoint,
+    cp_tx: watch::Sender<Checkpoint>,
+    committer: Option<JoinHandle<Result<(), SourceError>>>,
+    discovery: JoinHandle<()>,
+    counters: Arc<Counters>,
+    first_listing: bool,
+    first_start: bool,
+    failed: Option<SourceError>,
+}
+
+impl<R: Record> Source<R> {
+    pub fn builder() -> SourceBuilder<R> {
+        SourceBuilder { client: None, config: None, store: None, commit_interval: Duration::from_secs(1), _r: std::marker::PhantomData }
+    }
+
+    /// The next batch. Cancel-safe: dropping the future loses nothing.
+    pub async fn next(&mut self) -> Result<Batch<R>, SourceError> {
+        loop {
+            if let Some(e) = &self.failed {
+                return Err(e.clone());
+            }
+            // The source holds a sender itself, so the channel never closes.
+            let Some(event) = self.rx.recv().await else {
+                return Err(SourceError::Kinesis("the source's channel closed".into()));
+            };
+            match event {
+                Event::Listed(list) => self.on_listed(list),
+                Event::Batch { shard, records, last_sequence, millis_behind } => {
+                    let Some(state) = self.shards.get_mut(&*shard) else { continue };
+                    let n = state.next_batch;
+                    state.next_batch += 1;
+                    state.pending.push_back((n, last_sequence, false));
+                    let ack = Ack { shard_id: shard.clone(), batch: n };
+                    self.counters.batches.fetch_add(1, Ordering::Relaxed);
+                    if records.is_empty() {
+                        // Only skipped records: nothing to process, but the position moves on.
+                        self.ack(ack);
+                        continue;
+                    }
+                    return Ok(Batch { shard_id: shard, records, millis_behind_latest: millis_behind, ack });
+                }
+                Event::End { shard } => self.on_end(&shard),
+                Event::Failed(e) => {
+                    tracing::error!(table = R::TABLE_NAME, "{e}");
+                    self.failed = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Acknowledges a batch: its records may now be committed.
+    pub fn ack(&mut self, ack: Ack) {
+        let Some(state) = self.shards.get_mut(&*ack.shard_id) else { return };
+        if let Some(p) = state.pending.iter_mut().find(|p| p.0 == ack.batch) {
+            p.2 = true;
+        }
+        let mut position = None;
+        while state.pending.front().is_some_and(|p| p.2) {
+            if let Some((_, Some(seq), _)) = state.pending.pop_front() {
+                position = Some(seq);
+            }
+        }
+        let mut changed = false;
+        if let Some(seq) = position {
+            self.checkpoint.shards.insert(ack.shard_id.to_string(), ShardPosition::After { sequence_number: seq });
+            changed = true;
+        }
+        if state.status == Status::Ended && state.pending.is_empty() {
+            state.status = Status::Finished;
+            self.checkpoint.shards.insert(ack.shard_id.to_string(), ShardPosition::Finished);
+            changed = true;
+        }
+        if changed {
+            self.cp_tx.send_replace(self.checkpoint.clone());
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> SourceStats {
+        let c = &self.counters;
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        SourceStats {
+            records: l(&c.records),
+            bytes: l(&c.bytes),
+            batches: l(&c.batches),
+            skipped_bad_records: l(&c.skipped_bad_records),
+            skipped_comments: l(&c.skipped_comments),
+            get_records_calls: l(&c.get_records_calls),
+            throttled: l(&c.throttled),
+            transient_errors: l(&c.transient_errors),
+            expired_iterators: l(&c.expired_iterators),
+            checkpoints_written: l(&c.checkpoints_written),
+        }
+    }
+
+    /// The shards being read and those finished, by id.
+    pub fn shard_status(&self) -> BTreeMap<String, &'static str> {
+        self.shards
+            .iter()
+            .map(|(id, s)| {
+                let st = match s.status {
+                    Status::Waiting => "waiting",
+                    Status::Reading => "reading",
+                    Status::Ended => "ended",
+                    Status::Finished => "finished",
+                };
+                (id.clone(), st)
+            })
+            .collect()
+    }
+
+    /// The checkpoint as it will be committed next.
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    /// Stops reading and writes the final checkpoint of everything acknowledged.
+    pub async fn close(mut self) -> Result<SourceStats, SourceError> {
+        self.stop_tasks();
+        let (tx, _) = watch::channel(Checkpoint::default());
+        // Dropping the sender ends the commit loop after a final write.
+        drop(std::mem::replace(&mut self.cp_tx, tx));
+        if let Some(c) = self.committer.take() {
+            c.await.map_err(|e| SourceError::Checkpoint(format!("commit task failed: {e}")))??;
+        }
+        Ok(self.stats())
+    }
+
+    fn stop_tasks(&mut self) {
+        self.discovery.abort();
+        for s in self.shards.values_mut() {
+            if let Some(r) = s.reader.take() {
+                r.abort();
+            }
+        }
+    }
+
+    fn on_listed(&mut self, list: Vec<ShardInfo>) {
+        let late = !self.first_listing;
+        self.first_listing = false;
+        for info in list {
+            if self.shards.contains_key(&info.id) {
+                continue;
+            }
+            let status = match self.checkpoint.shards.get(&info.id) {
+                Some(ShardPosition::Finished) => Status::Finished,
+                _ => Status::Waiting,
+            };
+            self.shards.insert(
+                info.id.clone(),
+                ShardState { parents: info.parents, status, late, next_batch: 0, pending: VecDeque::new(), reader: None },
+            );
+        }
+        self.start_ready();
+    }
+
+    fn on_end(&mut self, shard: &str) {
+        if let Some(s) = self.shards.get_mut(shard) {
+            s.reader = None;
+            s.status = Status::Ended;
+            if s.pending.is_empty() {
+                s.status = Status::Finished;
+                self.checkpoint.shards.insert(shard.to_owned(), ShardPosition::Finished);
+                self.cp_tx.send_replace(self.checkpoint.clone());
+            }
+        }
+        self.start_ready();
+    }
+
+    /// Starts readers for waiting shards whose parents have been read to their end.
+    fn start_ready(&mut self) {
+        let ids: Vec<String> = self.shards.iter().filter(|(_, s)| s.status == Status::Waiting).map(|(id, _)| id.clone()).collect();
+        for id in ids {
+            let parents_done = self.shards[&id].parents.iter().all(|p| match self.shards.get(p) {
+                Some(ps) => matches!(ps.status, Status::Ended | Status::Finished),
+                // Not listed: trimmed from the stream, nothing left to read.
+                None => true,
+            });
+            if !parents_done {
+                continue;
+            }
+            let start = self.start_of(&id);
+            let state = self.shards.get_mut(&id).expect("listed above");
+            state.status = Status::Reading;
+            let reader = ShardReader::<R> {
+                client: self.client.clone(),
+                cfg: self.cfg.clone(),
+                target: self.target.clone(),
+                shard: id.clone().into(),
+                tx: self.tx.clone(),
+                counters: self.counters.clone(),
+                _r: std::marker::PhantomData,
+            };
+            state.reader = Some(tokio::spawn(reader.run(start)));
+        }
+    }
+
+    /// Where a shard without a finished mark starts.
+    fn start_of(&self, id: &str) -> Start {
+        if let Some(ShardPosition::After { sequence_number }) = self.checkpoint.shards.get(id) {
+            return Start::After(sequence_number.clone());
+        }
+        let state = &self.shards[id];
+        let parent_was_read = state.parents.iter().any(|p| self.checkpoint.shards.contains_key(p));
+        if state.late || parent_was_read {
+            return Start::TrimHorizon;
+        }
+        match self.cfg.source.start {
+            StartPosition::TrimHorizon => Start::TrimHorizon,
+            StartPosition::AtTimestamp { epoch_millis } => Start::AtTimestamp(epoch_millis),
+            StartPosition::Latest => match self.checkpoint.pinned_start_millis {
+                Some(pin) if !self.first_start => Start::AtTimestamp(pin),
+                _ => Start::Latest,
+            },
+        }
+    }
+}
+
+impl<R: Record> Drop for Source<R> {
+    fn drop(&mut self) {
+        self.stop_tasks();
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Start {
+    Latest,
+    TrimHorizon,
+    AtTimestamp(i64),
+    After(String),
+}
+
+async fn commit_loop(
+    store: Arc<dyn CheckpointStore>,
+    mut rx: watch::Receiver<Checkpoint>,
+    interval: Duration,
+    counters: Arc<Counters>,
+) -> Result<(), SourceError> {
+    let mut last: Option<Checkpoint> = None;
+    loop {
+        let open = rx.changed().await.is_ok();
+        let cp = rx.borrow_and_update().clone();
+        if last.as_ref() != Some(&cp) {
+            store.save(cp.clone()).await.map_err(|e| SourceError::Checkpoint(e.0))?;
+            counters.checkpoints_written.fetch_add(1, Ordering::Relaxed);
+            last = Some(cp);
+        }
+        if !open {
+            return Ok(());
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+async fn discovery_loop<R>(client: Client, target: Arc<Target>, interval: Duration, retry: Backoff, tx: mpsc::Sender<Event<R>>) {
+    loop {
+        let event = match list_shards(&client, &target, &retry).await {
+            Ok(list) => Event::Listed(list),
+            Err(e) => Event::Failed(e),
+        };
+        let failed = matches!(event, Event::Failed(_));
+        if tx.send(event).await.is_err() || failed {
+            return;
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+async fn list_shards(client: &Client, target: &Target, b: &Backoff) -> Result<Vec<ShardInfo>, SourceError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut attempt = 0;
+        let page = loop {
+            let req = client.list_shards();
+            let req = match &token {
+                Some(t) => req.next_token(t),
+                None => match target.arn() {
+                    Some(arn) => req.stream_arn(arn),
+                    None => req.stream_name(target.name()),
+                },
+            };
+            match req.send().await {
+                Ok(p) => break p,
+                Err(e) if token.is_none() && target.refused_arn(&e) => {}
+                Err(e) => {
+                    let class = retry::classify(&e);
+                    if class == Class::Fatal || attempt >= b.max_retries {
+                        return Err(SourceError::Kinesis(format!("ListShards failed: {}", retry::describe(&e))));
+                    }
+                    tokio::time::sleep(retry::delay(b, attempt)).await;
+                    attempt += 1;
+                }
+            }
+        };
+        for s in page.shards() {
+            let parents = s.parent_shard_id().into_iter().chain(s.adjacent_parent_shard_id()).map(str::to_owned).collect();
+            out.push(ShardInfo { id: s.shard_id().to_owned(), parents });
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+struct ShardReader<R> {
+    client: Client,
+    cfg: Arc<TableConfig>,
+    target: Arc<Target>,
+    shard: Arc<str>,
+    tx: mpsc::Sender<Event<R>>,
+    counters: Arc<Counters>,
+    _r: std::marker::PhantomData<fn() -> R>,
+}
+
+/// The per-shard read limit that adaptive reads stay under.
+const SHARD_READ_BYTES_PER_SEC: f64 = 2.0 * 1024.0 * 1024.0;
+
+impl<R: Record> ShardReader<R> {
+    async fn run(self, start: Start) {
+        if let Err(e) = self.read(start).await {
+            let _ = self.tx.send(Event::Failed(e)).await;
+        }
+    }
+
+    async fn read(&self, start: Start) -> Result<(), SourceError> {
+        let polling = &self.cfg.source.polling;
+        let mut last_read: Option<String> = match &start {
+            Start::After(s) => Some(s.clone()),
+            _ => None,
+        };
+        let mut iterator = Some(self.iterator(&start).await?);
+        let mut limit = polling.max_records;
+        let mut attempt = 0u32;
+        while let Some(it) = iterator.take() {
+            self.counters.get_records_calls.fetch_add(1, Ordering::Relaxed);
+            let mut req = self.client.get_records().shard_iterator(&it).limit(limit as i32);
+            if let Some(arn) = self.target.arn() {
+                req = req.stream_arn(arn);
+            }
+            let out = match req.send().await {
+                Ok(out) => {
+                    attempt = 0;
+                    out
+                }
+                Err(e) if self.target.refused_arn(&e) => {
+                    iterator = Some(it);
+                    continue;
+                }
+                Err(e) => {
+                    let class = retry::classify(&e);
+                    match class {
+                        Class::ExpiredIterator => {
+                            self.counters.expired_iterators.fetch_add(1, Ordering::Relaxed);
+                            let from = match &last_read {
+                                Some(s) => Start::After(s.clone()),
+                                None => start.clone(),
+                            };
+                            iterator = Some(self.iterator(&from).await?);
+                            continue;
+                        }
+                        Class::Fatal | Class::Retarget => {
+                            return Err(SourceError::Kinesis(format!(
+                                "GetRecords on shard {} failed: {}",
+                                self.shard,
+                                retry::describe(&e)
+                            )));
+                        }
+                        Class::Throttled | Class::Transient => {
+                            let counter =
+                                if class == Class::Throttled { &self.counters.throttled } else { &self.counters.transient_errors };
+                            counter.fetch_add(1, Ordering::Relaxed);
+                            let b = &polling.get_records_retry;
+                            if attempt >= b.max_retries {
+                                return Err(SourceError::Kinesis(format!(
+                                    "GetRecords on shard {} failed {} times in a row (scan.shard.getrecords.maxretries = {}): {}",
+                                    self.shard,
+                                    attempt + 1,
+                                    b.max_retries,
+                                    retry::describe(&e)
+                                )));
+                            }
+                            tokio::time::sleep(retry::delay(b, attempt)).await;
+                            attempt += 1;
+                            iterator = Some(it);
+                            continue;
+                        }
+                    }
+                }
+            };
+            let mut records = Vec::with_capacity(out.records().len());
+            let mut bytes = 0usize;
+            for r in out.records() {
+                let data = r.data().as_ref();
+                bytes += data.len();
+                match R::decode(data) {
+                    Ok(mut rec) => {
+                        let ts = r
+                            .approximate_arrival_timestamp()
+                            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+                            .unwrap_or_default();
+                        rec.set_metadata(&Metadata { timestamp: ts, shard_id: &self.shard, sequence_number: r.sequence_number() });
+                        records.push(rec);
+                    }
+                    Err(e) if e.kind == DecodeErrorKind::Comment => {
+                        self.counters.skipped_comments.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        if self.cfg.format.ignore_parse_errors() {
+                            self.counters.skipped_bad_records.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(
+                                table = R::TABLE_NAME,
+                                shard = &*self.shard,
+                                sequence_number = r.sequence_number(),
+                                "skipping a record that cannot be decoded: {e}"
+                            );
+                        } else {
+                            return Err(SourceError::BadRecord {
+                                shard_id: self.shard.to_string(),
+                                sequence_number: r.sequence_number().to_owned(),
+                                error: format!("{e}{}", format_hint(&self.cfg.format)),
+                            });
+                        }
+                    }
+                }
+            }
+            let n_in = out.records().len();
+            self.counters.records.fetch_add(records.len() as u64, Ordering::Relaxed);
+            self.counters.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+            let last_sequence = out.records().last().map(|r| r.sequence_number().to_owned());
+            if let Some(s) = &last_sequence {
+                last_read = Some(s.clone());
+            }
+            if n_in > 0 {
+                let event = Event::Batch { shard: self.shard.clone(), records, last_sequence, millis_behind: out.millis_behind_latest() };
+                if self.tx.send(event).await.is_err() {
+                    return Ok(());
+                }
+            }
+            match out.next_shard_iterator() {
+                Some(next) if !next.is_empty() => iterator = Some(next.to_owned()),
+                _ => {
+                    let _ = self.tx.send(Event::End { shard: self.shard.clone() }).await;
+                    return Ok(());
+                }
+            }
+            if polling.adaptive_reads && n_in > 0 {
+                // Stay under 2 MiB/s per shard at this call rate.
+                let avg = (bytes as f64 / n_in as f64).max(1.0);
+                let per_call = SHARD_READ_BYTES_PER_SEC * polling.interval.as_secs_f64().max(0.001);
+                limit = ((per_call / avg) as u32).clamp(1, polling.max_records.max(1));
+            }
+            tokio::time::sleep(polling.interval).await;
+        }
+        Ok(())
+    }
+
+    async fn iterator(&self, start: &Start) -> Result<String, SourceError> {
+        let b = &self.cfg.source.polling.get_iterator_retry;
+        let mut attempt = 0;
+        loop {
+            let mut req = self.client.get_shard_iterator().shard_id(&*self.shard);
+            req = match self.target.arn() {
+                Some(arn) => req.stream_arn(arn),
+                None => req.stream_name(self.target.name()),
+            };
+            req = match start {
+                Start::Latest => req.shard_iterator_type(ShardIteratorType::Latest),
+                Start::TrimHorizon => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
+                Start::AtTimestamp(ms) => {
+                    req.shard_iterator_type(ShardIteratorType::AtTimestamp).timestamp(aws_smithy_types::DateTime::from_millis(*ms))
+                }
+                Start::After(seq) => req.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).starting_sequence_number(seq),
+            };
+            match req.send().await {
+                Ok(out) => match out.shard_iterator() {
+                    Some(it) => return Ok(it.to_owned()),
+                    None => {
+                        return Err(SourceError::Kinesis(format!("GetShardIterator on shard {} returned no iterator", self.shard)));
+                    }
+                },
+                Err(e) if self.target.refused_arn(&e) => {}
+                Err(e) => {
+                    let class = retry::classify(&e);
+                    if class == Class::Fatal || class == Class::ExpiredIterator || attempt >= b.max_retries {
+                        return Err(SourceError::Kinesis(format!(
+                            "GetShardIterator on shard {} failed: {}",
+                            self.shard,
+                            retry::describe(&e)
+                        )));
+                    }
+                    tokio::time::sleep(retry::delay(b, attempt)).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+fn format_hint(f: &FormatConfig) -> &'static str {
+    match f {
+        FormatConfig::Json(_) => " (set json.ignore-parse-errors to skip and count such records)",
+        FormatConfig::Csv(_) => " (set csv.ignore-parse-errors to skip and count such records)",
+        FormatConfig::Raw(_) => "",
+    }
+}
