@@ -5,7 +5,7 @@
 # (ferrokinesis); no Docker.
 #
 #   kinesis-mock  npm kinesis-local@0.6.2 -> .emulators/npm/node_modules/kinesis-local/main.js
-#   ferrokinesis  crates.io 0.7.0          -> .emulators/ferrokinesis/bin/ferrokinesis
+#   ferrokinesis  crates.io 0.7.0          -> .emulators/ferrokinesis/bin/ferrokinesis-loopback
 #
 # The tests look there by default; KT_KINESIS_MOCK_DIR (the folder holding
 # main.js) and KT_FERROKINESIS_BIN (the binary) point them elsewhere.
@@ -34,23 +34,25 @@ else
   [[ -f "$mock_dir/main.js" ]] || { echo "install-emulators: $mock_dir/main.js missing after npm install" >&2; exit 1; }
 fi
 
-# --- ferrokinesis (crates.io) -------------------------------------------------
+# --- ferrokinesis (crates.io), served on 127.0.0.1 only ----------------------
+# The ferrokinesis binary binds 0.0.0.0 with no option to change it, so we
+# build a ten-line wrapper over its library (tools/ferrokinesis-loopback, pinned
+# to ferrokinesis =0.7.0 with a committed Cargo.lock) that binds loopback.
 ferro_root="$dest/ferrokinesis"
-ferro_bin="$ferro_root/bin/ferrokinesis"
-ferro_version=""
-if [[ -x "$ferro_bin" && -f "$ferro_root/.crates.toml" ]]; then
-  # cargo install records what it installed: "ferrokinesis 0.7.0 (registry+...)" = ["ferrokinesis"]
-  ferro_version="$(sed -n 's/^"ferrokinesis \([^ ]*\) .*/\1/p' "$ferro_root/.crates.toml" | head -n1)"
-fi
-if [[ "$ferro_version" == "$FERROKINESIS_VERSION" ]]; then
-  echo "ferrokinesis: $ferro_version already installed at $ferro_bin"
+ferro_bin="$ferro_root/bin/ferrokinesis-loopback"
+ferro_src="$root/tools/ferrokinesis-loopback"
+ferro_stamp="$ferro_root/.source-hash"
+ferro_hash="$(cat "$ferro_src/Cargo.toml" "$ferro_src/Cargo.lock" "$ferro_src/src/main.rs" | sha256sum | cut -d' ' -f1)"
+if [[ -x "$ferro_bin" && -f "$ferro_stamp" && "$(cat "$ferro_stamp")" == "$ferro_hash" ]]; then
+  echo "ferrokinesis: $FERROKINESIS_VERSION (loopback wrapper) already installed at $ferro_bin"
 else
   command -v cargo >/dev/null || { echo "install-emulators: cargo not found (ferrokinesis is built from crates.io)" >&2; exit 1; }
-  echo "ferrokinesis: building $FERROKINESIS_VERSION into $ferro_root (takes a few minutes)"
+  echo "ferrokinesis: building $FERROKINESIS_VERSION (loopback wrapper) into $ferro_root (takes a few minutes)"
   # A target dir of its own, so the workspace's target/ and its lock are untouched.
   CARGO_TARGET_DIR="$dest/ferrokinesis-target" \
-    cargo install "ferrokinesis@$FERROKINESIS_VERSION" --locked --force --root "$ferro_root"
+    cargo install --path "$ferro_src" --locked --force --root "$ferro_root"
   [[ -x "$ferro_bin" ]] || { echo "install-emulators: $ferro_bin missing after cargo install" >&2; exit 1; }
+  echo "$ferro_hash" > "$ferro_stamp"
   # The build directory is only a cache (~hundreds of MB); drop it.
   rm -rf "$dest/ferrokinesis-target"
 fi

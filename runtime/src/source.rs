@@ -215,8 +215,19 @@ struct ShardInfo {
 
 enum Event<R> {
     Listed(Vec<ShardInfo>),
-    Batch { shard: Arc<str>, records: Vec<R>, last_sequence: Option<String>, millis_behind: Option<i64> },
-    End { shard: Arc<str> },
+    /// The shard's reader has its first iterator: records from here on are read.
+    Positioned {
+        shard: Arc<str>,
+    },
+    Batch {
+        shard: Arc<str>,
+        records: Vec<R>,
+        last_sequence: Option<String>,
+        millis_behind: Option<i64>,
+    },
+    End {
+        shard: Arc<str>,
+    },
     Failed(SourceError),
 }
 
@@ -224,6 +235,8 @@ enum Event<R> {
 enum Status {
     /// Waiting for its parents to be read to their end.
     Waiting,
+    /// Getting its first shard iterator.
+    Starting,
     Reading,
     /// Read to its end; waiting for acknowledgements.
     Ended,
@@ -292,6 +305,13 @@ impl<R: Record> Source<R> {
                     return Ok(Batch { shard_id: shard, records, millis_behind_latest: millis_behind, ack });
                 }
                 Event::End { shard } => self.on_end(&shard),
+                Event::Positioned { shard } => {
+                    if let Some(s) = self.shards.get_mut(&*shard)
+                        && s.status == Status::Starting
+                    {
+                        s.status = Status::Reading;
+                    }
+                }
                 Event::Failed(e) => {
                     tracing::error!(table = R::TABLE_NAME, "{e}");
                     self.failed = Some(e);
@@ -352,6 +372,7 @@ impl<R: Record> Source<R> {
             .map(|(id, s)| {
                 let st = match s.status {
                     Status::Waiting => "waiting",
+                    Status::Starting => "starting",
                     Status::Reading => "reading",
                     Status::Ended => "ended",
                     Status::Finished => "finished",
@@ -433,7 +454,7 @@ impl<R: Record> Source<R> {
             }
             let start = self.start_of(&id);
             let state = self.shards.get_mut(&id).expect("listed above");
-            state.status = Status::Reading;
+            state.status = Status::Starting;
             let reader = ShardReader::<R> {
                 client: self.client.clone(),
                 cfg: self.cfg.clone(),
@@ -583,6 +604,9 @@ impl<R: Record> ShardReader<R> {
             _ => None,
         };
         let mut iterator = Some(self.iterator(&start).await?);
+        if self.tx.send(Event::Positioned { shard: self.shard.clone() }).await.is_err() {
+            return Ok(());
+        }
         let mut limit = polling.max_records;
         let mut attempt = 0u32;
         while let Some(it) = iterator.take() {

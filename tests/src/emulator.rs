@@ -88,11 +88,12 @@ pub fn kinesis_mock_dir() -> PathBuf {
 }
 
 /// The ferrokinesis binary: `$KT_FERROKINESIS_BIN`, else
-/// `<root>/.emulators/ferrokinesis/bin/ferrokinesis`.
+/// `<root>/.emulators/ferrokinesis/bin/ferrokinesis-loopback` (ferrokinesis bound to
+/// 127.0.0.1; see `tools/ferrokinesis-loopback`).
 pub fn ferrokinesis_bin() -> PathBuf {
     match std::env::var_os("KT_FERROKINESIS_BIN") {
         Some(bin) if !bin.is_empty() => PathBuf::from(bin),
-        _ => workspace_root().join(".emulators/ferrokinesis/bin/ferrokinesis"),
+        _ => workspace_root().join(".emulators/ferrokinesis/bin/ferrokinesis-loopback"),
     }
 }
 
@@ -116,10 +117,18 @@ impl ShardInfo {
     }
 }
 
+/// Options of [`Emulator::start_with`].
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Shard iterator lifetime (ferrokinesis only; AWS: 300 s).
+    pub iterator_ttl_seconds: Option<u64>,
+}
+
 /// A running emulator process. Killed on drop.
 pub struct Emulator {
     kind: Kind,
     port: u16,
+    tls_port: Option<u16>,
     client: Client,
     dir: PathBuf,
     log_path: PathBuf,
@@ -137,13 +146,18 @@ impl Emulator {
     /// until it answers ListStreams. The error says what failed and ends with the tail
     /// of the emulator's log.
     pub async fn start(kind: Kind) -> Result<Emulator, String> {
+        Self::start_with(kind, &StartOptions::default()).await
+    }
+
+    /// [`Emulator::start`] with options.
+    pub async fn start_with(kind: Kind, options: &StartOptions) -> Result<Emulator, String> {
         let dir = std::env::temp_dir().join(format!("kt-emulator-{}-{}-{:016x}", kind.name(), std::process::id(), fastrand::u64(..)));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{kind}: cannot create {}: {e}", dir.display()))?;
         // A port picked free can be taken again before the emulator binds it; a
         // process that exits during startup is retried on new ports.
         let mut last_error = String::new();
         for _ in 0..3 {
-            match Self::try_start(kind, &dir).await {
+            match Self::try_start(kind, &dir, options).await {
                 Ok(emulator) => return Ok(emulator),
                 Err(StartError::Fatal(e)) => {
                     let _ = std::fs::remove_dir_all(&dir);
@@ -156,7 +170,7 @@ impl Emulator {
         Err(last_error)
     }
 
-    async fn try_start(kind: Kind, dir: &Path) -> Result<Emulator, StartError> {
+    async fn try_start(kind: Kind, dir: &Path, options: &StartOptions) -> Result<Emulator, StartError> {
         let [port, tls_port] = free_ports().map_err(|e| StartError::Fatal(format!("{kind}: no free loopback port: {e}")))?;
         let log_path = dir.join(format!("{}-{port}.log", kind.name()));
         let log = File::create(&log_path).map_err(|e| StartError::Fatal(format!("{kind}: cannot create {}: {e}", log_path.display())))?;
@@ -164,13 +178,14 @@ impl Emulator {
 
         let mut command = match kind {
             Kind::KinesisMock => kinesis_mock_command(dir, port, tls_port)?,
-            Kind::Ferrokinesis => ferrokinesis_command(port)?,
+            Kind::Ferrokinesis => ferrokinesis_command(port, options)?,
         };
         command.stdin(Stdio::null()).stdout(Stdio::from(log)).stderr(Stdio::from(log_err)).kill_on_drop(true);
         let child = command.spawn().map_err(|e| StartError::Fatal(format!("{kind}: cannot spawn {command:?}: {e} ({INSTALL_HINT})")))?;
 
         let endpoint = format!("http://127.0.0.1:{port}");
-        let mut emulator = Emulator { kind, port, client: client_for(&endpoint, false), dir: dir.to_path_buf(), log_path, child };
+        let tls_port = (kind == Kind::KinesisMock).then_some(tls_port);
+        let mut emulator = Emulator { kind, port, tls_port, client: client_for(&endpoint, false), dir: dir.to_path_buf(), log_path, child };
         let probe = client_for(&endpoint, true);
         let started = Instant::now();
         let mut last_error;
@@ -202,6 +217,11 @@ impl Emulator {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// `https://127.0.0.1:PORT` with a self-signed certificate (kinesis-mock only).
+    pub fn tls_endpoint(&self) -> Option<String> {
+        self.tls_port.map(|p| format!("https://127.0.0.1:{p}"))
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -484,7 +504,7 @@ fn kinesis_mock_command(dir: &Path, port: u16, tls_port: u16) -> Result<Command,
     Ok(command)
 }
 
-fn ferrokinesis_command(port: u16) -> Result<Command, StartError> {
+fn ferrokinesis_command(port: u16, options: &StartOptions) -> Result<Command, StartError> {
     let bin = ferrokinesis_bin();
     if !bin.is_file() {
         return Err(StartError::Fatal(format!(
@@ -500,6 +520,7 @@ fn ferrokinesis_command(port: u16) -> Result<Command, StartError> {
         .args(["--account-id", ACCOUNT_ID, "--region", REGION])
         .args(["--create-stream-ms", &transition, "--delete-stream-ms", &transition, "--update-stream-ms", &transition])
         .args(["--shard-limit", "50"])
+        .args(["--iterator-ttl-seconds", &options.iterator_ttl_seconds.unwrap_or(300).to_string()])
         .args(["--log-level", &std::env::var("KT_EMULATOR_LOG_LEVEL").unwrap_or_else(|_| "info".into()).to_lowercase()]);
     Ok(command)
 }
