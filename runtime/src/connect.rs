@@ -181,7 +181,7 @@ fn explicit_provider<'a>(
             )),
             Credentials::EnvVar => SharedCredentialsProvider::new(aws_config::environment::EnvironmentVariableCredentialsProvider::new()),
             Credentials::Profile { path, name } => {
-                let mut b = aws_config::profile::ProfileFileCredentialsProvider::builder();
+                let mut b = aws_config::profile::ProfileFileCredentialsProvider::builder().configure(&provider_config(base, &region));
                 if let Some(path) = path {
                     let files = aws_runtime::env_config::file::EnvConfigFiles::builder()
                         .with_file(aws_runtime::env_config::file::EnvConfigFileKind::Credentials, &**path)
@@ -225,11 +225,7 @@ fn explicit_provider<'a>(
                             .into(),
                     ));
                 };
-                let conf = aws_config::provider_config::ProviderConfig::without_region().with_region(region.clone());
-                let conf = match base.http_client() {
-                    Some(h) => conf.with_http_client(h),
-                    None => conf,
-                };
+                let conf = provider_config(base, &region);
                 SharedCredentialsProvider::new(
                     aws_config::web_identity_token::WebIdentityTokenCredentialsProvider::builder()
                         .static_configuration(aws_config::web_identity_token::StaticConfiguration {
@@ -247,6 +243,16 @@ fn explicit_provider<'a>(
         };
         Ok(provider)
     })
+}
+
+/// What credentials providers that make calls of their own (STS, SSO) use:
+/// our HTTP client, timeouts and region.
+fn provider_config(base: &aws_config::SdkConfig, region: &Option<Region>) -> aws_config::provider_config::ProviderConfig {
+    let conf = aws_config::provider_config::ProviderConfig::without_region().with_region(region.clone());
+    match base.http_client() {
+        Some(h) => conf.with_http_client(h),
+        None => conf,
+    }
 }
 
 /// Our HTTP client: hyper + rustls, with the table's TLS, HTTP-version and

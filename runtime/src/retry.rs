@@ -55,9 +55,10 @@ fn is_transient_code(code: &str) -> bool {
 /// Classifies an SDK error.
 pub fn classify<E>(err: &SdkError<E, HttpResponse>) -> Class
 where
-    E: ProvideErrorMetadata,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match err {
+        SdkError::DispatchFailure(_) if bad_certificate(err) => Class::Fatal,
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => Class::Transient,
         SdkError::ConstructionFailure(_) => Class::Fatal,
         SdkError::ServiceError(se) => {
@@ -74,6 +75,27 @@ where
         }
         _ => Class::Transient,
     }
+}
+
+/// Whether the connection failed because the server's certificate is not
+/// trusted: retrying cannot fix that.
+fn bad_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
+    // io::Errors wrap their cause without exposing it as `source()`: unwrap them too.
+    fn check(e: &(dyn std::error::Error + 'static), depth: u32) -> bool {
+        if depth > 16 {
+            return false;
+        }
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return matches!(tls, rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented);
+        }
+        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref())
+            && check(inner, depth + 1)
+        {
+            return true;
+        }
+        e.source().is_some_and(|s| check(s, depth + 1))
+    }
+    check(err, 0)
 }
 
 fn raw_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {

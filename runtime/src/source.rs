@@ -159,6 +159,7 @@ impl<R: Record> SourceBuilder<R> {
         }
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryCheckpointStore::default()));
         let target = Arc::new(Target::new(&cfg.stream));
+        describe_stream(&client, &target, &cfg.source.describe_stream_retry).await?;
         let stream_id = target.id().to_owned();
         let mut checkpoint = match store.load().await.map_err(|e| SourceError::Checkpoint(e.0))? {
             Some(cp) if cp.stream != stream_id => {
@@ -271,6 +272,17 @@ pub struct Source<R: Record> {
     first_listing: bool,
     first_start: bool,
     failed: Option<SourceError>,
+}
+
+impl<R: Record> fmt::Debug for Source<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source")
+            .field("table", &R::TABLE_NAME)
+            .field("stream", &self.target.id())
+            .field("shards", &self.shard_status())
+            .field("stats", &self.stats())
+            .finish()
+    }
 }
 
 impl<R: Record> Source<R> {
@@ -536,6 +548,41 @@ async fn discovery_loop<R>(client: Client, target: Arc<Target>, interval: Durati
             return;
         }
         tokio::time::sleep(interval).await;
+    }
+}
+
+/// Checks at startup that the stream exists and is readable
+/// (DescribeStreamSummary, with the `scan.stream.describe.*` backoff).
+async fn describe_stream(client: &Client, target: &Target, b: &Backoff) -> Result<(), SourceError> {
+    let mut attempt = 0;
+    loop {
+        let req = client.describe_stream_summary();
+        let req = match target.arn() {
+            Some(arn) => req.stream_arn(arn),
+            None => req.stream_name(target.name()),
+        };
+        match req.send().await {
+            Ok(out) => {
+                use aws_sdk_kinesis::types::StreamStatus;
+                let status = out.stream_description_summary().map(|d| d.stream_status().clone());
+                match status {
+                    Some(StreamStatus::Active | StreamStatus::Updating) | None => return Ok(()),
+                    Some(StreamStatus::Creating) if attempt < b.max_retries => {}
+                    Some(other) => {
+                        return Err(SourceError::Setup(format!("stream `{}` is {}, not ACTIVE", target.name(), other.as_str())));
+                    }
+                }
+            }
+            Err(e) if target.refused_arn(&e) => continue,
+            Err(e) => {
+                let class = retry::classify(&e);
+                if class == Class::Fatal || attempt >= b.max_retries {
+                    return Err(SourceError::Setup(format!("stream `{}`: {}", target.id(), retry::describe(&e))));
+                }
+            }
+        }
+        tokio::time::sleep(retry::delay(b, attempt)).await;
+        attempt += 1;
     }
 }
 
