@@ -596,9 +596,14 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
                 let span = (opts.span_of_option)(&key);
                 if let Ok(path) = syn::parse_str::<syn::Path>(type_path) {
                     let path = respan(quote!(#path), span);
+                    // The bound sits on a local fn spanned at the option's value, so
+                    // rustc's "required by a bound" points at the spec, not at us.
                     hooks.extend(quote_spanned! {span=>
                         fn custom_credentials() -> ::core::option::Option<::kinesis_tables::__private::SharedCredentialsProvider> {
-                            ::core::option::Option::Some(::kinesis_tables::__private::custom_credentials::<#path>())
+                            fn custom_credentials<T: ::kinesis_tables::CustomCredentials>() -> ::kinesis_tables::__private::SharedCredentialsProvider {
+                                ::kinesis_tables::__private::custom_credentials::<T>()
+                            }
+                            ::core::option::Option::Some(custom_credentials::<#path>())
                         }
                     });
                 }
@@ -616,7 +621,10 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
             let path = respan(quote!(#path), span);
             hooks.extend(quote_spanned! {span=>
                 fn custom_partitioner() -> ::core::option::Option<::std::boxed::Box<dyn ::kinesis_tables::Partitioner<Self>>> {
-                    ::core::option::Option::Some(::std::boxed::Box::new(<#path as ::kinesis_tables::Partitioner<Self>>::create()))
+                    fn partitioner<P: ::kinesis_tables::Partitioner<#name>>() -> ::std::boxed::Box<dyn ::kinesis_tables::Partitioner<#name>> {
+                        ::std::boxed::Box::new(P::create())
+                    }
+                    ::core::option::Option::Some(partitioner::<#path>())
                 }
             });
         }

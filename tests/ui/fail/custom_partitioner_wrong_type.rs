@@ -1,0 +1,14 @@
+struct NotAPartitioner;
+#[derive(kinesis_tables::Table)]
+#[kinesis(with(
+    "connector" = "kinesis",
+    "stream.arn" = "arn:aws:kinesis:us-east-1:012345678901:stream/s",
+    "aws.region" = "us-east-1",
+    "format" = "json",
+    "sink.partitioner" = "NotAPartitioner"
+))]
+struct T {
+    id: i64,
+}
+
+fn main() {}
