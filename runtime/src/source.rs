@@ -658,6 +658,7 @@ impl<R: Record> ShardReader<R> {
         let mut attempt = 0u32;
         while let Some(it) = iterator.take() {
             self.counters.get_records_calls.fetch_add(1, Ordering::Relaxed);
+            let call_started = tokio::time::Instant::now();
             let mut req = self.client.get_records().shard_iterator(&it).limit(limit as i32);
             if let Some(arn) = self.target.arn() {
                 req = req.stream_arn(arn);
@@ -774,7 +775,9 @@ impl<R: Record> ShardReader<R> {
                 let per_call = SHARD_READ_BYTES_PER_SEC * polling.interval.as_secs_f64().max(0.001);
                 limit = ((per_call / avg) as u32).clamp(1, polling.max_records.max(1));
             }
-            tokio::time::sleep(polling.interval).await;
+            // The interval runs from the start of one call to the start of
+            // the next, so time spent in the call counts towards it.
+            tokio::time::sleep_until(call_started + polling.interval).await;
         }
         Ok(())
     }
