@@ -181,12 +181,14 @@ impl<R: Record> SourceBuilder<R> {
         let (cp_tx, cp_rx) = watch::channel(checkpoint.clone());
         let committer = tokio::spawn(commit_loop(store, cp_rx, self.commit_interval, counters.clone()));
         let (tx, rx) = mpsc::channel(16);
+        let rediscover = Arc::new(tokio::sync::Notify::new());
         let discovery = tokio::spawn(discovery_loop(
             client.clone(),
             target.clone(),
             cfg.source.shard_discovery_interval,
             cfg.source.list_shards_retry,
             tx.clone(),
+            rediscover.clone(),
         ));
         Ok(Source {
             client,
@@ -199,6 +201,7 @@ impl<R: Record> SourceBuilder<R> {
             cp_tx,
             committer: Some(committer),
             discovery,
+            rediscover,
             counters,
             first_listing: true,
             first_start,
@@ -268,6 +271,7 @@ pub struct Source<R: Record> {
     cp_tx: watch::Sender<Checkpoint>,
     committer: Option<JoinHandle<Result<(), SourceError>>>,
     discovery: JoinHandle<()>,
+    rediscover: Arc<tokio::sync::Notify>,
     counters: Arc<Counters>,
     first_listing: bool,
     first_start: bool,
@@ -295,6 +299,19 @@ impl<R: Record> Source<R> {
         loop {
             if let Some(e) = &self.failed {
                 return Err(e.clone());
+            }
+            if self.committer.as_ref().is_some_and(|c| c.is_finished())
+                && let Some(c) = self.committer.take()
+            {
+                // The commit loop ends only with an error while the source is open.
+                let e = match c.await {
+                    Ok(Err(e)) => e,
+                    Ok(Ok(())) => SourceError::Checkpoint("the checkpoint writer stopped".into()),
+                    Err(e) => SourceError::Checkpoint(format!("the checkpoint writer failed: {e}")),
+                };
+                tracing::error!(table = R::TABLE_NAME, "{e}");
+                self.failed = Some(e);
+                continue;
             }
             // The source holds a sender itself, so the channel never closes.
             let Some(event) = self.rx.recv().await else {
@@ -440,6 +457,7 @@ impl<R: Record> Source<R> {
     }
 
     fn on_end(&mut self, shard: &str) {
+        self.rediscover.notify_one();
         if let Some(s) = self.shards.get_mut(shard) {
             s.reader = None;
             s.status = Status::Ended;
@@ -537,7 +555,14 @@ async fn commit_loop(
     }
 }
 
-async fn discovery_loop<R>(client: Client, target: Arc<Target>, interval: Duration, retry: Backoff, tx: mpsc::Sender<Event<R>>) {
+async fn discovery_loop<R>(
+    client: Client,
+    target: Arc<Target>,
+    interval: Duration,
+    retry: Backoff,
+    tx: mpsc::Sender<Event<R>>,
+    early: Arc<tokio::sync::Notify>,
+) {
     loop {
         let event = match list_shards(&client, &target, &retry).await {
             Ok(list) => Event::Listed(list),
@@ -547,7 +572,11 @@ async fn discovery_loop<R>(client: Client, target: Arc<Target>, interval: Durati
         if tx.send(event).await.is_err() || failed {
             return;
         }
-        tokio::time::sleep(interval).await;
+        // A shard that ends has children: look for them now rather than at the next interval.
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = early.notified() => {}
+        }
     }
 }
 

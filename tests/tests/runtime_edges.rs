@@ -314,3 +314,49 @@ async fn fixed_and_random_partitioners() {
         }
     }
 }
+
+/// Loads nothing and fails every write, like a full disk.
+struct FullDisk;
+
+impl kinesis_tables::checkpoint::CheckpointStore for FullDisk {
+    fn load(
+        &self,
+    ) -> kinesis_tables::checkpoint::BoxFuture<
+        '_,
+        Result<Option<kinesis_tables::checkpoint::Checkpoint>, kinesis_tables::checkpoint::CheckpointError>,
+    > {
+        Box::pin(async { Ok(None) })
+    }
+    fn save(
+        &self,
+        _: kinesis_tables::checkpoint::Checkpoint,
+    ) -> kinesis_tables::checkpoint::BoxFuture<'_, Result<(), kinesis_tables::checkpoint::CheckpointError>> {
+        Box::pin(async { Err(kinesis_tables::checkpoint::CheckpointError("no space left on device".into())) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_that_cannot_be_written_stops_the_source() {
+    let emu = Emulator::start(Kind::Ferrokinesis).await.unwrap();
+    emu.create_stream("cp", 1).await.unwrap();
+    let cfg = rt::config_for::<RtJson>(&emu.endpoint(), "cp");
+    write(&cfg, &some_json(50)).await;
+    let (_, client) = rt::clients(&cfg).await;
+    let mut source = Source::<RtJson>::builder()
+        .config(cfg)
+        .client(client)
+        .checkpoints(FullDisk)
+        .commit_interval(Duration::from_millis(10))
+        .start()
+        .await
+        .unwrap();
+    let batch = source.next().await.unwrap();
+    source.ack(batch.ack);
+    let err = loop {
+        match tokio::time::timeout(Duration::from_secs(10), source.next()).await.expect("the failure surfaces") {
+            Ok(b) => source.ack(b.ack),
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(&err, SourceError::Checkpoint(m) if m.contains("no space left")), "{err}");
+}
