@@ -58,7 +58,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match err {
-        SdkError::DispatchFailure(_) if bad_certificate(err) => Class::Fatal,
+        SdkError::DispatchFailure(_) if bad_certificate(err) || no_credentials(err) => Class::Fatal,
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => Class::Transient,
         SdkError::ConstructionFailure(_) => Class::Fatal,
         SdkError::ServiceError(se) => {
@@ -96,6 +96,26 @@ fn bad_certificate(err: &(dyn std::error::Error + 'static)) -> bool {
         e.source().is_some_and(|s| check(s, depth + 1))
     }
     check(err, 0)
+}
+
+/// Whether the request could not be signed because credentials could not be
+/// loaded (none configured, a refused role, a bad token). A provider that
+/// timed out may recover, so that one is not fatal.
+fn no_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut next = Some(err);
+    let mut depth = 0;
+    while let Some(e) = next {
+        if let Some(c) = e.downcast_ref::<CredentialsError>() {
+            return !matches!(c, CredentialsError::ProviderTimedOut(_));
+        }
+        depth += 1;
+        if depth > 16 {
+            return false;
+        }
+        next = e.source();
+    }
+    false
 }
 
 fn raw_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {

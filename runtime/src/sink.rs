@@ -221,6 +221,9 @@ impl<R: Record> Sink<R> {
             inflight_keys: HashSet::new(),
             waiters: Vec::new(),
             failed: false,
+            stalled: false,
+            retry_wake: None,
+            task_sizes: std::collections::HashMap::new(),
             table: R::TABLE_NAME,
         };
         Sink { tx: Some(tx), permits, shared, worker: Some(tokio::spawn(worker.run())), keys, _record: PhantomData }
@@ -325,8 +328,17 @@ impl<R: Record> Sink<R> {
 
 impl<R: Record> Drop for Sink<R> {
     fn drop(&mut self) {
-        // Dropping without `close` still lets the worker finish what it holds.
+        // Dropping without `close` still lets the worker finish what it holds;
+        // say so, since nobody will hear about the outcome.
         self.tx = None;
+        let s = self.stats();
+        let open = s.accepted.saturating_sub(s.acknowledged + s.given_up);
+        if self.worker.is_some() && open > 0 {
+            tracing::warn!(
+                table = R::TABLE_NAME,
+                "sink dropped without close() with {open} record(s) not yet acknowledged; still sending them"
+            );
+        }
     }
 }
 
@@ -349,6 +361,13 @@ struct Worker {
     inflight_keys: HashSet<Arc<str>>,
     waiters: Vec<oneshot::Sender<Result<(), SinkError>>>,
     failed: bool,
+    /// The buffer holds nothing sendable (every key is in flight or backing
+    /// off): no timer until a response, a new key or a backoff's end.
+    stalled: bool,
+    /// The earliest end of a retry backoff among requeued records.
+    retry_wake: Option<Instant>,
+    /// Records per PutRecords task, to count them if a task dies.
+    task_sizes: std::collections::HashMap<tokio::task::Id, u64>,
     table: &'static str,
 }
 
@@ -363,6 +382,9 @@ impl Worker {
                         if self.failed {
                             self.give_up(1);
                         } else {
+                            if !self.inflight_keys.contains(&e.key) {
+                                self.stalled = false;
+                            }
                             self.buffered_bytes += e.size;
                             self.buffer.push_back(e);
                         }
@@ -370,11 +392,25 @@ impl Worker {
                     Some(Cmd::Flush(w)) => self.waiters.push(w),
                     None => open = false,
                 },
-                Some(done) = self.inflight.join_next(), if !self.inflight.is_empty() => match done {
-                    Ok(sent) => self.complete(sent),
-                    Err(e) => self.fail(format!("a PutRecords task failed: {e}"), 0),
+                Some(done) = self.inflight.join_next_with_id(), if !self.inflight.is_empty() => {
+                    self.stalled = false;
+                    match done {
+                        Ok((id, sent)) => {
+                            self.task_sizes.remove(&id);
+                            self.complete(sent);
+                        }
+                        Err(e) => {
+                            let lost = self.task_sizes.remove(&e.id()).unwrap_or(0);
+                            self.fail(format!("a PutRecords task failed: {e}"), lost);
+                        }
+                    }
                 },
-                _ = sleep_until(wake), if wake.is_some() => {}
+                _ = sleep_until(wake), if wake.is_some() => {
+                    self.stalled = false;
+                    if self.retry_wake.is_some_and(|w| w <= Instant::now()) {
+                        self.refresh_retry_wake();
+                    }
+                }
             }
             if !self.failed {
                 self.dispatch();
@@ -387,19 +423,24 @@ impl Worker {
     }
 
     /// When a timer must wake the worker: the flush timeout of the oldest
-    /// record, or the end of a retry backoff.
+    /// record, or the end of a retry backoff. Never a time already past
+    /// while nothing can be sent (that would spin).
     fn next_wake(&self) -> Option<Instant> {
         if self.failed || self.inflight.len() >= self.limits.max_inflight {
             return None;
         }
-        let front = self.buffer.front()?;
-        let mut wake = front.enqueued + self.limits.flush_timeout;
-        for e in self.buffer.iter().take_while(|e| e.attempts > 0) {
-            if let Some(nb) = e.not_before {
-                wake = wake.min(nb);
-            }
+        if self.stalled {
+            return self.retry_wake;
         }
-        Some(wake)
+        let front = self.buffer.front()?;
+        let flush = front.enqueued + self.limits.flush_timeout;
+        Some(self.retry_wake.map_or(flush, |r| r.min(flush)))
+    }
+
+    /// Recomputes the earliest pending backoff end (requeued records sit at the front).
+    fn refresh_retry_wake(&mut self) {
+        let now = Instant::now();
+        self.retry_wake = self.buffer.iter().take_while(|e| e.attempts > 0).filter_map(|e| e.not_before).filter(|nb| *nb > now).min();
     }
 
     fn should_send(&self, now: Instant) -> bool {
@@ -412,10 +453,14 @@ impl Worker {
     }
 
     fn dispatch(&mut self) {
+        if self.stalled {
+            return;
+        }
         let now = Instant::now();
         while self.inflight.len() < self.limits.max_inflight && self.should_send(now) {
             let batch = self.assemble(now);
             if batch.is_empty() {
+                self.stalled = true;
                 break;
             }
             self.spawn(batch);
@@ -467,22 +512,25 @@ impl Worker {
             })
             .collect();
         let req = self.client.put_records().set_records(Some(records));
+        let by_arn = self.target.arn().is_some();
         let req = match self.target.arn() {
             Some(arn) => req.stream_arn(arn),
             None => req.stream_name(self.target.name()),
         };
         let target = self.target.clone();
-        self.inflight.spawn(async move {
+        let n = batch.len() as u64;
+        let handle = self.inflight.spawn(async move {
             match req.send().await {
                 Ok(out) => (batch, Ok(out), Class::Transient),
                 // Resent by name right away: not a failure of the records.
-                Err(e) if target.refused_arn(&e) => (batch, Err(retry::describe(&e)), Class::Retarget),
+                Err(e) if target.refused_arn(&e, by_arn) => (batch, Err(retry::describe(&e)), Class::Retarget),
                 Err(e) => {
                     let class = retry::classify(&e);
                     (batch, Err(retry::describe(&e)), class)
                 }
             }
         });
+        self.task_sizes.insert(handle.id(), n);
     }
 
     fn complete(&mut self, (batch, result, class): Sent) {
@@ -492,6 +540,10 @@ impl Worker {
         let c = &self.shared.counters;
         let out = match result {
             Ok(out) => out,
+            Err(_) if class == Class::Retarget && self.failed => {
+                self.give_up(batch.len() as u64);
+                return;
+            }
             Err(_) if class == Class::Retarget => {
                 self.requeue_now(batch);
                 return;
@@ -531,7 +583,9 @@ impl Worker {
         let mut fatal: Option<String> = None;
         let mut first_error = None;
         for (e, r) in batch.into_iter().zip(results) {
-            match r.error_code() {
+            // An entry with neither an error nor a sequence number is not an acknowledgement.
+            let code = r.error_code().or(if r.sequence_number().is_none() { Some("MissingSequenceNumber") } else { None });
+            match code {
                 Some(code) => {
                     let msg = format!("{code}: {}", r.error_message().unwrap_or(""));
                     if code.starts_with("KMS") && !retry::is_throttling_code(code) {
@@ -565,7 +619,9 @@ impl Worker {
         entries.sort_by_key(|e| e.seq);
         self.shared.counters.retried_records.fetch_add(entries.len() as u64, Ordering::Relaxed);
         for mut e in entries.into_iter().rev() {
-            e.not_before = Some(now + retry::delay(&retry::SINK_BACKOFF, e.attempts));
+            let nb = now + retry::delay(&retry::SINK_BACKOFF, e.attempts);
+            self.retry_wake = Some(self.retry_wake.map_or(nb, |w| w.min(nb)));
+            e.not_before = Some(nb);
             e.attempts = e.attempts.saturating_add(1);
             self.buffered_bytes += e.size;
             self.buffer.push_front(e);

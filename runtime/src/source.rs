@@ -177,6 +177,7 @@ impl<R: Record> SourceBuilder<R> {
             checkpoint.pinned_start_millis = Some(chrono::Utc::now().timestamp_millis());
             store.save(checkpoint.clone()).await.map_err(|e| SourceError::Checkpoint(e.0))?;
         }
+        let resumed = checkpoint.shards.keys().cloned().collect();
         let counters = Arc::new(Counters::default());
         let (cp_tx, cp_rx) = watch::channel(checkpoint.clone());
         let committer = tokio::spawn(commit_loop(store, cp_rx, self.commit_interval, counters.clone()));
@@ -205,6 +206,7 @@ impl<R: Record> SourceBuilder<R> {
             counters,
             first_listing: true,
             first_start,
+            resumed,
             failed: None,
         })
     }
@@ -275,6 +277,8 @@ pub struct Source<R: Record> {
     counters: Arc<Counters>,
     first_listing: bool,
     first_start: bool,
+    /// Shards that had a position in the checkpoint loaded at startup.
+    resumed: std::collections::HashSet<String>,
     failed: Option<SourceError>,
 }
 
@@ -300,11 +304,15 @@ impl<R: Record> Source<R> {
             if let Some(e) = &self.failed {
                 return Err(e.clone());
             }
-            if self.committer.as_ref().is_some_and(|c| c.is_finished())
-                && let Some(c) = self.committer.take()
+            if let Some(c) = self.committer.as_mut()
+                && c.is_finished()
             {
-                // The commit loop ends only with an error while the source is open.
-                let e = match c.await {
+                // The commit loop ends only with an error while the source is
+                // open. The handle is cleared only once its result is in hand,
+                // so a cancelled `next` cannot lose it.
+                let result = c.await;
+                self.committer = None;
+                let e = match result {
                     Ok(Err(e)) => e,
                     Ok(Ok(())) => SourceError::Checkpoint("the checkpoint writer stopped".into()),
                     Err(e) => SourceError::Checkpoint(format!("the checkpoint writer failed: {e}")),
@@ -504,7 +512,10 @@ impl<R: Record> Source<R> {
             return Start::After(sequence_number.clone());
         }
         let state = &self.shards[id];
-        let parent_was_read = state.parents.iter().any(|p| self.checkpoint.shards.contains_key(p));
+        // A parent read by an earlier run: the child continues its data. (A
+        // parent finished in this run does not count: a closed parent read
+        // from LATEST must not send its children back to TRIM_HORIZON.)
+        let parent_was_read = state.parents.iter().any(|p| self.resumed.contains(p));
         if state.late || parent_was_read {
             return Start::TrimHorizon;
         }
@@ -586,6 +597,7 @@ async fn describe_stream(client: &Client, target: &Target, b: &Backoff) -> Resul
     let mut attempt = 0;
     loop {
         let req = client.describe_stream_summary();
+        let by_arn = target.arn().is_some();
         let req = match target.arn() {
             Some(arn) => req.stream_arn(arn),
             None => req.stream_name(target.name()),
@@ -602,7 +614,7 @@ async fn describe_stream(client: &Client, target: &Target, b: &Backoff) -> Resul
                     }
                 }
             }
-            Err(e) if target.refused_arn(&e) => continue,
+            Err(e) if target.refused_arn(&e, by_arn) => continue,
             Err(e) => {
                 let class = retry::classify(&e);
                 if class == Class::Fatal || attempt >= b.max_retries {
@@ -622,6 +634,7 @@ async fn list_shards(client: &Client, target: &Target, b: &Backoff) -> Result<Ve
         let mut attempt = 0;
         let page = loop {
             let req = client.list_shards();
+            let by_arn = token.is_none() && target.arn().is_some();
             let req = match &token {
                 Some(t) => req.next_token(t),
                 None => match target.arn() {
@@ -631,7 +644,7 @@ async fn list_shards(client: &Client, target: &Target, b: &Backoff) -> Result<Ve
             };
             match req.send().await {
                 Ok(p) => break p,
-                Err(e) if token.is_none() && target.refused_arn(&e) => {}
+                Err(e) if target.refused_arn(&e, by_arn) => {}
                 Err(e) => {
                     let class = retry::classify(&e);
                     if class == Class::Fatal || attempt >= b.max_retries {
@@ -679,6 +692,10 @@ impl<R: Record> ShardReader<R> {
             Start::After(s) => Some(s.clone()),
             _ => None,
         };
+        // When the first iterator is LATEST, remember when it was taken: if it
+        // expires before anything was read, reading resumes from that time
+        // rather than from a new LATEST that would skip what arrived since.
+        let taken_at = chrono::Utc::now().timestamp_millis();
         let mut iterator = Some(self.iterator(&start).await?);
         if self.tx.send(Event::Positioned { shard: self.shard.clone() }).await.is_err() {
             return Ok(());
@@ -689,6 +706,7 @@ impl<R: Record> ShardReader<R> {
             self.counters.get_records_calls.fetch_add(1, Ordering::Relaxed);
             let call_started = tokio::time::Instant::now();
             let mut req = self.client.get_records().shard_iterator(&it).limit(limit as i32);
+            let by_arn = self.target.arn().is_some();
             if let Some(arn) = self.target.arn() {
                 req = req.stream_arn(arn);
             }
@@ -697,7 +715,7 @@ impl<R: Record> ShardReader<R> {
                     attempt = 0;
                     out
                 }
-                Err(e) if self.target.refused_arn(&e) => {
+                Err(e) if self.target.refused_arn(&e, by_arn) => {
                     iterator = Some(it);
                     continue;
                 }
@@ -706,9 +724,10 @@ impl<R: Record> ShardReader<R> {
                     match class {
                         Class::ExpiredIterator => {
                             self.counters.expired_iterators.fetch_add(1, Ordering::Relaxed);
-                            let from = match &last_read {
-                                Some(s) => Start::After(s.clone()),
-                                None => start.clone(),
+                            let from = match (&last_read, &start) {
+                                (Some(s), _) => Start::After(s.clone()),
+                                (None, Start::Latest) => Start::AtTimestamp(taken_at),
+                                (None, other) => other.clone(),
                             };
                             iterator = Some(self.iterator(&from).await?);
                             continue;
@@ -816,6 +835,7 @@ impl<R: Record> ShardReader<R> {
         let mut attempt = 0;
         loop {
             let mut req = self.client.get_shard_iterator().shard_id(&*self.shard);
+            let by_arn = self.target.arn().is_some();
             req = match self.target.arn() {
                 Some(arn) => req.stream_arn(arn),
                 None => req.stream_name(self.target.name()),
@@ -835,7 +855,7 @@ impl<R: Record> ShardReader<R> {
                         return Err(SourceError::Kinesis(format!("GetShardIterator on shard {} returned no iterator", self.shard)));
                     }
                 },
-                Err(e) if self.target.refused_arn(&e) => {}
+                Err(e) if self.target.refused_arn(&e, by_arn) => {}
                 Err(e) => {
                     let class = retry::classify(&e);
                     if class == Class::Fatal || class == Class::ExpiredIterator || attempt >= b.max_retries {

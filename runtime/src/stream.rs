@@ -43,9 +43,12 @@ impl Target {
         self.arn.as_deref().unwrap_or(&self.name)
     }
 
-    /// Whether `e` says the server wants a stream name; if so, later requests use it.
-    pub(crate) fn refused_arn<E: ProvideErrorMetadata, R>(&self, e: &SdkError<E, R>) -> bool {
-        if self.arn().is_none() {
+    /// Whether `e`, the answer to a request that named the stream by ARN
+    /// (`sent_with_arn`), says the server wants a stream name; if so, later
+    /// requests use the name. Requests already in flight by ARN get the same
+    /// answer and are simply resent.
+    pub(crate) fn refused_arn<E: ProvideErrorMetadata, R>(&self, e: &SdkError<E, R>, sent_with_arn: bool) -> bool {
+        if !sent_with_arn || self.arn.is_none() {
             return false;
         }
         let SdkError::ServiceError(se) = e else { return false };

@@ -360,3 +360,22 @@ async fn a_checkpoint_that_cannot_be_written_stops_the_source() {
     };
     assert!(matches!(&err, SourceError::Checkpoint(m) if m.contains("no space left")), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_that_cannot_load_fail_the_sink_instead_of_retrying_forever() {
+    let emu = Emulator::start(Kind::Ferrokinesis).await.unwrap();
+    emu.create_stream("nocreds", 1).await.unwrap();
+    let mut cfg = rt::config_for::<RtJson>(&emu.endpoint(), "nocreds");
+    cfg.aws.credentials = Credentials::WebIdentityToken {
+        role_arn: Some("arn:aws:iam::000000000000:role/reader".into()),
+        session_name: Some("s".into()),
+        token_file: Some("/nonexistent/kinesis-tables/token".into()),
+    };
+    let client = connect::kinesis_client(&cfg, HttpSettings::sink(&cfg), None).await.unwrap();
+    let mut sink = Sink::<RtJson>::with_client(client, &cfg);
+    for r in &some_json(5) {
+        let _ = sink.send(r).await;
+    }
+    let err = tokio::time::timeout(Duration::from_secs(20), sink.flush()).await.expect("fails instead of retrying forever").unwrap_err();
+    assert!(matches!(&err, SinkError::Failed { given_up: 5, .. }), "{err}");
+}

@@ -103,6 +103,38 @@ async fn at_timestamp(kind: Kind) {
     source.close().await.unwrap();
 }
 
+/// A stream resharded before the first start: LATEST applies to the open
+/// children too, not only to the closed parent.
+async fn latest_after_a_split(kind: Kind) {
+    let emu = Emulator::start(kind).await.unwrap();
+    emu.create_stream("split-first", 1).await.unwrap();
+    let mut cfg = rt::config_for::<RtJson>(&emu.endpoint(), "split-first");
+    cfg.source.start = StartPosition::Latest;
+    write(&cfg, &batch(0..100)).await;
+    let parent = emu.open_shards("split-first").await.unwrap().remove(0);
+    emu.split_shard("split-first", &parent.shard_id).await.unwrap();
+    write(&cfg, &batch(100..200)).await;
+
+    let (_, client) = rt::clients(&cfg).await;
+    let mut source = Source::<RtJson>::builder().config(cfg.clone()).client(client).start().await.unwrap();
+    wait_positioned(&mut source).await;
+    let after = batch(200..300);
+    write(&cfg, &after).await;
+    let got = rt::read_until(&mut source, after.len() + 1, Duration::from_secs(4)).await.unwrap();
+    assert_eq!(ids(&got), ids(&after), "{kind}: only records written after the start");
+    source.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latest_after_split_kinesis_mock() {
+    latest_after_a_split(Kind::KinesisMock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latest_after_split_ferrokinesis() {
+    latest_after_a_split(Kind::Ferrokinesis).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latest_kinesis_mock() {
     latest_is_pinned(Kind::KinesisMock).await;

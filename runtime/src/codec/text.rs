@@ -34,6 +34,19 @@ pub fn check_bytes(b: &[u8], dt: &DataType) -> Result<(), String> {
 /// A value needing more digits is an error, never rounded.
 pub fn fit_decimal(d: &BigDecimal, dt: &DataType) -> Result<BigDecimal, String> {
     let DataType::Decimal { precision, scale } = *dt else { return Ok(d.clone()) };
+    // Decide from the digit count and exponent first: rescaling a value like
+    // `1e2000000000` would build a two-billion-digit number.
+    let (digits, frac) = (d.digits() as i64, d.fractional_digit_count());
+    let zero = d.sign() == bigdecimal::num_bigint::Sign::NoSign;
+    if zero {
+        return Ok(BigDecimal::new(0.into(), scale as i64));
+    }
+    if digits - frac > precision as i64 - scale as i64 {
+        return Err(format!("{d} has more than {} digits before the point of DECIMAL({precision}, {scale})", precision - scale));
+    }
+    if frac > scale as i64 + digits {
+        return Err(format!("{d} has more than {scale} digits after the point of DECIMAL({precision}, {scale})"));
+    }
     let scaled = d.with_scale(scale as i64);
     if &scaled != d {
         return Err(format!("{d} has more than {scale} digits after the point of DECIMAL({precision}, {scale})"));
@@ -151,5 +164,26 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
         "Infinity" => Ok(f64::INFINITY),
         "-Infinity" => Ok(f64::NEG_INFINITY),
         _ => s.trim().parse::<f64>().map_err(|_| format!("`{s}` is not a number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_exponents_are_refused_without_expanding_them() {
+        let dt = DataType::Decimal { precision: 10, scale: 2 };
+        // Expanding either would build a number with two billion digits.
+        assert!(parse_decimal("1e2000000000", &dt).unwrap_err().contains("before the point"));
+        assert!(parse_decimal("1e-2000000000", &dt).unwrap_err().contains("after the point"));
+        assert!(parse_decimal("-7e2000000000", &dt).is_err());
+        // Ordinary values still fit, trailing zeros and exponents included.
+        assert_eq!(parse_decimal("12345678.90", &dt).unwrap().to_string(), "12345678.90");
+        assert_eq!(parse_decimal("1.5000", &dt).unwrap().to_string(), "1.50");
+        assert_eq!(parse_decimal("15e-1", &dt).unwrap().to_string(), "1.50");
+        assert_eq!(parse_decimal("0e-2000000000", &dt).unwrap(), BigDecimal::from(0));
+        assert!(parse_decimal("123456789.00", &dt).is_err());
+        assert!(parse_decimal("1.005", &dt).is_err());
     }
 }
