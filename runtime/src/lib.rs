@@ -8,6 +8,7 @@
 pub mod checkpoint;
 pub mod codec;
 pub mod connect;
+pub mod pipeline;
 mod retry;
 pub mod sink;
 pub mod source;

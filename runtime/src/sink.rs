@@ -111,6 +111,8 @@ struct Counters {
 struct Shared {
     counters: Counters,
     failure: Mutex<Option<String>>,
+    /// Every record accepted before this count has been acknowledged.
+    acknowledged_through: tokio::sync::watch::Sender<u64>,
 }
 
 impl Shared {
@@ -205,7 +207,11 @@ impl<R: Record> Sink<R> {
             fail_on_error: s.fail_on_error,
         };
         let permits = Arc::new(Semaphore::new((s.max_buffered as usize).clamp(1, Semaphore::MAX_PERMITS)));
-        let shared = Arc::new(Shared { counters: Counters::default(), failure: Mutex::new(None) });
+        let shared = Arc::new(Shared {
+            counters: Counters::default(),
+            failure: Mutex::new(None),
+            acknowledged_through: tokio::sync::watch::Sender::new(0),
+        });
         let (tx, rx) = mpsc::unbounded_channel();
         let target = Arc::new(Target::new(&cfg.stream));
         let worker = Worker {
@@ -224,6 +230,8 @@ impl<R: Record> Sink<R> {
             stalled: false,
             retry_wake: None,
             task_sizes: std::collections::HashMap::new(),
+            open: std::collections::BTreeSet::new(),
+            next_received: 0,
             table: R::TABLE_NAME,
         };
         Sink { tx: Some(tx), permits, shared, worker: Some(tokio::spawn(worker.run())), keys, _record: PhantomData }
@@ -310,6 +318,28 @@ impl<R: Record> Sink<R> {
         flushed.map(|_| self.stats())
     }
 
+    /// `Err` once the sink has failed (what `send` and `flush` would return).
+    pub fn check(&self) -> Result<(), SinkError> {
+        match self.shared.failed() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// How many records were accepted so far: the next record is number
+    /// `accepted()`. With [`Sink::acknowledgements`] this tells when a given
+    /// record was acknowledged.
+    pub fn accepted(&self) -> u64 {
+        self.shared.counters.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Watches the count of leading records acknowledged: when it reads `n`,
+    /// every record numbered below `n` was written (acknowledgements can
+    /// come out of order across keys; this is the contiguous prefix).
+    pub fn acknowledgements(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.acknowledged_through.subscribe()
+    }
+
     /// The counters so far.
     pub fn stats(&self) -> SinkStats {
         let c = &self.shared.counters;
@@ -368,6 +398,10 @@ struct Worker {
     retry_wake: Option<Instant>,
     /// Records per PutRecords task, to count them if a task dies.
     task_sizes: std::collections::HashMap<tokio::task::Id, u64>,
+    /// Accepted records not yet acknowledged, by number.
+    open: std::collections::BTreeSet<u64>,
+    /// One past the last record number received.
+    next_received: u64,
     table: &'static str,
 }
 
@@ -385,6 +419,8 @@ impl Worker {
                             if !self.inflight_keys.contains(&e.key) {
                                 self.stalled = false;
                             }
+                            self.open.insert(e.seq);
+                            self.next_received = e.seq + 1;
                             self.buffered_bytes += e.size;
                             self.buffer.push_back(e);
                         }
@@ -595,11 +631,18 @@ impl Worker {
                     failed.push(e);
                 }
                 None => {
+                    self.open.remove(&e.seq);
                     c.acknowledged.fetch_add(1, Ordering::Relaxed);
                     c.acknowledged_bytes.fetch_add(e.size as u64, Ordering::Relaxed);
                 }
             }
         }
+        let through = self.open.first().copied().unwrap_or(self.next_received);
+        self.shared.acknowledged_through.send_if_modified(|w| {
+            let changed = *w != through;
+            *w = through;
+            changed
+        });
         if failed.is_empty() {
             return;
         }

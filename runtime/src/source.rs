@@ -96,6 +96,8 @@ pub struct SourceStats {
 
 #[derive(Default)]
 struct Counters {
+    /// MillisBehindLatest of each shard's latest GetRecords.
+    lag: std::sync::Mutex<BTreeMap<String, i64>>,
     records: AtomicU64,
     bytes: AtomicU64,
     batches: AtomicU64,
@@ -400,6 +402,14 @@ impl<R: Record> Source<R> {
             expired_iterators: l(&c.expired_iterators),
             checkpoints_written: l(&c.checkpoints_written),
         }
+    }
+
+    /// How far behind the tip each shard's reader was at its latest
+    /// GetRecords (MillisBehindLatest), by shard id. Finished shards drop out.
+    pub fn lag(&self) -> BTreeMap<String, i64> {
+        let mut lag = self.counters.lag.lock().map(|l| l.clone()).unwrap_or_default();
+        lag.retain(|id, _| self.shards.get(id).is_some_and(|s| matches!(s.status, Status::Reading | Status::Starting)));
+        lag
     }
 
     /// The shards being read and those finished, by id.
@@ -798,6 +808,9 @@ impl<R: Record> ShardReader<R> {
                 }
             }
             let n_in = out.records().len();
+            if let (Some(ms), Ok(mut lag)) = (out.millis_behind_latest(), self.counters.lag.lock()) {
+                lag.insert(self.shard.to_string(), ms);
+            }
             self.counters.records.fetch_add(records.len() as u64, Ordering::Relaxed);
             self.counters.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
             let last_sequence = out.records().last().map(|r| r.sequence_number().to_owned());

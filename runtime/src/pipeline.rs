@@ -1,0 +1,197 @@
+//! Running a pipeline: records of one table read from Kinesis, transformed,
+//! and written to another table's stream, at least once.
+//!
+//! A source batch is acknowledged (and so, within a commit interval,
+//! checkpointed) only after the sink has acknowledged every record made from
+//! it and from every earlier batch. A crash therefore repeats records, never
+//! skips them. SIGINT and SIGTERM stop reading, wait for the sink to
+//! acknowledge everything, commit the checkpoint and return `Ok`.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::Record;
+use crate::checkpoint::FileCheckpointStore;
+use crate::sink::{Sink, SinkError};
+use crate::source::{Ack, Source, SourceError};
+
+/// How a pipeline runs.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    /// Where the source's checkpoint lives (one file per pipeline).
+    pub checkpoint_dir: PathBuf,
+    /// Stop with success once every shard has been caught up, with no new
+    /// records, for this long.
+    pub stop_when_idle: Option<Duration>,
+    /// The longest time between checkpoint writes.
+    pub commit_interval: Duration,
+    /// Print progress to stderr every this often (`None`: only logs).
+    pub progress_every: Option<Duration>,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            checkpoint_dir: PathBuf::from("checkpoints"),
+            stop_when_idle: None,
+            commit_interval: Duration::from_secs(1),
+            progress_every: None,
+        }
+    }
+}
+
+/// Why a pipeline stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PipelineError {
+    Source(SourceError),
+    Sink(SinkError),
+}
+
+impl std::fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PipelineError::Source(e) => write!(f, "{e}"),
+            PipelineError::Sink(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for PipelineError {}
+
+impl From<SourceError> for PipelineError {
+    fn from(e: SourceError) -> Self {
+        PipelineError::Source(e)
+    }
+}
+
+impl From<SinkError> for PipelineError {
+    fn from(e: SinkError) -> Self {
+        PipelineError::Sink(e)
+    }
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipelineReport {
+    pub records_in: u64,
+    pub records_out: u64,
+    /// Why it ended: `signal`, `idle`.
+    pub stopped_by: &'static str,
+}
+
+/// How many source batches may wait for the sink before reading pauses.
+const MAX_PENDING_BATCHES: usize = 64;
+
+/// Runs `from` → `transform` → `to` until a signal or idleness stops it.
+pub async fn run<S, D, I, F>(name: &str, options: &PipelineOptions, mut transform: F) -> Result<PipelineReport, PipelineError>
+where
+    S: Record,
+    D: Record,
+    I: IntoIterator<Item = D>,
+    F: FnMut(S) -> I,
+{
+    let mut source = Source::<S>::builder()
+        .checkpoints(FileCheckpointStore::new(&options.checkpoint_dir, name))
+        .commit_interval(options.commit_interval)
+        .start()
+        .await?;
+    let mut sink = Sink::<D>::connect().await?;
+    let mut acks = sink.acknowledgements();
+    let mut pending: VecDeque<(u64, Ack)> = VecDeque::new();
+    let mut stop = stop_signal();
+    let started = Instant::now();
+    let mut last_record = Instant::now();
+    let mut records_in = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut last_progress = (Instant::now(), 0u64);
+    let stopped_by = loop {
+        tokio::select! {
+            batch = source.next(), if pending.len() < MAX_PENDING_BATCHES => {
+                let batch = batch?;
+                records_in += batch.records.len() as u64;
+                last_record = Instant::now();
+                for record in batch.records {
+                    for out in transform(record) {
+                        sink.send(&out).await?;
+                    }
+                }
+                pending.push_back((sink.accepted(), batch.ack));
+            }
+            changed = acks.changed() => {
+                if changed.is_err() {
+                    // The sink's worker is gone: flush reports why.
+                    sink.flush().await?;
+                }
+                let through = *acks.borrow_and_update();
+                while pending.front().is_some_and(|(ticket, _)| *ticket <= through) {
+                    if let Some((_, ack)) = pending.pop_front() {
+                        source.ack(ack);
+                    }
+                }
+            }
+            _ = &mut stop => break "signal",
+            _ = tick.tick() => {
+                sink.check()?;
+                if let Some(idle) = options.stop_when_idle
+                    && last_record.elapsed() >= idle
+                    && pending.is_empty()
+                    && source.lag().values().all(|ms| *ms == 0)
+                {
+                    break "idle";
+                }
+                if let Some(every) = options.progress_every
+                    && last_progress.0.elapsed() >= every
+                {
+                    let out = sink.stats().acknowledged;
+                    let rate = (out - last_progress.1) as f64 / last_progress.0.elapsed().as_secs_f64();
+                    eprint!(
+                        "\r{name}: {records_in} in, {out} out, {rate:.0} records/s, lag {:?} ms   ",
+                        source.lag().values().max().copied().unwrap_or(0)
+                    );
+                    last_progress = (Instant::now(), out);
+                }
+            }
+        }
+    };
+    // Drain: everything sent is acknowledged before the final checkpoint.
+    sink.flush().await?;
+    for (_, ack) in pending.drain(..) {
+        source.ack(ack);
+    }
+    let stats = sink.close().await?;
+    source.close().await?;
+    tracing::info!(
+        pipeline = name,
+        records_in,
+        records_out = stats.acknowledged,
+        seconds = started.elapsed().as_secs_f64(),
+        "stopped by {stopped_by}"
+    );
+    Ok(PipelineReport { records_in, records_out: stats.acknowledged, stopped_by })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+fn stop_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    })
+}

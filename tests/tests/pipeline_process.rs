@@ -1,0 +1,174 @@
+//! A pipeline process (tests/src/bin/kt_pipeline.rs: `rt_json` → `rt_csv`)
+//! against both emulators, configured only through the AWS environment:
+//! a full run, SIGTERM mid-run, and kill -9 at several points.
+
+use std::collections::HashSet;
+use std::process::Stdio;
+use std::time::Duration;
+
+use kinesis_tables::sink::Sink;
+use kinesis_tables::source::Source;
+use kinesis_tables_tests::emulator::{Emulator, Kind};
+use kinesis_tables_tests::generated::{RtCsv, RtJson};
+use kinesis_tables_tests::rt::{self, TestRecord};
+
+struct Setup {
+    emu: Emulator,
+    dir: std::path::PathBuf,
+}
+
+async fn setup(kind: Kind) -> Setup {
+    let emu = Emulator::start(kind).await.unwrap();
+    // The stream names the spec gives the two tables.
+    emu.create_stream("rt-json", 4).await.unwrap();
+    emu.create_stream("rt-csv", 4).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("kt-pipeline-{}-{}", kind.name(), fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    Setup { emu, dir }
+}
+
+impl Setup {
+    fn pipeline(&self, idle_ms: Option<u64>) -> tokio::process::Child {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kt_pipeline"));
+        cmd.arg(&self.dir);
+        if let Some(ms) = idle_ms {
+            cmd.arg(ms.to_string());
+        }
+        // Only the standard AWS environment points the binary at the emulator.
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
+            cmd.env_remove(k);
+        }
+        cmd.env("AWS_ENDPOINT_URL", self.emu.endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "000000000000")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true);
+        cmd.spawn().unwrap()
+    }
+
+    async fn write(&self, records: &[RtJson]) {
+        let cfg = rt::config_for::<RtJson>(&self.emu.endpoint(), "rt-json");
+        let (client, _) = rt::clients(&cfg).await;
+        let mut sink = Sink::<RtJson>::with_client(client, &cfg);
+        for r in records {
+            sink.send(r).await.unwrap();
+        }
+        sink.close().await.unwrap();
+    }
+
+    /// Everything in the output stream, in order, as (key, n).
+    async fn output(&self, want: usize) -> Vec<(String, i64)> {
+        let cfg = rt::config_for::<RtCsv>(&self.emu.endpoint(), "rt-csv");
+        let (_, client) = rt::clients(&cfg).await;
+        let mut source = Source::<RtCsv>::builder().config(cfg).client(client).start().await.unwrap();
+        let got = rt::read_until(&mut source, want + 1, Duration::from_secs(4)).await.unwrap();
+        got.iter().map(|r| r.key_n()).collect()
+    }
+}
+
+/// kinesis-mock (Node.js) takes about 0.3 s per 200-record PutRecords on
+/// this machine, so it gets fewer records than ferrokinesis.
+fn count(kind: Kind) -> usize {
+    match kind {
+        Kind::KinesisMock => 8_000,
+        Kind::Ferrokinesis => 20_000,
+    }
+}
+
+fn check(kind: Kind, sent: &[RtJson], out: &[(String, i64)]) -> usize {
+    let (distinct, dups) = rt::check_order(out).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    let want: HashSet<(String, i64)> = sent.iter().map(|r| r.key_n()).collect();
+    let got: HashSet<(String, i64)> = out.iter().cloned().collect();
+    assert!(got.is_subset(&want), "{kind}: records that were never sent arrived");
+    assert_eq!(distinct, sent.len(), "{kind}: {} of {} records arrived", distinct, sent.len());
+    dups
+}
+
+async fn full_run(kind: Kind) {
+    let s = setup(kind).await;
+    let sent: Vec<RtJson> = rt::records(count(kind), 200);
+    let t = std::time::Instant::now();
+    s.write(&sent).await;
+    eprintln!("{kind}: wrote {} records in {:?}", sent.len(), t.elapsed());
+    let t = std::time::Instant::now();
+    let out = s.pipeline(Some(2_000)).wait_with_output().await.unwrap();
+    eprintln!("{kind}: pipeline ran {:?}", t.elapsed());
+    assert!(out.status.success(), "{kind}: {}", out.status);
+    let report = String::from_utf8_lossy(&out.stdout);
+    let n = sent.len();
+    assert!(report.contains(&format!("{n} in, {n} out, stopped by idle")), "{kind}: {report}");
+    let dups = check(kind, &sent, &s.output(sent.len()).await);
+    assert_eq!(dups, 0, "{kind}: a clean run writes each record once");
+}
+
+async fn sigterm(kind: Kind) {
+    let s = setup(kind).await;
+    let sent: Vec<RtJson> = rt::records(count(kind), 200);
+    let (a, b) = (sent.len() / 2, sent.len() * 3 / 4);
+    s.write(&sent[..a]).await;
+    let child = s.pipeline(None);
+    let pid = child.id().unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    s.write(&sent[a..b]).await;
+    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{kind}: SIGTERM must end the pipeline cleanly: {}", out.status);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("stopped by signal"));
+    // The rest after a restart: nothing lost, and a clean stop repeats nothing.
+    s.write(&sent[b..]).await;
+    let out = s.pipeline(Some(2_000)).wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{kind}: {}", out.status);
+    let dups = check(kind, &sent, &s.output(sent.len()).await);
+    assert_eq!(dups, 0, "{kind}: duplicates after a SIGTERM stop");
+}
+
+async fn crashes(kind: Kind) {
+    let s = setup(kind).await;
+    let sent: Vec<RtJson> = rt::records(count(kind), 200);
+    s.write(&sent).await;
+    let kills = 5;
+    for i in 0..kills {
+        let mut child = s.pipeline(None);
+        tokio::time::sleep(Duration::from_millis(300 + fastrand::u64(0..900))).await;
+        child.kill().await.unwrap(); // SIGKILL
+        eprintln!("{kind}: kill -9 #{}", i + 1);
+    }
+    let out = s.pipeline(Some(2_000)).wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{kind}: {}", out.status);
+    let dups = check(kind, &sent, &s.output(sent.len() * 2).await);
+    eprintln!("{kind}: {kills} kill -9s, {} records, {dups} duplicates in the output", sent.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_run_kinesis_mock() {
+    full_run(Kind::KinesisMock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_run_ferrokinesis() {
+    full_run(Kind::Ferrokinesis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_kinesis_mock() {
+    sigterm(Kind::KinesisMock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ferrokinesis() {
+    sigterm(Kind::Ferrokinesis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_kinesis_mock() {
+    crashes(Kind::KinesisMock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_ferrokinesis() {
+    crashes(Kind::Ferrokinesis).await;
+}
