@@ -39,6 +39,19 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<std::path::PathBuf>,
     },
+    /// Build one binary per pipeline of a spec. Transforms named
+    /// `crate::transforms::…` live in a Rust file next to the spec with the
+    /// spec's name (`clicks.yaml` → `clicks.rs`).
+    Build {
+        /// The spec file.
+        spec: std::path::PathBuf,
+        /// Where the binaries go.
+        #[arg(long, default_value = "target/pipelines")]
+        out: std::path::PathBuf,
+        /// Cargo profile (`release`, or `dev` for a quick debug build).
+        #[arg(long, default_value = "release")]
+        profile: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -90,8 +103,11 @@ fn main() -> ExitCode {
             }
             print(&kinesis_tables_codegen::generate(&all))
         }
+        Command::Build { spec, out, profile } => build::build(&spec, &out, &profile, color),
     }
 }
+
+mod build;
 
 fn print(s: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();

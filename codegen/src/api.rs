@@ -13,6 +13,7 @@ pub struct Checked {
     pub path: String,
     pub source: String,
     pub tables: Vec<TableIr>,
+    pub pipelines: Vec<crate::pipeline::PipelineIr>,
     pub diags: Vec<Diag<Span>>,
 }
 
@@ -33,6 +34,7 @@ impl Checked {
 pub fn check_source(path: &str, source: &str) -> Checked {
     let mut diags: Diags<Span> = Diags::default();
     let mut tables = Vec::new();
+    let mut pipelines = Vec::new();
     match crate::yaml::parse(source) {
         Err((msg, span)) => diags.push(Diag::error(span, format!("invalid YAML: {msg}")).label("here")),
         Ok(doc) => {
@@ -40,6 +42,13 @@ pub fn check_source(path: &str, source: &str) -> Checked {
             for input in &inputs {
                 if let Some(ir) = crate::table::check(input, &mut diags) {
                     tables.push(ir);
+                }
+            }
+            let pipeline_inputs = crate::spec::pipelines(&doc, &mut diags);
+            // Pipelines are checked against the tables that passed.
+            for p in &pipeline_inputs {
+                if let Some(ir) = crate::pipeline::check(p, &tables, &mut diags) {
+                    pipelines.push(ir);
                 }
             }
             for (i, t) in inputs.iter().enumerate() {
@@ -57,14 +66,19 @@ pub fn check_source(path: &str, source: &str) -> Checked {
     let mut items = diags.items;
     items.sort_by_key(|d| d.span.start);
     let failed = items.iter().any(|d| d.is_error());
-    Checked { path: path.to_string(), source: source.to_string(), tables: if failed { Vec::new() } else { tables }, diags: items }
+    if failed {
+        tables.clear();
+        pipelines.clear();
+    }
+    Checked { path: path.to_string(), source: source.to_string(), tables, pipelines, diags: items }
 }
 
 /// Generates the Rust source for checked specs. Pure: no I/O.
 pub fn generate(checked: &[Checked]) -> String {
     let tables: Vec<TableIr> = checked.iter().flat_map(|c| c.tables.iter().cloned()).collect();
+    let pipelines: Vec<crate::pipeline::PipelineIr> = checked.iter().flat_map(|c| c.pipelines.iter().cloned()).collect();
     let sources = checked.iter().map(|c| c.path.as_str()).collect::<Vec<_>>().join(", ");
-    crate::emit::file(&tables, &sources)
+    crate::emit::file(&tables, &pipelines, &sources)
 }
 
 /// Spec errors (rendered), or an I/O problem.

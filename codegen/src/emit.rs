@@ -684,9 +684,10 @@ fn respan(ts: TokenStream, span: Span) -> TokenStream {
 }
 
 /// Emits a whole generated file.
-pub fn file(tables: &[TableIr], source: &str) -> String {
+pub fn file(tables: &[TableIr], pipelines: &[crate::pipeline::PipelineIr], source: &str) -> String {
     let opts = EmitOptions { define_struct: true, span_of_option: &|_| Span::call_site() };
-    let body: TokenStream = tables.iter().map(|t| table(t, &opts)).collect();
+    let mut body: TokenStream = tables.iter().map(|t| table(t, &opts)).collect();
+    body.extend(crate::pipeline::emit(pipelines));
     let file: syn::File = match syn::parse2(body.clone()) {
         Ok(f) => f,
         Err(e) => return format!("compile_error!({:?});\n", format!("kinesis-tables emitted unparsable code: {e}")),

@@ -56,11 +56,7 @@ pub fn tables(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<TableInput<Sp
                     ),
                 }
             }
-            "pipelines" => diags.push(
-                Diag::error(k.span, "`pipelines` are not supported by this version of kinesis-tables")
-                    .label("not supported yet")
-                    .help("remove the section; pipeline binaries come in a later release"),
-            ),
+            "pipelines" => {}
             _ => unknown(k, TOP_KEYS, "top-level", diags),
         }
     }
@@ -184,4 +180,74 @@ fn table(name: &Located<String>, body: &Located<Tree>, diags: &mut Diags<Span>) 
         return None;
     }
     Some(t)
+}
+
+const PIPELINE_KEYS: &[&str] = &["from", "to", "transform"];
+
+/// A pipeline as written.
+#[derive(Debug, Clone)]
+pub struct PipelineInput {
+    pub name: String,
+    pub name_span: Span,
+    pub from: Option<(String, Span)>,
+    pub to: Option<(String, Span)>,
+    pub transform: Option<(String, Span)>,
+}
+
+/// Reads the `pipelines:` section of a spec document.
+pub fn pipelines(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<PipelineInput> {
+    let mut out = Vec::new();
+    let Tree::Map(top) = &doc.value else { return out };
+    for (k, v) in top {
+        if k.value != "pipelines" {
+            continue;
+        }
+        let entries = match &v.value {
+            Tree::Map(entries) => entries,
+            Tree::Scalar(crate::value::RawValue::Null) => continue,
+            other => {
+                diags.push(
+                    Diag::error(v.span, format!("`pipelines` must be a mapping of pipeline names to pipelines, found {}", kind(other)))
+                        .label("not a mapping"),
+                );
+                continue;
+            }
+        };
+        for (name, body) in entries {
+            let Tree::Map(fields) = &body.value else {
+                diags.push(
+                    Diag::error(
+                        body.span,
+                        format!("pipeline `{}` must be a mapping with `from` and `to`, found {}", name.value, kind(&body.value)),
+                    )
+                    .label("not a mapping"),
+                );
+                continue;
+            };
+            let mut p = PipelineInput { name: name.value.clone(), name_span: name.span, from: None, to: None, transform: None };
+            for (fk, fv) in fields {
+                let text = match &fv.value {
+                    Tree::Scalar(s) => s.text(),
+                    _ => None,
+                };
+                let slot = match fk.value.as_str() {
+                    "from" => &mut p.from,
+                    "to" => &mut p.to,
+                    "transform" => &mut p.transform,
+                    _ => {
+                        unknown(fk, PIPELINE_KEYS, "pipeline", diags);
+                        continue;
+                    }
+                };
+                match text {
+                    Some(t) => *slot = Some((t, fv.span)),
+                    None => diags.push(
+                        Diag::error(fv.span, format!("`{}` must be a name, found {}", fk.value, kind(&fv.value))).label("not a name"),
+                    ),
+                }
+            }
+            out.push(p);
+        }
+    }
+    out
 }

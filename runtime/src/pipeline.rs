@@ -195,3 +195,101 @@ fn stop_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Sen
         }
     })
 }
+
+/// A pipeline binary's `main`: parses the command line, sets up logging,
+/// runs the pipeline and turns the outcome into the exit code (0 success,
+/// 1 failure, 2 usage).
+///
+/// `PIPELINE [--checkpoint-dir DIR] [--stop-when-idle DURATION] [--progress]`
+pub fn main<F>(name: &str, run: F) -> std::process::ExitCode
+where
+    F: FnOnce(PipelineOptions) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<PipelineReport, PipelineError>> + Send>>,
+{
+    use std::io::IsTerminal;
+    use std::process::ExitCode;
+    let usage = format!(
+        "usage: {name} [--checkpoint-dir DIR] [--stop-when-idle DURATION] [--progress]\n\n\
+         Runs pipeline `{name}` until SIGINT or SIGTERM (then drains, commits and exits 0).\n\
+         The endpoint, region and credentials come from the spec and the standard AWS\n\
+         environment (AWS_ENDPOINT_URL, AWS_REGION, the credentials chain). RUST_LOG sets logging.\n\n\
+         --checkpoint-dir DIR       where checkpoints live (default: checkpoints)\n\
+         --stop-when-idle DURATION  exit 0 once caught up with no records for DURATION (5s, 500ms, 2m)\n\
+         --progress                 print progress to stderr (the default on a terminal)"
+    );
+    let mut options = PipelineOptions::default();
+    let mut args = std::env::args().skip(1);
+    let mut progress = std::io::stderr().is_terminal();
+    while let Some(a) = args.next() {
+        let value = |args: &mut std::iter::Skip<std::env::Args>| args.next();
+        match a.as_str() {
+            "--checkpoint-dir" => match value(&mut args) {
+                Some(v) => options.checkpoint_dir = v.into(),
+                None => {
+                    eprintln!("--checkpoint-dir needs a directory\n\n{usage}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--stop-when-idle" => match value(&mut args).as_deref().map(parse_duration) {
+                Some(Ok(d)) => options.stop_when_idle = Some(d),
+                Some(Err(e)) => {
+                    eprintln!("--stop-when-idle: {e}\n\n{usage}");
+                    return ExitCode::from(2);
+                }
+                None => {
+                    eprintln!("--stop-when-idle needs a duration\n\n{usage}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--progress" => progress = true,
+            "-h" | "--help" => {
+                println!("{usage}");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("unknown argument `{other}`\n\n{usage}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if progress {
+        options.progress_every = Some(Duration::from_secs(1));
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{name}: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(options)) {
+        Ok(report) => {
+            println!("{name}: {} in, {} out, stopped by {}", report.records_in, report.records_out, report.stopped_by);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `5s`, `500ms`, `2m`, `1h` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("`{text}` is not a duration such as 5s, 500ms or 2m"))?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(format!("unknown unit `{other}` in `{text}` (use ms, s, m or h)")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("`{text}` is not a duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}

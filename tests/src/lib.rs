@@ -3,7 +3,17 @@
 
 pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/kinesis_tables.rs"));
+
+    pub use crate::transforms;
 }
+
+// The transforms of `templates/specs/orders.yaml` name the tables as
+// `super::…`, as in the crate `kinesis-tables build` generates.
+use generated::{BigOrders, Orders};
+
+/// The transforms of `templates/specs/orders.yaml`.
+#[path = "../../templates/specs/orders.rs"]
+pub mod transforms;
 
 /// Local Kinesis emulators (kinesis-mock, ferrokinesis) started by the tests.
 pub mod emulator;

@@ -1,0 +1,151 @@
+//! `kinesis-tables build` on templates/specs/orders.yaml, then the pipeline
+//! binaries against both emulators: one maps columns by name, one runs a
+//! transform from the file next to the spec. Also: spec errors in pipelines
+//! fail the build with located diagnostics.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use kinesis_tables::sink::Sink;
+use kinesis_tables::source::Source;
+use kinesis_tables_tests::emulator::{Emulator, Kind};
+use kinesis_tables_tests::generated::{BigOrders, Orders, OrdersArchive};
+use kinesis_tables_tests::rt;
+
+fn cli() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kinesis-tables"))
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds the spec's binaries once for all tests (dev profile: the test
+/// build has compiled the dependencies already).
+fn built() -> PathBuf {
+    static OUT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    OUT.get_or_init(|| {
+        let out = std::env::temp_dir().join(format!("kt-build-{}", std::process::id()));
+        let status = cli()
+            .args(["build", "templates/specs/orders.yaml", "--profile", "dev", "--out"])
+            .arg(&out)
+            .current_dir(workspace())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kinesis-tables build failed: {status}");
+        out
+    })
+    .clone()
+}
+
+fn order(i: i64) -> Orders {
+    Orders {
+        order_id: i,
+        customer: format!("c{}", i % 37),
+        amount: format!("{}.{:02}", (i * 131) % 2000, i % 100).parse().unwrap(),
+        qty: (i % 9) as i32 + 1,
+        placed_at: kinesis_tables::types::DateTime::from_timestamp_millis(1_760_000_000_000 + i).unwrap().naive_utc(),
+        shard: String::new(),
+    }
+}
+
+async fn run_pipeline(emu: &Emulator, bin: &Path, dir: &Path) -> String {
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.args(["--checkpoint-dir"]).arg(dir).args(["--stop-when-idle", "2s"]);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
+        cmd.env_remove(k);
+    }
+    let out = cmd
+        .env("AWS_ENDPOINT_URL", emu.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "000000000000")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{} failed: {}\n{}", bin.display(), out.status, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn read_all<R: kinesis_tables::Record + Clone>(emu: &Emulator, stream: &str) -> Vec<R> {
+    let cfg = rt::config_for::<R>(&emu.endpoint(), stream);
+    let (_, client) = rt::clients(&cfg).await;
+    let mut source = Source::<R>::builder().config(cfg).client(client).start().await.unwrap();
+    let mut got = Vec::new();
+    while let Ok(Ok(batch)) = tokio::time::timeout(Duration::from_secs(4), source.next()).await {
+        got.extend(batch.records.iter().cloned());
+        source.ack(batch.ack);
+    }
+    got
+}
+
+async fn end_to_end(kind: Kind, n: i64) {
+    let out = built();
+    let emu = Emulator::start(kind).await.unwrap();
+    for s in ["orders", "orders-archive", "big-orders"] {
+        emu.create_stream(s, 2).await.unwrap();
+    }
+    let cfg = rt::config_for::<Orders>(&emu.endpoint(), "orders");
+    let (client, _) = rt::clients(&cfg).await;
+    let sent: Vec<Orders> = (0..n).map(order).collect();
+    let mut sink = Sink::<Orders>::with_client(client, &cfg);
+    for o in &sent {
+        sink.send(o).await.unwrap();
+    }
+    sink.close().await.unwrap();
+
+    let dir = std::env::temp_dir().join(format!("kt-build-cp-{}-{}", kind.name(), fastrand::u64(..)));
+    let report = run_pipeline(&emu, &out.join("archive_orders"), &dir).await;
+    assert!(report.contains(&format!("{n} in, {n} out, stopped by idle")), "{kind}: {report}");
+    let report = run_pipeline(&emu, &out.join("big_orders"), &dir).await;
+    assert!(report.contains(&format!("{n} in,")), "{kind}: {report}");
+
+    // By name: every order, per-customer order kept, columns widened.
+    let archived: Vec<OrdersArchive> = read_all(&emu, "orders-archive").await;
+    assert_eq!(archived.len(), sent.len(), "{kind}");
+    let mut last: BTreeMap<String, i64> = BTreeMap::new();
+    for a in &archived {
+        let o = &sent[a.order_id as usize];
+        assert_eq!((&a.customer, a.amount.as_ref(), a.qty, a.placed_at), (&o.customer, Some(&o.amount), o.qty as i64, o.placed_at));
+        assert!(last.insert(a.customer.clone(), a.order_id).is_none_or(|prev| prev < a.order_id), "{kind}: order broken");
+    }
+    // Transform: exactly the big ones.
+    let big: Vec<BigOrders> = read_all(&emu, "big-orders").await;
+    let want: HashSet<i64> =
+        sent.iter().filter(|o| o.amount >= "1000".parse::<kinesis_tables::types::Decimal>().unwrap()).map(|o| o.order_id).collect();
+    let got: HashSet<i64> = big.iter().map(|b| b.order_id).collect();
+    assert_eq!(got, want, "{kind}");
+    assert!(!want.is_empty() && want.len() < sent.len());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn built_pipelines_on_ferrokinesis() {
+    end_to_end(Kind::Ferrokinesis, 5_000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn built_pipelines_on_kinesis_mock() {
+    end_to_end(Kind::KinesisMock, 2_000).await;
+}
+
+#[test]
+fn pipeline_errors_fail_the_build_with_locations() {
+    let dir = std::env::temp_dir().join(format!("kt-build-bad-{}", fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = std::fs::read_to_string(workspace().join("templates/specs/orders.yaml")).unwrap();
+    let bad = spec
+        .replace("    to: orders_archive", "    to: order_archive")
+        .replace("      qty: BIGINT NOT NULL\n      placed_at: TIMESTAMP(3) NOT NULL\n    partitioned_by: [customer]\n    with:\n      connector: kinesis\n      stream.arn: arn:aws:kinesis:us-east-1:000000000000:stream/orders-archive", "      qty: TINYINT NOT NULL\n      placed_at: TIMESTAMP(3) NOT NULL\n    partitioned_by: [customer]\n    with:\n      connector: kinesis\n      stream.arn: arn:aws:kinesis:us-east-1:000000000000:stream/orders-archive");
+    let path = dir.join("orders.yaml");
+    std::fs::write(&path, &bad).unwrap();
+    let out = cli().args(["build"]).arg(&path).arg("--out").arg(dir.join("out")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("there is no table `order_archive`") && err.contains("did you mean `orders_archive`?"), "{err}");
+    assert!(err.contains("orders.yaml:"), "located: {err}");
+    assert!(!dir.join("out/archive_orders").exists());
+}

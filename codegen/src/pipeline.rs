@@ -1,0 +1,248 @@
+//! Pipelines: checking `from`/`to`/`transform` against the spec's tables,
+//! the column mapping by name, and emitting each pipeline's entry point.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::diag::{Diag, Diags};
+use crate::ir::TableIr;
+use crate::spec::PipelineInput;
+use crate::types::SqlType;
+use crate::yaml::Span;
+
+/// A checked pipeline.
+#[derive(Debug, Clone)]
+pub struct PipelineIr {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub from_rust: String,
+    pub to_rust: String,
+    pub mapping: Mapping,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mapping {
+    /// A user function; rustc checks its signature.
+    Transform(String),
+    /// Sink fields from source fields of the same name.
+    ByName(Vec<FieldMap>),
+}
+
+#[derive(Debug, Clone)]
+pub struct FieldMap {
+    pub sink: String,
+    pub conv: Conv,
+}
+
+#[derive(Debug, Clone)]
+pub enum Conv {
+    /// From this source field: (field, wrap in Some, widen with Into).
+    From { field: String, some: bool, into: bool, option_into: bool },
+    /// A VIRTUAL metadata column of the sink: filled only when read back.
+    Metadata,
+}
+
+/// Whether a value of `from` converts to `to` without loss; `Some(true)`
+/// when it needs `Into` (a wider Rust type), `Some(false)` when it moves as is.
+fn converts(from: &SqlType, to: &SqlType) -> Option<bool> {
+    use SqlType::*;
+    if from == to {
+        return Some(false);
+    }
+    let rank = |t: &SqlType| match t {
+        TinyInt => Some(1),
+        SmallInt => Some(2),
+        Int => Some(3),
+        BigInt => Some(4),
+        _ => None,
+    };
+    match (from, to) {
+        (a, b) if rank(a).is_some() && rank(b).is_some() => (rank(a) < rank(b)).then_some(true),
+        (Float, Double) => Some(true),
+        (Varchar(_) | Char(_) | String, String) => Some(false),
+        (Varchar(n), Varchar(m)) | (Char(n), Varchar(m)) => (n <= m).then_some(false),
+        (Varbinary(_) | Binary(_) | Bytes, Bytes) => Some(false),
+        (Varbinary(n) | Binary(n), Varbinary(m)) => (n <= m).then_some(false),
+        (Decimal { precision: p, scale: s }, Decimal { precision: p2, scale: s2 }) => {
+            (s2 >= s && (*p2 as i32 - *s2 as i32) >= (*p as i32 - *s as i32)).then_some(false)
+        }
+        (Timestamp(p), Timestamp(q)) | (TimestampLtz(p), TimestampLtz(q)) | (Time(p), Time(q)) => (p <= q).then_some(false),
+        _ => None,
+    }
+}
+
+/// Checks one pipeline against the spec's tables.
+pub fn check(p: &PipelineInput, tables: &[TableIr], diags: &mut Diags<Span>) -> Option<PipelineIr> {
+    let mut ok = true;
+    if p.name.is_empty() || !p.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
+        diags.push(
+            Diag::error(p.name_span, format!("pipeline name `{}` is not a binary name", p.name))
+                .label("not a binary name")
+                .help("use lowercase letters, digits, `_` and `-`: the pipeline's binary is named after it"),
+        );
+        ok = false;
+    }
+    let find = |side: &str, v: &Option<(String, Span)>, diags: &mut Diags<Span>| -> Option<&TableIr> {
+        let Some((name, span)) = v else {
+            diags.push(
+                Diag::error(p.name_span, format!("pipeline `{}` has no `{side}` table", p.name))
+                    .label(format!("no `{side}`"))
+                    .help(format!("add `{side}: <table name>`")),
+            );
+            return None;
+        };
+        let t = tables.iter().find(|t| &t.name == name);
+        if t.is_none() {
+            let d = Diag::error(*span, format!("there is no table `{name}` in this spec")).label("unknown table");
+            diags.push(match crate::suggest::closest(name, tables.iter().map(|t| t.name.as_str())) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help(format!("tables here: {}", tables.iter().map(|t| format!("`{}`", t.name)).collect::<Vec<_>>().join(", "))),
+            });
+        }
+        t
+    };
+    let from = find("from", &p.from, diags);
+    let to = find("to", &p.to, diags);
+    let (Some(from), Some(to)) = (from, to) else { return None };
+    let mapping = match &p.transform {
+        Some((path, span)) => {
+            if syn::parse_str::<syn::Path>(path).is_err() {
+                diags.push(
+                    Diag::error(*span, format!("`{path}` is not a Rust path"))
+                        .label("not a path")
+                        .help("name a function such as `crate::transforms::enrich`"),
+                );
+                return None;
+            }
+            Mapping::Transform(path.clone())
+        }
+        None => {
+            let to_span = p.to.as_ref().map(|t| t.1).unwrap_or(p.name_span);
+            let mut fields = Vec::new();
+            for c in &to.columns {
+                if c.metadata.is_some() {
+                    fields.push(FieldMap { sink: c.ident.clone(), conv: Conv::Metadata });
+                    continue;
+                }
+                let Some(src) = from.columns.iter().find(|s| s.name == c.name) else {
+                    diags.push(
+                        Diag::error(to_span, format!("column `{}` of `{}` has no column of that name in `{}`", c.name, to.name, from.name))
+                            .label("unmapped column")
+                            .help("add the column to the source table, or give the pipeline a `transform`"),
+                    );
+                    ok = false;
+                    continue;
+                };
+                let Some(into) = converts(&src.ty, &c.ty) else {
+                    diags.push(
+                        Diag::error(
+                            to_span,
+                            format!(
+                                "column `{}`: {} in `{}` does not convert without loss to {} in `{}`",
+                                c.name, src.ty, from.name, c.ty, to.name
+                            ),
+                        )
+                        .label("lossy column")
+                        .help("widen the sink column, or give the pipeline a `transform`"),
+                    );
+                    ok = false;
+                    continue;
+                };
+                if src.nullable && !c.nullable {
+                    diags.push(
+                        Diag::error(
+                            to_span,
+                            format!("column `{}` is NOT NULL in `{}` but may be null in `{}`", c.name, to.name, from.name),
+                        )
+                        .label("null into NOT NULL")
+                        .help("make the sink column nullable, or give the pipeline a `transform`"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                let some = !src.nullable && c.nullable;
+                let option_into = src.nullable && c.nullable && into;
+                fields.push(FieldMap { sink: c.ident.clone(), conv: Conv::From { field: src.ident.clone(), some, into, option_into } });
+            }
+            Mapping::ByName(fields)
+        }
+    };
+    ok.then(|| PipelineIr {
+        name: p.name.clone(),
+        from: from.name.clone(),
+        to: to.name.clone(),
+        from_rust: from.rust_name.clone(),
+        to_rust: to.rust_name.clone(),
+        mapping,
+    })
+}
+
+fn ident(s: &str) -> proc_macro2::Ident {
+    match s.strip_prefix("r#") {
+        Some(raw) => proc_macro2::Ident::new_raw(raw, proc_macro2::Span::call_site()),
+        None => format_ident!("{}", s),
+    }
+}
+
+/// The `pipelines` module: one `run_<name>` and one `main_<name>` per pipeline.
+pub fn emit(pipelines: &[PipelineIr]) -> TokenStream {
+    if pipelines.is_empty() {
+        return TokenStream::new();
+    }
+    let items = pipelines.iter().map(|p| {
+        let from = ident(&p.from_rust);
+        let to = ident(&p.to_rust);
+        let fn_name = format_ident!("{}", p.name.replace('-', "_"));
+        let main_name = format_ident!("main_{}", p.name.replace('-', "_"));
+        let name = &p.name;
+        let doc = format!(" Pipeline `{}`: table `{}` → table `{}`.", p.name, p.from, p.to);
+        let body = match &p.mapping {
+            Mapping::Transform(path) => {
+                let path: syn::Path = syn::parse_str(path).expect("checked");
+                quote!(#path(record))
+            }
+            Mapping::ByName(fields) => {
+                let inits = fields.iter().map(|f| {
+                    let sink = ident(&f.sink);
+                    match &f.conv {
+                        Conv::Metadata => quote!(#sink: ::core::default::Default::default()),
+                        Conv::From { field, some, into, option_into } => {
+                            let src = ident(field);
+                            let v = if *option_into {
+                                quote!(record.#src.map(::core::convert::Into::into))
+                            } else if *into {
+                                quote!(::core::convert::Into::into(record.#src))
+                            } else {
+                                quote!(record.#src)
+                            };
+                            if *some { quote!(#sink: ::core::option::Option::Some(#v)) } else { quote!(#sink: #v) }
+                        }
+                    }
+                });
+                quote!(::core::option::Option::Some(#to { #(#inits,)* }))
+            }
+        };
+        quote! {
+            #[doc = #doc]
+            pub async fn #fn_name(
+                options: &::kinesis_tables::pipeline::PipelineOptions,
+            ) -> ::core::result::Result<::kinesis_tables::pipeline::PipelineReport, ::kinesis_tables::pipeline::PipelineError> {
+                #[allow(unused_mut)]
+                ::kinesis_tables::pipeline::run::<#from, #to, _, _>(#name, options, |record: #from| #body).await
+            }
+            #[doc = " The pipeline's command line (`--checkpoint-dir`, `--stop-when-idle`, `--progress`): call it from `main`."]
+            pub fn #main_name() -> ::std::process::ExitCode {
+                ::kinesis_tables::pipeline::main(#name, |options| ::std::boxed::Box::pin(async move { #fn_name(&options).await }))
+            }
+        }
+    });
+    quote! {
+        /// The spec's pipelines.
+        pub mod pipelines {
+            #[allow(unused_imports)]
+            use super::*;
+            #(#items)*
+        }
+    }
+}
