@@ -145,10 +145,10 @@ where
                 {
                     let out = sink.stats().acknowledged;
                     let rate = (out - last_progress.1) as f64 / last_progress.0.elapsed().as_secs_f64();
-                    eprint!(
-                        "\r{name}: {records_in} in, {out} out, {rate:.0} records/s, lag {:?} ms   ",
-                        source.lag().values().max().copied().unwrap_or(0)
-                    );
+                    // On a terminal the line rewrites itself; elsewhere one line per report.
+                    let end = if std::io::IsTerminal::is_terminal(&std::io::stderr()) { "\r" } else { "\n" };
+                    let lag = source.lag().values().max().copied().unwrap_or(0);
+                    eprint!("{}{name}: {records_in} in, {out} out, {rate:.0} records/s, max lag {lag} ms   {}", if end == "\r" { "\r" } else { "" }, if end == "\n" { "\n" } else { "" });
                     last_progress = (Instant::now(), out);
                 }
             }

@@ -130,7 +130,7 @@ async fn crashes(kind: Kind) {
     let s = setup(kind).await;
     let sent: Vec<RtJson> = rt::records(count(kind), 200);
     s.write(&sent).await;
-    let kills = 5;
+    let kills = if kind == Kind::Ferrokinesis { 10 } else { 5 };
     for i in 0..kills {
         let mut child = s.pipeline(None);
         tokio::time::sleep(Duration::from_millis(300 + fastrand::u64(0..900))).await;
