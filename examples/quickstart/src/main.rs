@@ -13,6 +13,7 @@ use kinesis_tables::Record;
 use kinesis_tables::sink::Sink;
 use kinesis_tables::source::Source;
 
+#[allow(dead_code)]
 mod tables {
     include!(concat!(env!("OUT_DIR"), "/kinesis_tables.rs"));
     pub use crate::transforms;
