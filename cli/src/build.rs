@@ -132,3 +132,54 @@ fn write(path: &Path, content: &str) -> Result<(), String> {
     }
     std::fs::write(path, content).map_err(|e| format!("writing {}: {e}", path.display()))
 }
+
+/// `kinesis-tables new NAME`.
+pub fn new_crate(path: &Path) -> ExitCode {
+    match try_new(path) {
+        Ok(()) => {
+            eprintln!("created {}: `cd {} && cargo build` builds the pipeline binary", path.display(), path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn try_new(path: &Path) -> Result<(), String> {
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| format!("`{}` has no name", path.display()))?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
+        return Err(format!("`{name}` is not a crate name: use lowercase letters, digits, `_` and `-`"));
+    }
+    if path.exists() {
+        return Err(format!("`{}` already exists", path.display()));
+    }
+    let root = std::fs::canonicalize(source_root()).map_err(|e| format!("kinesis-tables source tree: {e}"))?;
+    let templates = root.join("templates/pipeline-crate");
+    let q = |p: &Path| format!("{:?}", p.display().to_string());
+    let fill = |text: &str| {
+        text.replace("{{name}}", name)
+            .replace("{{pipeline}}", &name.replace('-', "_"))
+            .replace("{{runtime}}", &q(&root.join("runtime")))
+            .replace("{{codegen}}", &q(&root.join("codegen")))
+    };
+    for (from, to) in [
+        ("Cargo.toml.tmpl", "Cargo.toml"),
+        ("build.rs", "build.rs"),
+        ("src/main.rs", "src/main.rs"),
+        ("src/transforms.rs", "src/transforms.rs"),
+        ("specs/pipeline.yaml", "specs/pipeline.yaml"),
+    ] {
+        let text = std::fs::read_to_string(templates.join(from)).map_err(|e| format!("template {from}: {e}"))?;
+        let dest = path.join(to);
+        if let Some(dir) = dest.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::write(&dest, fill(&text)).map_err(|e| format!("{}: {e}", dest.display()))?;
+    }
+    if let Ok(lock) = std::fs::read_to_string(root.join("Cargo.lock")) {
+        let _ = std::fs::write(path.join("Cargo.lock"), lock);
+    }
+    Ok(())
+}

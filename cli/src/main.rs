@@ -39,6 +39,12 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<std::path::PathBuf>,
     },
+    /// Create a pipeline crate NAME from templates/pipeline-crate: a spec,
+    /// build.rs, main.rs and a transform stub that compiles.
+    New {
+        /// The crate's directory and name (also the pipeline's).
+        name: std::path::PathBuf,
+    },
     /// Build one binary per pipeline of a spec. Transforms named
     /// `crate::transforms::…` live in a Rust file next to the spec with the
     /// spec's name (`clicks.yaml` → `clicks.rs`).
@@ -104,6 +110,7 @@ fn main() -> ExitCode {
             print(&kinesis_tables_codegen::generate(&all))
         }
         Command::Build { spec, out, profile } => build::build(&spec, &out, &profile, color),
+        Command::New { name } => build::new_crate(&name),
     }
 }
 

@@ -149,3 +149,35 @@ fn pipeline_errors_fail_the_build_with_locations() {
     assert!(err.contains("orders.yaml:"), "located: {err}");
     assert!(!dir.join("out/archive_orders").exists());
 }
+
+#[test]
+fn new_scaffolds_a_crate_that_builds_and_rustc_checks_the_transform() {
+    let dir = std::env::temp_dir().join(format!("kt-new-{}", fastrand::u64(..)));
+    let krate = dir.join("clicks-pipeline");
+    let out = cli().arg("new").arg(&krate).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The same target directory as the tests: dependencies are built already.
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"));
+    let cargo_build = || {
+        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .args(["build", "--quiet", "--target-dir"])
+            .arg(&target)
+            .current_dir(&krate)
+            .output()
+            .unwrap()
+    };
+    let built = cargo_build();
+    assert!(built.status.success(), "the scaffold must compile:\n{}", String::from_utf8_lossy(&built.stderr));
+    assert!(target.join("debug/clicks-pipeline").is_file());
+
+    // A transform with the wrong signature is a compile error naming it.
+    let path = krate.join("src/transforms.rs");
+    let code = std::fs::read_to_string(&path).unwrap().replace("-> Option<EventsOut>", "-> Option<Events>");
+    std::fs::write(&path, code).unwrap();
+    let broken = cargo_build();
+    assert!(!broken.status.success());
+    let err = String::from_utf8_lossy(&broken.stderr);
+    assert!(err.contains("{enrich}") && err.contains("Transform<"), "{err}");
+    assert!(cli().arg("new").arg(&krate).output().unwrap().status.code() == Some(2), "an existing directory is refused");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -200,7 +200,7 @@ pub fn emit(pipelines: &[PipelineIr]) -> TokenStream {
         let body = match &p.mapping {
             Mapping::Transform(path) => {
                 let path: syn::Path = syn::parse_str(path).expect("checked");
-                quote!(#path(record))
+                quote!(#path)
             }
             Mapping::ByName(fields) => {
                 let inits = fields.iter().map(|f| {
@@ -223,13 +223,17 @@ pub fn emit(pipelines: &[PipelineIr]) -> TokenStream {
                 quote!(::core::option::Option::Some(#to { #(#inits,)* }))
             }
         };
+        let transform = match &p.mapping {
+            Mapping::Transform(_) => quote!(::kinesis_tables::pipeline::transform::<#from, #to, _>(#body)),
+            Mapping::ByName(_) => quote!(|record: #from| #body),
+        };
         quote! {
             #[doc = #doc]
             pub async fn #fn_name(
                 options: &::kinesis_tables::pipeline::PipelineOptions,
             ) -> ::core::result::Result<::kinesis_tables::pipeline::PipelineReport, ::kinesis_tables::pipeline::PipelineError> {
-                #[allow(unused_mut)]
-                ::kinesis_tables::pipeline::run::<#from, #to, _, _>(#name, options, |record: #from| #body).await
+                let transform = #transform;
+                ::kinesis_tables::pipeline::run::<#from, #to, _>(#name, options, transform).await
             }
             #[doc = " The pipeline's command line (`--checkpoint-dir`, `--stop-when-idle`, `--progress`): call it from `main`."]
             pub fn #main_name() -> ::std::process::ExitCode {

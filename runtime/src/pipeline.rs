@@ -83,13 +83,42 @@ pub struct PipelineReport {
 /// How many source batches may wait for the sink before reading pauses.
 const MAX_PENDING_BATCHES: usize = 64;
 
+/// A pipeline's transform: a function from a source record to any number of
+/// sink records (`Option<D>`, `Vec<D>`, any `IntoIterator<Item = D>`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a transform from `{S}` to `{D}`",
+    label = "the pipeline's transform has the wrong signature",
+    note = "a transform is `fn({S}) -> T` where `T` is `Option<{D}>`, `Vec<{D}>` or another `IntoIterator<Item = {D}>`"
+)]
+pub trait Transform<S, D> {
+    type Out: IntoIterator<Item = D>;
+    fn apply(&mut self, record: S) -> Self::Out;
+}
+
+impl<S, D, I, F> Transform<S, D> for F
+where
+    I: IntoIterator<Item = D>,
+    F: FnMut(S) -> I,
+{
+    type Out = I;
+    fn apply(&mut self, record: S) -> I {
+        self(record)
+    }
+}
+
+/// Checks a transform's signature where a pipeline names it, so that a wrong
+/// one is one error that names the function.
+/// Returns an opaque transform, so a wrong signature is reported here only.
+pub fn transform<S, D, T: Transform<S, D>>(t: T) -> impl Transform<S, D> {
+    t
+}
+
 /// Runs `from` → `transform` → `to` until a signal or idleness stops it.
-pub async fn run<S, D, I, F>(name: &str, options: &PipelineOptions, mut transform: F) -> Result<PipelineReport, PipelineError>
+pub async fn run<S, D, T>(name: &str, options: &PipelineOptions, mut transform: T) -> Result<PipelineReport, PipelineError>
 where
     S: Record,
     D: Record,
-    I: IntoIterator<Item = D>,
-    F: FnMut(S) -> I,
+    T: Transform<S, D>,
 {
     let mut source = Source::<S>::builder()
         .checkpoints(FileCheckpointStore::new(&options.checkpoint_dir, name))
@@ -111,10 +140,12 @@ where
                 let batch = batch?;
                 records_in += batch.records.len() as u64;
                 last_record = Instant::now();
+                let mut outs: Vec<D> = Vec::with_capacity(batch.records.len());
                 for record in batch.records {
-                    for out in transform(record) {
-                        sink.send(&out).await?;
-                    }
+                    outs.extend(transform.apply(record));
+                }
+                for out in &outs {
+                    sink.send(out).await?;
                 }
                 pending.push_back((sink.accepted(), batch.ack));
             }
