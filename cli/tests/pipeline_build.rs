@@ -181,3 +181,72 @@ fn new_scaffolds_a_crate_that_builds_and_rustc_checks_the_transform() {
     assert!(cli().arg("new").arg(&krate).output().unwrap().status.code() == Some(2), "an existing directory is refused");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+async fn scrape(addr: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else { return String::new() };
+    let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await;
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body).await;
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_endpoint_and_sigterm() {
+    let out = built();
+    let emu = Emulator::start(Kind::Ferrokinesis).await.unwrap();
+    for s in ["orders", "orders-archive"] {
+        emu.create_stream(s, 2).await.unwrap();
+    }
+    let cfg = rt::config_for::<Orders>(&emu.endpoint(), "orders");
+    let (client, _) = rt::clients(&cfg).await;
+    let mut sink = Sink::<Orders>::with_client(client, &cfg);
+    for i in 0..1_000 {
+        sink.send(&order(i)).await.unwrap();
+    }
+    sink.close().await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let dir = std::env::temp_dir().join(format!("kt-metrics-{}", fastrand::u64(..)));
+    let mut cmd = tokio::process::Command::new(out.join("archive_orders"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
+        cmd.env_remove(k);
+    }
+    let child = cmd
+        .args(["--checkpoint-dir"])
+        .arg(&dir)
+        .args(["--metrics-addr", &addr])
+        .env("AWS_ENDPOINT_URL", emu.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "000000000000")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = scrape(&addr).await;
+        if text.contains("kinesis_tables_records_out_total{pipeline=\"archive_orders\"} 1000") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for metric in [
+        "kinesis_tables_records_out_total{pipeline=\"archive_orders\"} 1000",
+        "kinesis_tables_records_in_total{pipeline=\"archive_orders\"} 1000",
+        "kinesis_tables_lag_ms{pipeline=\"archive_orders\",shard=\"shardId-000000000000\"}",
+        "kinesis_tables_errors_total{pipeline=\"archive_orders\",kind=\"source_throttled\"} 0",
+        "kinesis_tables_checkpoint_age_seconds",
+        "kinesis_tables_source_batch_records",
+        "kinesis_tables_bytes_out_total",
+    ] {
+        assert!(text.contains(metric), "missing {metric} in:\n{text}");
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let done = child.wait_with_output().await.unwrap();
+    assert!(done.status.success(), "{}", done.status);
+    assert!(String::from_utf8_lossy(&done.stdout).contains("1000 in, 1000 out, stopped by signal"));
+    let _ = std::fs::remove_dir_all(dir);
+}

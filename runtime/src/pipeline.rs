@@ -28,6 +28,8 @@ pub struct PipelineOptions {
     pub commit_interval: Duration,
     /// Print progress to stderr every this often (`None`: only logs).
     pub progress_every: Option<Duration>,
+    /// Serve Prometheus metrics at `http://ADDR/metrics`.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for PipelineOptions {
@@ -37,6 +39,7 @@ impl Default for PipelineOptions {
             stop_when_idle: None,
             commit_interval: Duration::from_secs(1),
             progress_every: None,
+            metrics_addr: None,
         }
     }
 }
@@ -46,6 +49,8 @@ impl Default for PipelineOptions {
 pub enum PipelineError {
     Source(SourceError),
     Sink(SinkError),
+    /// The metrics endpoint could not be started.
+    Metrics(String),
 }
 
 impl std::fmt::Display for PipelineError {
@@ -53,6 +58,7 @@ impl std::fmt::Display for PipelineError {
         match self {
             PipelineError::Source(e) => write!(f, "{e}"),
             PipelineError::Sink(e) => write!(f, "{e}"),
+            PipelineError::Metrics(e) => write!(f, "metrics endpoint: {e}"),
         }
     }
 }
@@ -120,6 +126,13 @@ where
     D: Record,
     T: Transform<S, D>,
 {
+    if let Some(addr) = options.metrics_addr {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .map_err(|e| PipelineError::Metrics(format!("{addr}: {e}")))?;
+    }
+    let mut metrics = Metrics::new(name);
     let mut source = Source::<S>::builder()
         .checkpoints(FileCheckpointStore::new(&options.checkpoint_dir, name))
         .commit_interval(options.commit_interval)
@@ -139,6 +152,7 @@ where
             batch = source.next(), if pending.len() < MAX_PENDING_BATCHES => {
                 let batch = batch?;
                 records_in += batch.records.len() as u64;
+                metrics.batch(batch.records.len());
                 last_record = Instant::now();
                 let mut outs: Vec<D> = Vec::with_capacity(batch.records.len());
                 for record in batch.records {
@@ -164,6 +178,7 @@ where
             _ = &mut stop => break "signal",
             _ = tick.tick() => {
                 sink.check()?;
+                metrics.update(records_in, &source, &sink);
                 if let Some(idle) = options.stop_when_idle
                     && last_record.elapsed() >= idle
                     && pending.is_empty()
@@ -239,12 +254,13 @@ where
     use std::io::IsTerminal;
     use std::process::ExitCode;
     let usage = format!(
-        "usage: {name} [--checkpoint-dir DIR] [--stop-when-idle DURATION] [--progress]\n\n\
+        "usage: {name} [--checkpoint-dir DIR] [--stop-when-idle DURATION] [--metrics-addr ADDR] [--progress]\n\n\
          Runs pipeline `{name}` until SIGINT or SIGTERM (then drains, commits and exits 0).\n\
          The endpoint, region and credentials come from the spec and the standard AWS\n\
          environment (AWS_ENDPOINT_URL, AWS_REGION, the credentials chain). RUST_LOG sets logging.\n\n\
          --checkpoint-dir DIR       where checkpoints live (default: checkpoints)\n\
          --stop-when-idle DURATION  exit 0 once caught up with no records for DURATION (5s, 500ms, 2m)\n\
+         --metrics-addr ADDR        serve Prometheus metrics at http://ADDR/metrics\n\
          --progress                 print progress to stderr (the default on a terminal)"
     );
     let mut options = PipelineOptions::default();
@@ -272,6 +288,17 @@ where
                 }
             },
             "--progress" => progress = true,
+            "--metrics-addr" => match value(&mut args).map(|v| v.parse::<std::net::SocketAddr>().map_err(|e| format!("`{v}`: {e}"))) {
+                Some(Ok(a)) => options.metrics_addr = Some(a),
+                Some(Err(e)) => {
+                    eprintln!("--metrics-addr: {e}\n\n{usage}");
+                    return ExitCode::from(2);
+                }
+                None => {
+                    eprintln!("--metrics-addr needs an address such as 127.0.0.1:9100\n\n{usage}");
+                    return ExitCode::from(2);
+                }
+            },
             "-h" | "--help" => {
                 println!("{usage}");
                 return ExitCode::SUCCESS;
@@ -323,4 +350,62 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("`{text}` is not a duration"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// The pipeline's Prometheus metrics (a no-op unless `--metrics-addr` installed
+/// the exporter). Counters mirror the sink's and source's own counters.
+struct Metrics {
+    labels: Vec<metrics::Label>,
+    last_commits: u64,
+    last_commit_at: Instant,
+}
+
+impl Metrics {
+    fn new(name: &str) -> Self {
+        Metrics { labels: vec![metrics::Label::new("pipeline", name.to_owned())], last_commits: 0, last_commit_at: Instant::now() }
+    }
+
+    fn batch(&self, records: usize) {
+        metrics::histogram!("kinesis_tables_source_batch_records", self.labels.clone()).record(records as f64);
+    }
+
+    fn update<S: Record, D: Record>(&mut self, records_in: u64, source: &Source<S>, sink: &Sink<D>) {
+        let (so, si) = (sink.stats(), source.stats());
+        let l = &self.labels;
+        metrics::counter!("kinesis_tables_records_in_total", l.clone()).absolute(records_in);
+        metrics::counter!("kinesis_tables_records_out_total", l.clone()).absolute(so.acknowledged);
+        metrics::counter!("kinesis_tables_bytes_in_total", l.clone()).absolute(si.bytes);
+        metrics::counter!("kinesis_tables_bytes_out_total", l.clone()).absolute(so.acknowledged_bytes);
+        metrics::counter!("kinesis_tables_sink_requests_total", l.clone()).absolute(so.requests);
+        metrics::counter!("kinesis_tables_retries_total", Self::with(l, "side", "sink")).absolute(so.retried_records);
+        metrics::counter!("kinesis_tables_retries_total", Self::with(l, "side", "source")).absolute(si.throttled + si.transient_errors);
+        for (kind, n) in [
+            ("sink_failed_request", so.failed_requests),
+            ("sink_refused_record", so.refused),
+            ("sink_given_up", so.given_up),
+            ("source_throttled", si.throttled),
+            ("source_transient", si.transient_errors),
+            ("source_expired_iterator", si.expired_iterators),
+            ("source_skipped_bad_record", si.skipped_bad_records),
+        ] {
+            metrics::counter!("kinesis_tables_errors_total", Self::with(l, "kind", kind)).absolute(n);
+        }
+        if so.requests > 0 {
+            metrics::gauge!("kinesis_tables_sink_batch_records_avg", l.clone()).set(so.acknowledged as f64 / so.requests as f64);
+        }
+        for (shard, ms) in source.lag() {
+            metrics::gauge!("kinesis_tables_lag_ms", Self::with(l, "shard", &shard)).set(ms as f64);
+        }
+        if si.checkpoints_written != self.last_commits {
+            self.last_commits = si.checkpoints_written;
+            self.last_commit_at = Instant::now();
+        }
+        metrics::gauge!("kinesis_tables_checkpoint_age_seconds", l.clone()).set(self.last_commit_at.elapsed().as_secs_f64());
+    }
+
+    fn with(l: &[metrics::Label], k: &'static str, v: &str) -> Vec<metrics::Label> {
+        let mut v2 = l.to_vec();
+        v2.push(metrics::Label::new(k, v.to_owned()));
+        v2
+    }
 }
