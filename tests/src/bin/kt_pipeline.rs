@@ -21,6 +21,7 @@ async fn main() {
         stop_when_idle: args.get(1).and_then(|ms| ms.parse().ok()).map(Duration::from_millis),
         commit_interval: Duration::from_millis(500),
         progress_every: None,
+        metrics_addr: None,
     };
     let result = pipeline::run::<RtJson, RtCsv, _>("json_to_csv", &options, |r: RtJson| {
         Some(RtCsv { k: r.k, n: r.n, note: r.note, ok: Some(r.n % 2 == 0), shard: String::new() })
