@@ -83,7 +83,12 @@ fn main() -> ExitCode {
                     eprintln!("{}: {e} error(s), {w} warning(s)", p.display());
                     status = 1;
                 } else {
-                    eprintln!("{}: ok, {} table(s), {w} warning(s)", p.display(), checked.tables.len());
+                    eprintln!(
+                        "{}: ok, {} table(s), {} pipeline(s), {w} warning(s)",
+                        p.display(),
+                        checked.tables.len(),
+                        checked.pipelines.len()
+                    );
                 }
             }
             ExitCode::from(status)

@@ -89,7 +89,9 @@ fn check(kind: Kind, sent: &[RtJson], out: &[(String, i64)]) -> usize {
 
 async fn full_run(kind: Kind) {
     let s = setup(kind).await;
-    let sent: Vec<RtJson> = rt::records(count(kind), 200);
+    // The full 100,000 where the emulator is fast enough.
+    let n = if kind == Kind::Ferrokinesis { 100_000 } else { count(kind) };
+    let sent: Vec<RtJson> = rt::records(n, 1_000);
     let t = std::time::Instant::now();
     s.write(&sent).await;
     eprintln!("{kind}: wrote {} records in {:?}", sent.len(), t.elapsed());
