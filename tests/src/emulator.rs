@@ -8,6 +8,22 @@
 //! when the [`Emulator`] is dropped; its stdout and stderr go to a log file in a
 //! temporary directory, whose tail is printed if the owning test panics.
 //!
+//! Where the emulators differ from AWS (observed with kinesis-mock 0.6.2 and
+//! ferrokinesis 0.7.0), which the tests take care not to depend on:
+//!
+//! - kinesis-mock accepts PutRecords with more than 500 entries; reports a closed
+//!   shard's EndingSequenceNumber as `9223372036854775807`; answers a garbage
+//!   iterator with an empty HTTP 500; is slow (about 0.3 s per 200-record
+//!   PutRecords on the 2-core CI machine); sends no SubscribeToShard
+//!   `initial-response`; takes the account from the access key unless the request
+//!   carries a stream ARN.
+//! - ferrokinesis counts a partition key's length in bytes, not characters;
+//!   truncates ApproximateArrivalTimestamp to whole seconds; starts AT_TIMESTAMP
+//!   at TRIM_HORIZON when no record is at or after the timestamp; never returns
+//!   ChildShards; knows streams only by name in ListShards and GetShardIterator
+//!   (and refuses a name and an ARN together); binds 0.0.0.0, hence
+//!   `tools/ferrokinesis-loopback`.
+//!
 //! [kinesis-mock]: https://github.com/etspaceman/kinesis-mock
 //! [ferrokinesis]: https://crates.io/crates/ferrokinesis
 
