@@ -54,18 +54,8 @@ fn order(i: i64) -> Orders {
 async fn run_pipeline(emu: &Emulator, bin: &Path, dir: &Path) -> String {
     let mut cmd = tokio::process::Command::new(bin);
     cmd.args(["--checkpoint-dir"]).arg(dir).args(["--stop-when-idle", "2s"]);
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
-        cmd.env_remove(k);
-    }
-    let out = cmd
-        .env("AWS_ENDPOINT_URL", emu.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "000000000000")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .unwrap();
+    rt::aws_env(&mut cmd, &emu.endpoint());
+    let out = cmd.stdin(Stdio::null()).output().await.unwrap();
     assert!(out.status.success(), "{} failed: {}\n{}", bin.display(), out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -209,16 +199,11 @@ async fn metrics_endpoint_and_sigterm() {
     let addr = format!("127.0.0.1:{port}");
     let dir = std::env::temp_dir().join(format!("kt-metrics-{}", fastrand::u64(..)));
     let mut cmd = tokio::process::Command::new(out.join("archive_orders"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
-        cmd.env_remove(k);
-    }
+    rt::aws_env(&mut cmd, &emu.endpoint());
     let child = cmd
         .args(["--checkpoint-dir"])
         .arg(&dir)
         .args(["--metrics-addr", &addr])
-        .env("AWS_ENDPOINT_URL", emu.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "000000000000")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .kill_on_drop(true)

@@ -17,7 +17,7 @@ pub struct EmitOptions<'a> {
     pub span_of_option: &'a dyn Fn(&str) -> Span,
 }
 
-fn ident(name: &str) -> syn::Ident {
+pub(crate) fn ident(name: &str) -> syn::Ident {
     match name.strip_prefix("r#") {
         Some(raw) => syn::Ident::new_raw(raw, Span::call_site()),
         None => syn::Ident::new(name, Span::call_site()),

@@ -4,6 +4,8 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use crate::emit::ident;
+
 use crate::diag::{Diag, Diags};
 use crate::ir::TableIr;
 use crate::spec::PipelineInput;
@@ -176,13 +178,6 @@ pub fn check(p: &PipelineInput, tables: &[TableIr], diags: &mut Diags<Span>) -> 
         to_rust: to.rust_name.clone(),
         mapping,
     })
-}
-
-fn ident(s: &str) -> proc_macro2::Ident {
-    match s.strip_prefix("r#") {
-        Some(raw) => proc_macro2::Ident::new_raw(raw, proc_macro2::Span::call_site()),
-        None => format_ident!("{}", s),
-    }
 }
 
 /// The `pipelines` module: one `run_<name>` and one `main_<name>` per pipeline.

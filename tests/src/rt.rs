@@ -199,3 +199,16 @@ pub fn check_delivery<R: TestRecord>(sent: &[R], got: &[R]) -> Result<usize, Str
     }
     Ok(dups)
 }
+
+/// Points a child process at `endpoint` through the standard AWS
+/// environment only (as a deployed binary is configured), with test keys.
+pub fn aws_env(cmd: &mut tokio::process::Command, endpoint: &str) {
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
+        cmd.env_remove(k);
+    }
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", crate::emulator::ACCOUNT_ID)
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+}

@@ -35,17 +35,8 @@ impl Setup {
             cmd.arg(ms.to_string());
         }
         // Only the standard AWS environment points the binary at the emulator.
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("AWS_")) {
-            cmd.env_remove(k);
-        }
-        cmd.env("AWS_ENDPOINT_URL", self.emu.endpoint())
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "000000000000")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true);
+        rt::aws_env(&mut cmd, &self.emu.endpoint());
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).kill_on_drop(true);
         cmd.spawn().unwrap()
     }
 
