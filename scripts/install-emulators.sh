@@ -57,4 +57,19 @@ else
   rm -rf "$dest/ferrokinesis-target"
 fi
 
+# --- aws-kinesis-agg (PyPI), the official KPL aggregation library ------------
+# The KPL interop tests (tests/tests/kpl_interop.rs) aggregate and
+# de-aggregate with it; KT_PYTHON_AGG points them here. `six` is imported by
+# aws-kinesis-agg 1.2.3 without being declared.
+AGG_VERSION=1.2.3
+agg_dir="$dest/python-aws-kinesis-agg"
+if PYTHONPATH="$agg_dir" python3 -c "import aws_kinesis_agg, six, importlib.metadata as m; assert m.version('aws-kinesis-agg') == '$AGG_VERSION'" 2>/dev/null; then
+  echo "aws-kinesis-agg: $AGG_VERSION already installed in $agg_dir"
+else
+  command -v python3 >/dev/null || { echo "install-emulators: python3 not found (the KPL interop tests need it)" >&2; exit 1; }
+  echo "aws-kinesis-agg: installing $AGG_VERSION into $agg_dir"
+  rm -rf "$agg_dir"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$agg_dir" "aws-kinesis-agg==$AGG_VERSION" six
+fi
+
 echo "emulators ready in $dest"

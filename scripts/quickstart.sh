@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# README command 1: a pipeline from templates/specs/orders.yaml, built into a
-# binary and run from stream to stream on a local Kinesis emulator. No AWS
-# account needed. Installs the emulators if missing, starts ferrokinesis on a
-# loopback port, builds the pipeline binaries, feeds typed orders into the
-# `orders` stream, runs `archive_orders` (orders -> orders-archive, json ->
-# csv) until it is caught up, reads the archive back, and stops the emulator.
+# README command 1: the pipelines of templates/specs/orders.yaml, built into
+# binaries and run on a local Kinesis emulator. No AWS account needed.
+# Installs the emulators if missing, starts ferrokinesis on a loopback port,
+# builds the pipeline binaries, then runs three of them:
+#   feed_orders     datagen -> `orders` stream (50,000 generated orders; ends by itself)
+#   archive_orders  `orders` -> `orders-archive` (json -> csv), until caught up
+#   show_archive    `orders-archive` -> print, until caught up
+# and stops the emulator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n="${1:-50000}"
 bash scripts/install-emulators.sh >/dev/null
 bin="${KT_FERROKINESIS_BIN:-.emulators/ferrokinesis/bin/ferrokinesis-loopback}"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -31,10 +32,11 @@ $q create orders 4
 $q create orders-archive 4
 $q create big-orders 2
 
-echo "== feeding $n orders"
-$q feed "$n"
-echo "== running the pipeline binary target/pipelines/archive_orders until caught up"
+echo "== feed_orders: datagen -> stream orders"
+./target/pipelines/feed_orders --progress
+echo "== archive_orders: stream orders -> stream orders-archive (json -> csv), until caught up"
 ./target/pipelines/archive_orders --checkpoint-dir "$work/checkpoints" --stop-when-idle 3s --progress
-echo
-echo "== what arrived in orders-archive"
-$q show
+echo "== show_archive: stream orders-archive -> print, until caught up"
+./target/pipelines/show_archive --checkpoint-dir "$work/checkpoints" --stop-when-idle 3s >"$work/archive.txt"
+head -n 3 "$work/archive.txt"
+echo "   ... $(wc -l <"$work/archive.txt") records printed"

@@ -6,4 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-emulators.sh
+export KT_PYTHON_AGG="${KT_PYTHON_AGG:-$PWD/.emulators/python-aws-kinesis-agg}"
 exec cargo test --workspace "$@"

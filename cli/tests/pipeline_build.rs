@@ -57,7 +57,8 @@ async fn run_pipeline(emu: &Emulator, bin: &Path, dir: &Path) -> String {
     rt::aws_env(&mut cmd, &emu.endpoint());
     let out = cmd.stdin(Stdio::null()).output().await.unwrap();
     assert!(out.status.success(), "{} failed: {}\n{}", bin.display(), out.status, String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    // The report is on stderr (stdout belongs to a `print` sink).
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 async fn read_all<R: kinesis_tables::Record + Clone>(emu: &Emulator, stream: &str) -> Vec<R> {
@@ -89,7 +90,7 @@ async fn end_to_end(kind: Kind, n: i64) {
 
     let dir = std::env::temp_dir().join(format!("kt-build-cp-{}-{}", kind.name(), fastrand::u64(..)));
     let report = run_pipeline(&emu, &out.join("archive_orders"), &dir).await;
-    assert!(report.contains(&format!("{n} in, {n} out, stopped by idle")), "{kind}: {report}");
+    assert!(report.contains(&format!("{n} in, {n} out in ")) && report.contains("stopped by idle"), "{kind}: {report}");
     let report = run_pipeline(&emu, &out.join("big_orders"), &dir).await;
     assert!(report.contains(&format!("{n} in,")), "{kind}: {report}");
 
@@ -120,6 +121,49 @@ async fn built_pipelines_on_ferrokinesis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn built_pipelines_on_kinesis_mock() {
     end_to_end(Kind::KinesisMock, 2_000).await;
+}
+
+/// README command 1's flow as a test: datagen into a stream, stream to
+/// stream, stream to print; and datagen to blackhole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datagen_print_and_blackhole_pipelines() {
+    let out = built();
+    let emu = Emulator::start(Kind::Ferrokinesis).await.unwrap();
+    for s in ["orders", "orders-archive"] {
+        emu.create_stream(s, 2).await.unwrap();
+    }
+    let dir = std::env::temp_dir().join(format!("kt-build-local-{}", fastrand::u64(..)));
+    // The bounded datagen source ends the run by itself.
+    let report = run_pipeline(&emu, &out.join("feed_orders"), &dir).await;
+    assert!(report.contains("50000 in, 50000 out in ") && report.contains("stopped by done"), "{report}");
+    let fed: Vec<Orders> = read_all(&emu, "orders").await;
+    let mut ids: Vec<i64> = fed.iter().map(|o| o.order_id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=50_000).collect::<Vec<_>>(), "datagen's sequence, each once");
+    let report = run_pipeline(&emu, &out.join("archive_orders"), &dir).await;
+    assert!(report.contains("50000 in, 50000 out in "), "{report}");
+
+    // print: one line per record, `archive> ` then the record in csv.
+    let mut cmd = tokio::process::Command::new(out.join("show_archive"));
+    cmd.args(["--checkpoint-dir"]).arg(&dir).args(["--stop-when-idle", "2s"]);
+    rt::aws_env(&mut cmd, &emu.endpoint());
+    let shown = cmd.stdin(Stdio::null()).output().await.unwrap();
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    let text = String::from_utf8(shown.stdout).unwrap();
+    let by_id: BTreeMap<i64, &Orders> = fed.iter().map(|o| (o.order_id, o)).collect();
+    let mut printed = HashSet::new();
+    for line in text.lines() {
+        let csv = line.strip_prefix("archive> ").unwrap_or_else(|| panic!("no identifier: {line}"));
+        let row = <kinesis_tables_tests::generated::Console as kinesis_tables::Record>::decode(csv.as_bytes()).unwrap();
+        let o = by_id[&row.order_id];
+        assert_eq!((&row.customer, row.amount.as_ref(), row.qty), (&o.customer, Some(&o.amount), o.qty as i64), "{line}");
+        assert!(printed.insert(row.order_id), "printed twice: {line}");
+    }
+    assert_eq!(printed.len(), 50_000);
+
+    let report = run_pipeline(&emu, &out.join("generate_only"), &dir).await;
+    assert!(report.contains("50000 in, 50000 out in ") && report.contains("stopped by done"), "{report}");
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -232,6 +276,7 @@ async fn metrics_endpoint_and_sigterm() {
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let done = child.wait_with_output().await.unwrap();
     assert!(done.status.success(), "{}", done.status);
-    assert!(String::from_utf8_lossy(&done.stdout).contains("1000 in, 1000 out, stopped by signal"));
+    let report = String::from_utf8_lossy(&done.stderr);
+    assert!(report.contains("1000 in, 1000 out in ") && report.contains("stopped by signal"), "{report}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -87,6 +87,25 @@ pub mod keys {
     pub const CSV_DECIMAL_SCIENTIFIC: &str = "csv.write-bigdecimal-in-scientific-notation";
     pub const RAW_CHARSET: &str = "raw.charset";
     pub const RAW_ENDIANNESS: &str = "raw.endianness";
+
+    pub const DG_ROWS_PER_SECOND: &str = "rows-per-second";
+    pub const DG_NUMBER_OF_ROWS: &str = "number-of-rows";
+    pub const DG_PARALLELISM: &str = "scan.parallelism";
+    /// Per-column datagen options are written `fields.<column>.<property>`;
+    /// the catalogue lists them with `#` for the column.
+    pub const DG_FIELDS_PREFIX: &str = "fields.";
+    pub const DG_KIND: &str = "fields.#.kind";
+    pub const DG_MIN: &str = "fields.#.min";
+    pub const DG_MAX: &str = "fields.#.max";
+    pub const DG_MAX_PAST: &str = "fields.#.max-past";
+    pub const DG_LENGTH: &str = "fields.#.length";
+    pub const DG_VAR_LEN: &str = "fields.#.var-len";
+    pub const DG_START: &str = "fields.#.start";
+    pub const DG_END: &str = "fields.#.end";
+    pub const DG_NULL_RATE: &str = "fields.#.null-rate";
+    pub const PRINT_IDENTIFIER: &str = "print-identifier";
+    pub const PRINT_STDERR: &str = "standard-error";
+    pub const SINK_PARALLELISM: &str = "sink.parallelism";
 }
 
 /// Which connectors an option belongs to (a bit set).
@@ -94,9 +113,26 @@ pub type Connectors = u8;
 pub const KINESIS: Connectors = 1;
 pub const LEGACY: Connectors = 2;
 pub const BOTH: Connectors = KINESIS | LEGACY;
+/// Generates rows (Flink's `datagen`): a source only.
+pub const DATAGEN: Connectors = 4;
+/// Writes rows to standard output (Flink's `print`): a sink only.
+pub const PRINT: Connectors = 8;
+/// Discards rows (Flink's `blackhole`): a sink only.
+pub const BLACKHOLE: Connectors = 16;
+/// The connectors that read or write encoded records, so take format options.
+pub const ENCODED: Connectors = KINESIS | LEGACY | PRINT;
+/// The connectors that run without AWS.
+pub const LOCAL: Connectors = DATAGEN | PRINT | BLACKHOLE;
+pub const ALL: Connectors = BOTH | LOCAL;
 
 /// The connector names, by bit.
-pub const CONNECTOR_NAMES: &[(Connectors, &str)] = &[(KINESIS, "kinesis"), (LEGACY, "kinesis-legacy")];
+pub const CONNECTOR_NAMES: &[(Connectors, &str)] =
+    &[(KINESIS, "kinesis"), (LEGACY, "kinesis-legacy"), (DATAGEN, "datagen"), (PRINT, "print"), (BLACKHOLE, "blackhole")];
+
+/// The name of one connector bit.
+pub fn connector_name(c: Connectors) -> &'static str {
+    CONNECTOR_NAMES.iter().find(|(b, _)| *b == c).map(|(_, n)| *n).unwrap_or("kinesis")
+}
 
 /// The value type of an option.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -147,6 +183,8 @@ pub enum Kind {
     Charset,
     /// Partitioner: `random`, `fixed` or a Rust type path.
     Partitioner,
+    /// A number (integer or decimal), checked against its column's type later.
+    Number,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -158,6 +196,8 @@ pub enum Section {
     Json,
     Csv,
     Raw,
+    Datagen,
+    Print,
 }
 
 impl Section {
@@ -170,6 +210,8 @@ impl Section {
             Section::Json => "Format options: json",
             Section::Csv => "Format options: csv",
             Section::Raw => "Format options: raw",
+            Section::Datagen => "Connector datagen",
+            Section::Print => "Connector print",
         }
     }
     /// The format a format option belongs to.
@@ -199,8 +241,8 @@ pub struct OptionDef {
     pub kind: Kind,
     /// The default, as written in a spec. `None` means no default.
     pub default: Option<&'static str>,
-    /// Required whenever the connector is in use.
-    pub required: bool,
+    /// The connectors this option is required for.
+    pub required: Connectors,
     pub section: Section,
     pub reader: Reader,
     /// Must be given as `${ENV_VAR}`, never as a literal.
@@ -215,6 +257,9 @@ pub struct OptionDef {
 impl OptionDef {
     pub fn applies_to(&self, connector: Connectors) -> bool {
         self.connectors & connector != 0
+    }
+    pub fn required_for_connector(&self, connector: Connectors) -> bool {
+        self.required & connector != 0
     }
 }
 
@@ -231,7 +276,7 @@ const fn opt(
         connectors,
         kind,
         default,
-        required: false,
+        required: 0,
         section,
         reader: Reader::Any,
         secret: false,
@@ -243,7 +288,11 @@ const fn opt(
 
 impl OptionDef {
     const fn required(mut self) -> Self {
-        self.required = true;
+        self.required = self.connectors;
+        self
+    }
+    const fn required_for(mut self, connectors: Connectors) -> Self {
+        self.required = connectors;
         self
     }
     const fn polling(mut self) -> Self {
@@ -301,15 +350,30 @@ const WATERMARKS: &str = "kinesis-tables has no event-time watermarks, so this o
 /// Every option, in the order they are documented.
 pub static OPTIONS: &[OptionDef] = &[
     // ---- common
-    opt(keys::CONNECTOR, BOTH, Common, Kind::Enum(&["kinesis", "kinesis-legacy"]), None, "The connector: `kinesis` or `kinesis-legacy`.")
-        .required(),
+    opt(
+        keys::CONNECTOR,
+        ALL,
+        Common,
+        Kind::Enum(&["kinesis", "kinesis-legacy", "datagen", "print", "blackhole"]),
+        None,
+        "The connector: `kinesis` or `kinesis-legacy` for a stream; `datagen`, `print` or `blackhole` to run without AWS.",
+    )
+    .required(),
     opt(keys::STREAM_ARN, KINESIS, Common, Kind::StreamArn, None, "ARN of the Kinesis data stream backing this table.")
         .required()
         .eq(keys::STREAM),
     opt(keys::STREAM, LEGACY, Common, Kind::StreamName, None, "Name of the Kinesis data stream backing this table.")
         .required()
         .eq(keys::STREAM_ARN),
-    opt(keys::FORMAT, BOTH, Common, Kind::Enum(FORMATS), None, "The record format: `json`, `csv` or `raw`.").required(),
+    opt(
+        keys::FORMAT,
+        ENCODED,
+        Common,
+        Kind::Enum(FORMATS),
+        None,
+        "The record format: `json`, `csv` or `raw` (`print` writes json unless told otherwise).",
+    )
+    .required_for(BOTH),
     opt(
         keys::AWS_REGION,
         BOTH,
@@ -982,7 +1046,7 @@ pub static OPTIONS: &[OptionDef] = &[
     // ---- formats
     opt(
         keys::JSON_FAIL_ON_MISSING,
-        BOTH,
+        ENCODED,
         Json,
         Kind::Bool,
         Some("false"),
@@ -990,7 +1054,7 @@ pub static OPTIONS: &[OptionDef] = &[
     ),
     opt(
         keys::JSON_IGNORE_PARSE_ERRORS,
-        BOTH,
+        ENCODED,
         Json,
         Kind::Bool,
         Some("false"),
@@ -998,55 +1062,137 @@ pub static OPTIONS: &[OptionDef] = &[
     ),
     opt(
         keys::JSON_TIMESTAMP_STANDARD,
-        BOTH,
+        ENCODED,
         Json,
         Kind::Enum(&["SQL", "ISO-8601"]),
         Some("SQL"),
         "Timestamp text: SQL (`2024-01-02 03:04:05.678`) or ISO-8601 (`2024-01-02T03:04:05.678`).",
     ),
-    opt("json.map-null-key.mode", BOTH, Json, Kind::Enum(&["FAIL", "DROP", "LITERAL"]), Some("FAIL"), "Handling of null map keys.")
+    opt("json.map-null-key.mode", ENCODED, Json, Kind::Enum(&["FAIL", "DROP", "LITERAL"]), Some("FAIL"), "Handling of null map keys.")
         .rejected("map keys are never null in kinesis-tables (MAP keys are NOT NULL), so there is nothing for it to do"),
-    opt("json.map-null-key.literal", BOTH, Json, Kind::AnyStr, Some("null"), "Literal for null map keys.")
+    opt("json.map-null-key.literal", ENCODED, Json, Kind::AnyStr, Some("null"), "Literal for null map keys.")
         .rejected("map keys are never null in kinesis-tables (MAP keys are NOT NULL), so there is nothing for it to do"),
-    opt(keys::JSON_DECIMAL_PLAIN, BOTH, Json, Kind::Bool, Some("false"), "Write DECIMAL values without exponent notation."),
-    opt(keys::JSON_IGNORE_NULLS, BOTH, Json, Kind::Bool, Some("false"), "Leave null fields out of written records."),
-    opt(keys::CSV_FIELD_DELIMITER, BOTH, Csv, Kind::Char, Some(","), "Field delimiter (one character; `\\t` for tab)."),
+    opt(keys::JSON_DECIMAL_PLAIN, ENCODED, Json, Kind::Bool, Some("false"), "Write DECIMAL values without exponent notation."),
+    opt(keys::JSON_IGNORE_NULLS, ENCODED, Json, Kind::Bool, Some("false"), "Leave null fields out of written records."),
+    opt(keys::CSV_FIELD_DELIMITER, ENCODED, Csv, Kind::Char, Some(","), "Field delimiter (one character; `\\t` for tab)."),
     opt(
         keys::CSV_DISABLE_QUOTE,
-        BOTH,
+        ENCODED,
         Csv,
         Kind::Bool,
         Some("false"),
         "Never quote fields. Values that would need quoting are then an error.",
     ),
-    opt(keys::CSV_QUOTE, BOTH, Csv, Kind::Char, Some("\""), "Quote character."),
-    opt(keys::CSV_ALLOW_COMMENTS, BOTH, Csv, Kind::Bool, Some("false"), "Records starting with `#` are comments: skipped and counted."),
+    opt(keys::CSV_QUOTE, ENCODED, Csv, Kind::Char, Some("\""), "Quote character."),
+    opt(keys::CSV_ALLOW_COMMENTS, ENCODED, Csv, Kind::Bool, Some("false"), "Records starting with `#` are comments: skipped and counted."),
     opt(
         keys::CSV_IGNORE_PARSE_ERRORS,
-        BOTH,
+        ENCODED,
         Csv,
         Kind::Bool,
         Some("false"),
         "Skip and count records that fail to parse instead of stopping.",
     ),
-    opt(keys::CSV_ARRAY_DELIMITER, BOTH, Csv, Kind::Str, Some(";"), "Delimiter between ARRAY elements."),
-    opt(keys::CSV_ESCAPE, BOTH, Csv, Kind::Char, None, "Escape character (none by default)."),
-    opt(keys::CSV_NULL_LITERAL, BOTH, Csv, Kind::AnyStr, None, "Text read and written for null (default: an empty unquoted field)."),
-    opt(keys::CSV_DECIMAL_SCIENTIFIC, BOTH, Csv, Kind::Bool, Some("true"), "Write DECIMAL values in scientific notation where shorter."),
-    opt(keys::RAW_CHARSET, BOTH, Raw, Kind::Charset, Some("UTF-8"), "Character set of a string column: UTF-8, US-ASCII or ISO-8859-1."),
+    opt(keys::CSV_ARRAY_DELIMITER, ENCODED, Csv, Kind::Str, Some(";"), "Delimiter between ARRAY elements."),
+    opt(keys::CSV_ESCAPE, ENCODED, Csv, Kind::Char, None, "Escape character (none by default)."),
+    opt(keys::CSV_NULL_LITERAL, ENCODED, Csv, Kind::AnyStr, None, "Text read and written for null (default: an empty unquoted field)."),
+    opt(keys::CSV_DECIMAL_SCIENTIFIC, ENCODED, Csv, Kind::Bool, Some("true"), "Write DECIMAL values in scientific notation where shorter."),
+    opt(keys::RAW_CHARSET, ENCODED, Raw, Kind::Charset, Some("UTF-8"), "Character set of a string column: UTF-8, US-ASCII or ISO-8859-1."),
     opt(
         keys::RAW_ENDIANNESS,
-        BOTH,
+        ENCODED,
         Raw,
         Kind::Enum(&["big-endian", "little-endian"]),
         Some("big-endian"),
         "Byte order of a numeric column.",
     ),
+    // ---- datagen
+    opt(keys::DG_ROWS_PER_SECOND, DATAGEN, Datagen, Kind::Long { min: 1, max: i64::MAX }, Some("10000"), "Rows generated per second."),
+    opt(
+        keys::DG_NUMBER_OF_ROWS,
+        DATAGEN,
+        Datagen,
+        Kind::Long { min: 0, max: i64::MAX },
+        None,
+        "Rows to generate before the source ends (unbounded when unset; a `sequence` column also ends it).",
+    ),
+    opt(keys::DG_PARALLELISM, DATAGEN, Datagen, Kind::Int { min: 1, max: MAX_I32 }, None, "Parallel source instances.")
+        .rejected(PARALLELISM),
+    opt(
+        keys::DG_KIND,
+        DATAGEN,
+        Datagen,
+        Kind::Enum(&["random", "sequence"]),
+        Some("random"),
+        "How column `#` is generated: `random` values or a `sequence` from `start` to `end`.",
+    ),
+    opt(keys::DG_MIN, DATAGEN, Datagen, Kind::Number, None, "Smallest random value of numeric column `#` (default: the type's smallest)."),
+    opt(keys::DG_MAX, DATAGEN, Datagen, Kind::Number, None, "Largest random value of numeric column `#` (default: the type's largest)."),
+    opt(
+        keys::DG_MAX_PAST,
+        DATAGEN,
+        Datagen,
+        Kind::Duration { min_ms: 0, max_ms: 100 * 365 * DAY_MS },
+        Some("0"),
+        "Random timestamps and dates of column `#` lie up to this far before now.",
+    ),
+    opt(
+        keys::DG_LENGTH,
+        DATAGEN,
+        Datagen,
+        Kind::Int { min: 0, max: 1024 * 1024 },
+        None,
+        "Length of random strings and bytes (default 100, capped by the type) or ARRAY elements (default 3) of column `#`.",
+    ),
+    opt(
+        keys::DG_VAR_LEN,
+        DATAGEN,
+        Datagen,
+        Kind::Bool,
+        Some("false"),
+        "Random strings and bytes of column `#` get a random length up to `length`.",
+    ),
+    opt(keys::DG_START, DATAGEN, Datagen, Kind::Long { min: i64::MIN, max: i64::MAX }, None, "First value of sequence column `#`."),
+    opt(
+        keys::DG_END,
+        DATAGEN,
+        Datagen,
+        Kind::Long { min: i64::MIN, max: i64::MAX },
+        None,
+        "Last value of sequence column `#`; the source ends after it.",
+    ),
+    opt(
+        keys::DG_NULL_RATE,
+        DATAGEN,
+        Datagen,
+        Kind::Double { min: 0.0, max: 1.0 },
+        Some("0"),
+        "Share of nulls in nullable column `#` (0 to 1).",
+    ),
+    // ---- print
+    opt(keys::PRINT_IDENTIFIER, PRINT, Print, Kind::Str, None, "Text printed before every row, followed by `> `."),
+    opt(keys::PRINT_STDERR, PRINT, Print, Kind::Bool, Some("false"), "Print to standard error instead of standard output."),
+    opt(keys::SINK_PARALLELISM, PRINT | BLACKHOLE, Print, Kind::Int { min: 1, max: MAX_I32 }, None, "Parallel sink instances.")
+        .rejected(PARALLELISM),
 ];
+
+const PARALLELISM: &str =
+    "a pipeline binary runs one source and one sink; run more binaries, over different streams or shards, to scale out";
 
 /// Looks an option up by its exact key.
 pub fn find(key: &str) -> Option<&'static OptionDef> {
     OPTIONS.iter().find(|o| o.key == key)
+}
+
+/// Splits a per-column datagen key `fields.<column>.<property>` into its
+/// catalogue key (`fields.#.<property>`) and the column name.
+pub fn datagen_field_key(key: &str) -> Option<(String, &str)> {
+    let rest = key.strip_prefix(keys::DG_FIELDS_PREFIX)?;
+    let (column, property) = rest.rsplit_once('.')?;
+    if column.is_empty() {
+        return None;
+    }
+    Some((format!("{}#.{property}", keys::DG_FIELDS_PREFIX), column))
 }
 
 /// Prefix of nested credential providers: `aws.credentials.role.provider.<rest>`.

@@ -84,6 +84,49 @@ pub fn config_tokens(c: &TableConfig) -> TokenStream {
     let connector = match c.connector {
         ConnectorKind::Kinesis => quote!(#m::ConnectorKind::Kinesis),
         ConnectorKind::KinesisLegacy => quote!(#m::ConnectorKind::KinesisLegacy),
+        ConnectorKind::Datagen => quote!(#m::ConnectorKind::Datagen),
+        ConnectorKind::Print => quote!(#m::ConnectorKind::Print),
+        ConnectorKind::Blackhole => quote!(#m::ConnectorKind::Blackhole),
+    };
+    let local = match &c.local {
+        None => quote!(::core::option::Option::None),
+        Some(LocalConfig::Print(p)) => {
+            let (id, se) = (opt_s(&p.identifier), p.standard_error);
+            quote!(::core::option::Option::Some(#m::LocalConfig::Print(#m::PrintConfig { identifier: #id, standard_error: #se })))
+        }
+        Some(LocalConfig::Datagen(d)) => {
+            let rps = d.rows_per_second;
+            let rows = match d.number_of_rows {
+                Some(n) => quote!(::core::option::Option::Some(#n)),
+                None => quote!(::core::option::Option::None),
+            };
+            let num = |n: &Option<GenNum>| match n {
+                None => quote!(::core::option::Option::None),
+                Some(GenNum::Int(i)) => quote!(::core::option::Option::Some(#m::GenNum::Int(#i))),
+                Some(GenNum::Float(f)) => quote!(::core::option::Option::Some(#m::GenNum::Float(#f))),
+            };
+            let fields = d.fields.iter().map(|f| {
+                let col = s(&f.column);
+                let nr = f.null_rate;
+                let kind = match &f.kind {
+                    GenKind::Sequence { start, end } => quote!(#m::GenKind::Sequence { start: #start, end: #end }),
+                    GenKind::Random { min, max, length, var_len, max_past } => {
+                        let (mn, mx, mp) = (num(min), num(max), dur(max_past));
+                        let len = match length {
+                            Some(l) => quote!(::core::option::Option::Some(#l)),
+                            None => quote!(::core::option::Option::None),
+                        };
+                        quote!(#m::GenKind::Random { min: #mn, max: #mx, length: #len, var_len: #var_len, max_past: #mp })
+                    }
+                };
+                quote!(#m::FieldGen { column: #col, kind: #kind, null_rate: #nr })
+            });
+            quote!(::core::option::Option::Some(#m::LocalConfig::Datagen(#m::DatagenConfig {
+                rows_per_second: #rps,
+                number_of_rows: #rows,
+                fields: ::kinesis_tables::__private::Cow::Borrowed(&[#(#fields),*]),
+            })))
+        }
     };
     let stream = match &c.stream {
         StreamRef::Arn { arn, region, account, name } => {
@@ -181,6 +224,7 @@ pub fn config_tokens(c: &TableConfig) -> TokenStream {
     quote! {
         #m::TableConfig {
             connector: #connector,
+            local: #local,
             stream: #stream,
             aws: #m::AwsConfig { region: #region, endpoint: #endpoint, trust_all_certificates: #trust, credentials: #creds },
             source: #m::SourceConfig {
@@ -420,13 +464,13 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
     let mut rows = Vec::new();
     let mut items = TokenStream::new();
     if opts.define_struct {
-        let doc = format!(
-            " Table `{}`: connector `{}`, stream `{}`, format `{}`.",
-            t.name,
-            if cfg.connector == ConnectorKind::Kinesis { "kinesis" } else { "kinesis-legacy" },
-            cfg.stream.name(),
-            cfg.format.name()
-        );
+        let doc = match cfg.connector {
+            c if c.is_kinesis() => {
+                format!(" Table `{}`: connector `{}`, stream `{}`, format `{}`.", t.name, c.name(), cfg.stream.name(), cfg.format.name())
+            }
+            ConnectorKind::Print => format!(" Table `{}`: connector `print`, format `{}`.", t.name, cfg.format.name()),
+            c => format!(" Table `{}`: connector `{}`.", t.name, c.name()),
+        };
         items.extend(struct_def(&name, &t.columns, &doc, &t.rust_name, &mut rows));
         // Nested ROW structs (they can queue more rows).
         let mut i = 0;
@@ -614,6 +658,18 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
             }
             _ => {}
         }
+    }
+    if cfg.connector == ConnectorKind::Datagen {
+        let inits = t.columns.iter().enumerate().map(|(i, c)| {
+            let f = ident(&c.ident);
+            let dt = data_type(&c.ty);
+            quote!(#f: g.column(#i, &#dt))
+        });
+        hooks.extend(quote! {
+            fn generate(g: &mut ::kinesis_tables::datagen::Generator) -> ::core::option::Option<Self> {
+                ::core::option::Option::Some(Self { #(#inits,)* })
+            }
+        });
     }
     if let Partitioner::Custom { type_path } = &cfg.sink.partitioner {
         let span = (opts.span_of_option)("sink.partitioner");

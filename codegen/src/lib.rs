@@ -31,6 +31,8 @@ pub mod emit;
 #[cfg(feature = "compiler")]
 pub mod ir;
 #[cfg(feature = "compiler")]
+pub mod local;
+#[cfg(feature = "compiler")]
 pub mod pipeline;
 #[cfg(feature = "compiler")]
 pub mod reference;

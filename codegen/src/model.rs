@@ -14,11 +14,43 @@ pub type Str = Cow<'static, str>;
 pub enum ConnectorKind {
     Kinesis,
     KinesisLegacy,
+    Datagen,
+    Print,
+    Blackhole,
 }
 
+impl ConnectorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectorKind::Kinesis => "kinesis",
+            ConnectorKind::KinesisLegacy => "kinesis-legacy",
+            ConnectorKind::Datagen => "datagen",
+            ConnectorKind::Print => "print",
+            ConnectorKind::Blackhole => "blackhole",
+        }
+    }
+    /// Whether the table is backed by a Kinesis stream.
+    pub fn is_kinesis(self) -> bool {
+        matches!(self, ConnectorKind::Kinesis | ConnectorKind::KinesisLegacy)
+    }
+    /// Whether a pipeline can read from a table of this connector.
+    pub fn can_read(self) -> bool {
+        !matches!(self, ConnectorKind::Print | ConnectorKind::Blackhole)
+    }
+    /// Whether a pipeline can write to a table of this connector.
+    pub fn can_write(self) -> bool {
+        !matches!(self, ConnectorKind::Datagen)
+    }
+}
+
+/// The configuration of a table. For the connectors that run without AWS
+/// (`datagen`, `print`, `blackhole`) the stream, AWS, source and sink parts
+/// hold defaults that nothing reads, and [`TableConfig::local`] says what to do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableConfig {
     pub connector: ConnectorKind,
+    /// The `datagen` or `print` settings; `None` for Kinesis tables and `blackhole`.
+    pub local: Option<LocalConfig>,
     pub stream: StreamRef,
     pub aws: AwsConfig,
     pub source: SourceConfig,
@@ -277,4 +309,87 @@ pub enum Endianness {
 pub struct RawOptions {
     pub charset: Charset,
     pub endianness: Endianness,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LocalConfig {
+    Datagen(DatagenConfig),
+    Print(PrintConfig),
+}
+
+/// Flink's `datagen`: rows generated at a steady rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatagenConfig {
+    pub rows_per_second: u64,
+    /// `None`: unbounded (unless a sequence column ends the source).
+    pub number_of_rows: Option<u64>,
+    /// One entry per physical column, in column order.
+    pub fields: Cow<'static, [FieldGen]>,
+}
+
+impl DatagenConfig {
+    /// How many rows the source produces before it ends: `number-of-rows`
+    /// and the shortest sequence, whichever is smaller.
+    pub fn total_rows(&self) -> Option<u64> {
+        let seq = self
+            .fields
+            .iter()
+            .filter_map(|f| match f.kind {
+                GenKind::Sequence { start, end } => Some((end as i128 - start as i128 + 1).clamp(0, u64::MAX as i128) as u64),
+                GenKind::Random { .. } => None,
+            })
+            .min();
+        match (self.number_of_rows, seq) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// How one column is generated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldGen {
+    pub column: Str,
+    pub kind: GenKind,
+    /// Share of nulls, 0 to 1 (always 0 for NOT NULL columns).
+    pub null_rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GenKind {
+    Random {
+        min: Option<GenNum>,
+        max: Option<GenNum>,
+        /// Strings and bytes: their length; arrays and maps: their element count.
+        length: Option<u32>,
+        var_len: bool,
+        /// Timestamps and dates lie up to this far before now.
+        max_past: Duration,
+    },
+    /// `start`, `start + 1`, … `end`, one per row.
+    Sequence { start: i64, end: i64 },
+}
+
+/// A numeric bound, kept exact for integers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GenNum {
+    Int(i64),
+    Float(f64),
+}
+
+impl GenNum {
+    pub fn as_f64(self) -> f64 {
+        match self {
+            GenNum::Int(i) => i as f64,
+            GenNum::Float(f) => f,
+        }
+    }
+}
+
+/// Flink's `print`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrintConfig {
+    /// Printed before each row, followed by `> `.
+    pub identifier: Option<Str>,
+    pub standard_error: bool,
 }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use crate::catalog::{self, Connectors, KINESIS, Kind, LEGACY, OptionDef, Reader, keys};
+use crate::catalog::{self, Connectors, DATAGEN, KINESIS, Kind, LEGACY, LOCAL, OptionDef, PRINT, Reader, keys};
 use crate::diag::{Diag, Diags};
 use crate::model::*;
 use crate::value::{self, RawValue, Value};
@@ -107,6 +107,10 @@ impl<'a, S: Clone> Opts<'a, S> {
     pub fn is_legacy(&self) -> bool {
         self.connector == Some(LEGACY)
     }
+    /// Whether the table runs without AWS (`datagen`, `print`, `blackhole`).
+    pub fn is_local(&self) -> bool {
+        self.connector.is_some_and(|c| c & LOCAL != 0)
+    }
     /// Picks the `kinesis` or `kinesis-legacy` spelling of a key.
     pub fn pick<'k>(&self, kinesis: &'k str, legacy: &'k str) -> &'k str {
         if self.is_legacy() { legacy } else { kinesis }
@@ -175,6 +179,11 @@ pub fn resolve<S: Clone>(inputs: &[OptionInput<S>], whole: &S, partitioned_by: O
     Some(Resolved { config, raw, env_refs })
 }
 
+/// The checked datagen options of one column, `fields.<column>.*`.
+pub fn datagen_entries<'e, 'a, S>(opts: &'e [Entry<'a, S>], column: &str) -> impl Iterator<Item = &'e Entry<'a, S>> {
+    opts.iter().filter(move |e| catalog::datagen_field_key(&e.input.key).is_some_and(|(_, c)| c == column))
+}
+
 fn find_connector<S: Clone>(inputs: &[OptionInput<S>], whole: &S, diags: &mut Diags<S>) -> Option<Connectors> {
     let Some(input) = inputs.iter().find(|o| o.key == keys::CONNECTOR) else {
         diags.push(
@@ -193,7 +202,7 @@ fn find_connector<S: Clone>(inputs: &[OptionInput<S>], whole: &S, diags: &mut Di
     let names = catalog::CONNECTOR_NAMES.iter().map(|(_, n)| *n);
     let d = Diag::error(input.value_span.clone(), format!("unknown connector `{text}`"))
         .label("not a connector")
-        .note("kinesis-tables supports `kinesis` and `kinesis-legacy`");
+        .note("kinesis-tables supports `kinesis` and `kinesis-legacy` (streams), and `datagen`, `print` and `blackhole` (no AWS)");
     diags.push(match crate::suggest::closest(&text, names) {
         Some(s) => d.help(format!("did you mean `{s}`?")),
         None => d,
@@ -202,7 +211,7 @@ fn find_connector<S: Clone>(inputs: &[OptionInput<S>], whole: &S, diags: &mut Di
 }
 
 fn connector_name(c: Connectors) -> &'static str {
-    if c == LEGACY { "kinesis-legacy" } else { "kinesis" }
+    catalog::connector_name(c)
 }
 
 fn check_entry<'a, S: Clone>(
@@ -224,7 +233,10 @@ fn check_entry<'a, S: Clone>(
         });
         return None;
     }
-    let (base, depth) = catalog::normalize_key(key);
+    let (base, depth) = match catalog::datagen_field_key(key) {
+        Some((template, _)) => (template, 0),
+        None => catalog::normalize_key(key),
+    };
     let def = catalog::find(&base).filter(|d| depth == 0 || (d.section == catalog::Section::Auth && base != keys::CRED_PROVIDER));
     let Some(def) = def else {
         unknown_key(input, conn, diags);
@@ -232,6 +244,23 @@ fn check_entry<'a, S: Clone>(
     };
     if depth > 4 {
         diags.push(Diag::error(input.key_span.clone(), "credential providers nest at most 4 deep").label("nested too deep"));
+        return None;
+    }
+    if !def.applies_to(conn) && (conn & LOCAL != 0 || def.connectors & catalog::BOTH == 0) {
+        let owners: Vec<String> =
+            catalog::CONNECTOR_NAMES.iter().filter(|(b, _)| def.connectors & b != 0).map(|(_, n)| format!("`{n}`")).collect();
+        let what = match conn {
+            DATAGEN => "datagen generates typed rows itself: it has no stream, no AWS settings and no format",
+            PRINT => "print writes rows to the terminal: it has no stream and no AWS settings",
+            catalog::BLACKHOLE => "blackhole discards rows: it takes no options",
+            _ => "this option belongs to a connector that runs without AWS",
+        };
+        diags.push(
+            Diag::error(input.key_span.clone(), format!("`{key}` is not an option of `connector: {}`", connector_name(conn)))
+                .label(format!("an option of {}", owners.join(", ")))
+                .note(what)
+                .help("remove it; run `kinesis-tables options` to list each connector's options"),
+        );
         return None;
     }
     if !def.applies_to(conn) {
@@ -283,6 +312,14 @@ fn check_entry<'a, S: Clone>(
         }
     }
     // The value.
+    if conn & LOCAL != 0 && input.value.env_ref().is_some() {
+        diags.push(
+            Diag::error(input.value_span.clone(), format!("`connector: {}` takes its options from the spec only", connector_name(conn)))
+                .label("environment reference")
+                .help("write the value itself"),
+        );
+        return None;
+    }
     match input.value.env_ref() {
         Some(Ok(var)) => {
             return Some(Entry { input, base, depth, def, value: None, env: Some(var.to_string()) });
@@ -412,6 +449,29 @@ fn credentials<S: Clone>(o: &Opts<'_, S>, depth: usize) -> Credentials {
         },
         "CUSTOM" => Credentials::Custom { type_path: text(keys::CRED_CUSTOM_CLASS).unwrap_or_default() },
         _ => Credentials::Auto,
+    }
+}
+
+/// The `datagen` or `print` settings; datagen's per-column settings are
+/// filled in by table checking, which knows the columns.
+fn local<S: Clone>(o: &Opts<'_, S>) -> Option<LocalConfig> {
+    match o.connector? {
+        DATAGEN => Some(LocalConfig::Datagen(DatagenConfig {
+            rows_per_second: o.int(keys::DG_ROWS_PER_SECOND) as u64,
+            number_of_rows: match o.value(keys::DG_NUMBER_OF_ROWS) {
+                Some(Value::Int(n)) => Some(*n as u64),
+                _ => None,
+            },
+            fields: Cow::Owned(Vec::new()),
+        })),
+        PRINT => Some(LocalConfig::Print(PrintConfig {
+            identifier: match o.value(keys::PRINT_IDENTIFIER) {
+                Some(Value::Str(v)) => Some(s(v.clone())),
+                _ => None,
+            },
+            standard_error: o.bool(keys::PRINT_STDERR),
+        })),
+        _ => None,
     }
 }
 
@@ -567,7 +627,14 @@ fn build<S: Clone>(o: &Opts<'_, S>) -> TableConfig {
             ignore_null_fields: o.bool(keys::JSON_IGNORE_NULLS),
         }),
     };
-    TableConfig { connector: if legacy { ConnectorKind::KinesisLegacy } else { ConnectorKind::Kinesis }, stream, aws, source, sink, format }
+    let connector = match o.connector {
+        Some(LEGACY) => ConnectorKind::KinesisLegacy,
+        Some(DATAGEN) => ConnectorKind::Datagen,
+        Some(PRINT) => ConnectorKind::Print,
+        Some(catalog::BLACKHOLE) => ConnectorKind::Blackhole,
+        _ => ConnectorKind::Kinesis,
+    };
+    TableConfig { connector, local: local(o), stream, aws, source, sink, format }
 }
 
 /// Resolves a table's options at startup, after substituting `${ENV}`

@@ -107,6 +107,27 @@ pub fn check(p: &PipelineInput, tables: &[TableIr], diags: &mut Diags<Span>) -> 
     let from = find("from", &p.from, diags);
     let to = find("to", &p.to, diags);
     let (Some(from), Some(to)) = (from, to) else { return None };
+    let (fc, tc) = (from.resolved.config.connector, to.resolved.config.connector);
+    if !fc.can_read()
+        && let Some((_, span)) = &p.from
+    {
+        diags.push(
+            Diag::error(*span, format!("table `{}` uses `connector: {}`, which can only be written", from.name, fc.name()))
+                .label("not a source")
+                .help("read from a `kinesis`, `kinesis-legacy` or `datagen` table"),
+        );
+        ok = false;
+    }
+    if !tc.can_write()
+        && let Some((_, span)) = &p.to
+    {
+        diags.push(
+            Diag::error(*span, format!("table `{}` uses `connector: datagen`, which can only be read", to.name))
+                .label("not a sink")
+                .help("write to a `kinesis`, `kinesis-legacy`, `print` or `blackhole` table"),
+        );
+        ok = false;
+    }
     let mapping = match &p.transform {
         Some((path, span)) => {
             if syn::parse_str::<syn::Path>(path).is_err() {

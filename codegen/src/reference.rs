@@ -1,7 +1,7 @@
 //! Documents generated from the catalogue: the option list of
 //! `kinesis-tables options` and `templates/reference.yaml`.
 
-use crate::catalog::{KINESIS, Kind, LEGACY, OPTIONS, Section};
+use crate::catalog::{BLACKHOLE, CONNECTOR_NAMES, DATAGEN, KINESIS, Kind, LEGACY, OPTIONS, PRINT, Section};
 
 fn kind_name(k: &Kind) -> String {
     match k {
@@ -31,15 +31,12 @@ fn kind_name(k: &Kind) -> String {
         Kind::Char => "character".into(),
         Kind::Charset => "charset".into(),
         Kind::Partitioner => "random | fixed | Rust type path".into(),
+        Kind::Number => "number".into(),
     }
 }
 
-fn connectors(c: u8) -> &'static str {
-    match c {
-        KINESIS => "kinesis",
-        LEGACY => "kinesis-legacy",
-        _ => "kinesis, kinesis-legacy",
-    }
+fn connectors(c: u8) -> String {
+    CONNECTOR_NAMES.iter().filter(|(b, _)| c & b != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
 }
 
 /// The option table printed by `kinesis-tables options`.
@@ -48,11 +45,7 @@ pub fn options_text(filter: Option<&str>) -> String {
     let mut section: Option<Section> = None;
     for o in OPTIONS {
         if let Some(f) = filter {
-            let want = match f {
-                "kinesis" => KINESIS,
-                "kinesis-legacy" => LEGACY,
-                _ => 0,
-            };
+            let want = CONNECTOR_NAMES.iter().find(|(_, n)| *n == f).map(|(b, _)| *b).unwrap_or(0);
             if o.connectors & want == 0 {
                 continue;
             }
@@ -62,8 +55,10 @@ pub fn options_text(filter: Option<&str>) -> String {
             out.push_str(&format!("\n{}\n", o.section.title()));
         }
         let mut flags = Vec::new();
-        if o.required {
+        if o.required == o.connectors {
             flags.push("required".to_string());
+        } else if o.required != 0 {
+            flags.push(format!("required for {}", connectors(o.required)));
         }
         if o.secret {
             flags.push("secret: ${ENV} only".to_string());
@@ -115,10 +110,24 @@ pub fn reference_yaml() -> String {
          tables:\n",
     );
     for (table, conn, stream_line) in [
-        ("reference_kinesis", KINESIS, "      stream.arn: arn:aws:kinesis:us-east-1:012345678901:stream/reference"),
-        ("reference_legacy", LEGACY, "      stream: reference"),
+        (
+            "reference_kinesis",
+            KINESIS,
+            "      stream.arn: arn:aws:kinesis:us-east-1:012345678901:stream/reference\n      aws.region: us-east-1\n      format: json\n",
+        ),
+        ("reference_legacy", LEGACY, "      stream: reference\n      aws.region: us-east-1\n      format: json\n"),
+        (
+            "reference_datagen",
+            DATAGEN,
+            "      number-of-rows: 1000\n      fields.id.kind: sequence\n      fields.id.start: 1\n      fields.id.end: 1000\n      fields.payload.length: 20\n",
+        ),
+        ("reference_print", PRINT, "      print-identifier: reference\n"),
+        ("reference_blackhole", BLACKHOLE, ""),
     ] {
-        out.push_str(&format!("  {table}:\n    columns:\n      id: BIGINT NOT NULL\n      payload: STRING\n    with:\n      connector: {}\n{stream_line}\n      aws.region: us-east-1\n      format: json\n", connectors(conn)));
+        out.push_str(&format!(
+            "  {table}:\n    columns:\n      id: BIGINT NOT NULL\n      payload: STRING\n    with:\n      connector: {}\n{stream_line}",
+            connectors(conn)
+        ));
         let mut section = None;
         for o in OPTIONS.iter().filter(|o| o.applies_to(conn)) {
             if matches!(o.key, "connector" | "stream.arn" | "stream" | "aws.region" | "format") {

@@ -8,6 +8,36 @@ use crate::options::Opts;
 use crate::value::{self, Value};
 
 pub fn check<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
+    if o.is_local() {
+        // Nothing Kinesis-related applies; per-option checks already ran,
+        // and datagen's per-column rules need the columns (see `table`).
+        if let Some(span) = &o.partitioned_by {
+            diags.push(
+                Diag::error(
+                    span.clone(),
+                    format!("`partitioned_by` has no effect on `connector: {}`", crate::catalog::connector_name(o.connector.unwrap_or(0))),
+                )
+                .label("no partition keys here")
+                .note("`partitioned_by` chooses the Kinesis partition key of records a table writes")
+                .help("remove it"),
+            );
+        }
+        if o.connector == Some(crate::catalog::PRINT) {
+            for key in [keys::JSON_FAIL_ON_MISSING, keys::JSON_IGNORE_PARSE_ERRORS, keys::CSV_IGNORE_PARSE_ERRORS, keys::CSV_ALLOW_COMMENTS]
+            {
+                if let Some(e) = o.entry(key) {
+                    diags.push(
+                        Diag::error(e.input.key_span.clone(), format!("`{key}` has no effect on `connector: print`"))
+                            .label("a reading option")
+                            .note("it changes how records are read; print only writes")
+                            .help("remove it"),
+                    );
+                }
+            }
+        }
+        formats(o, diags);
+        return;
+    }
     required(o, diags);
     stream_and_region(o, diags);
     start_position(o, diags);
@@ -38,7 +68,7 @@ fn value_span<S: Clone>(o: &Opts<'_, S>, key: &str) -> S {
 
 fn required<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
     let conn = o.connector.unwrap_or(0);
-    for def in crate::catalog::OPTIONS.iter().filter(|d| d.required && d.applies_to(conn)) {
+    for def in crate::catalog::OPTIONS.iter().filter(|d| d.required_for_connector(conn)) {
         if !o.is_written(def.key) {
             let example = match def.key {
                 keys::STREAM_ARN => "stream.arn: arn:aws:kinesis:us-east-1:012345678901:stream/my-stream",

@@ -208,7 +208,8 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
         }
     }
 
-    let resolved = options::resolve(&t.options, &t.options_span, t.partitioned_by.as_ref().map(|p| p.0.clone()), diags);
+    let mut resolved = options::resolve(&t.options, &t.options_span, t.partitioned_by.as_ref().map(|p| p.0.clone()), diags);
+    crate::local::check(t, &columns, resolved.as_mut(), diags);
 
     // Format fit.
     if let Some(r) = &resolved {

@@ -185,6 +185,14 @@ pub fn check(kind: &Kind, raw: &RawValue) -> Result<Value, ValueError> {
             _ => Err(ValueError::new(format!("character set `{text}` is not supported"))
                 .help("use `UTF-8`, `US-ASCII` or `ISO-8859-1`; other sets would need a transcoding table kinesis-tables does not ship")),
         },
+        Kind::Number => match raw {
+            RawValue::Int(_) => Ok(Value::Str(text)),
+            RawValue::Float(f) if f.is_finite() => Ok(Value::Str(text)),
+            _ if text.trim().parse::<i64>().is_ok() || text.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
+                Ok(Value::Str(text.trim().to_string()))
+            }
+            _ => Err(ValueError::new(format!("expected a number, found `{text}`"))),
+        },
         Kind::Partitioner => match text.as_str() {
             "random" | "fixed" => Ok(Value::Str(text)),
             other if other.contains("::") || other.chars().next().is_some_and(|c| c.is_ascii_uppercase()) => {

@@ -8,7 +8,10 @@
 pub mod checkpoint;
 pub mod codec;
 pub mod connect;
+pub mod datagen;
+pub mod kpl;
 pub mod pipeline;
+pub mod print;
 mod retry;
 pub mod sink;
 pub mod source;
@@ -79,6 +82,12 @@ pub trait Record: Sized + Send + 'static {
     /// The provider of a `CUSTOM` credentials type named in the options.
     /// Generated code overrides this when the spec names one.
     fn custom_credentials() -> Option<aws_credential_types::provider::SharedCredentialsProvider> {
+        None
+    }
+
+    /// A generated row, for tables with `connector: datagen` (generated code
+    /// overrides this for them; every other table has no generator).
+    fn generate(_g: &mut datagen::Generator) -> Option<Self> {
         None
     }
 

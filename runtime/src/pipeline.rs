@@ -7,14 +7,17 @@
 //! skips them. SIGINT and SIGTERM stop reading, wait for the sink to
 //! acknowledge everything, commit the checkpoint and return `Ok`.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::Record;
 use crate::checkpoint::FileCheckpointStore;
-use crate::sink::{Sink, SinkError};
-use crate::source::{Ack, Source, SourceError};
+use crate::config::ConnectorKind;
+use crate::datagen::Datagen;
+use crate::print::{Blackhole, PrintSink};
+use crate::sink::{Sink, SinkError, SinkStats};
+use crate::source::{Ack, Source, SourceError, SourceStats};
 
 /// How a pipeline runs.
 #[derive(Debug, Clone)]
@@ -49,6 +52,8 @@ impl Default for PipelineOptions {
 pub enum PipelineError {
     Source(SourceError),
     Sink(SinkError),
+    /// The `datagen` source could not make rows.
+    Generator(String),
     /// The metrics endpoint could not be started.
     Metrics(String),
 }
@@ -58,6 +63,7 @@ impl std::fmt::Display for PipelineError {
         match self {
             PipelineError::Source(e) => write!(f, "{e}"),
             PipelineError::Sink(e) => write!(f, "{e}"),
+            PipelineError::Generator(e) => write!(f, "datagen: {e}"),
             PipelineError::Metrics(e) => write!(f, "metrics endpoint: {e}"),
         }
     }
@@ -78,11 +84,13 @@ impl From<SinkError> for PipelineError {
 }
 
 /// What a finished run did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PipelineReport {
     pub records_in: u64,
     pub records_out: u64,
-    /// Why it ended: `signal`, `idle`.
+    /// How long the run took.
+    pub seconds: f64,
+    /// Why it ended: `signal`, `idle`, or `done` (a bounded source ended).
     pub stopped_by: &'static str,
 }
 
@@ -119,7 +127,8 @@ pub fn transform<S, D, T: Transform<S, D>>(t: T) -> impl Transform<S, D> {
     t
 }
 
-/// Runs `from` → `transform` → `to` until a signal or idleness stops it.
+/// Runs `from` → `transform` → `to` until a signal or idleness stops it, or
+/// a bounded source (`datagen` with `number-of-rows`) is done.
 pub async fn run<S, D, T>(name: &str, options: &PipelineOptions, mut transform: T) -> Result<PipelineReport, PipelineError>
 where
     S: Record,
@@ -133,35 +142,32 @@ where
             .map_err(|e| PipelineError::Metrics(format!("{addr}: {e}")))?;
     }
     let mut metrics = Metrics::new(name);
-    let mut source = Source::<S>::builder()
-        .checkpoints(FileCheckpointStore::new(&options.checkpoint_dir, name))
-        .commit_interval(options.commit_interval)
-        .start()
-        .await?;
-    let mut sink = Sink::<D>::connect().await?;
+    let mut source = Input::<S>::start(name, options).await?;
+    let mut sink = Output::<D>::connect().await?;
     let mut acks = sink.acknowledgements();
-    let mut pending: VecDeque<(u64, Ack)> = VecDeque::new();
+    let mut pending: VecDeque<(u64, Option<Ack>)> = VecDeque::new();
     let mut stop = stop_signal();
     let started = Instant::now();
     let mut last_record = Instant::now();
     let mut records_in = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_progress = (Instant::now(), 0u64);
+    let mut outs: Vec<D> = Vec::new();
     let stopped_by = loop {
         tokio::select! {
             batch = source.next(), if pending.len() < MAX_PENDING_BATCHES => {
-                let batch = batch?;
-                records_in += batch.records.len() as u64;
-                metrics.batch(batch.records.len());
+                let Some((records, ack)) = batch? else { break "done" };
+                records_in += records.len() as u64;
+                metrics.batch(records.len());
                 last_record = Instant::now();
-                let mut outs: Vec<D> = Vec::with_capacity(batch.records.len());
-                for record in batch.records {
+                for record in records {
                     outs.extend(transform.apply(record));
                 }
-                for out in &outs {
-                    sink.send(out).await?;
+                for out in outs.drain(..) {
+                    sink.send(&out).await?;
                 }
-                pending.push_back((sink.accepted(), batch.ack));
+                sink.end_batch()?;
+                pending.push_back((sink.accepted(), ack));
             }
             changed = acks.changed() => {
                 if changed.is_err() {
@@ -170,7 +176,7 @@ where
                 }
                 let through = *acks.borrow_and_update();
                 while pending.front().is_some_and(|(ticket, _)| *ticket <= through) {
-                    if let Some((_, ack)) = pending.pop_front() {
+                    if let Some((_, Some(ack))) = pending.pop_front() {
                         source.ack(ack);
                     }
                 }
@@ -178,7 +184,7 @@ where
             _ = &mut stop => break "signal",
             _ = tick.tick() => {
                 sink.check()?;
-                metrics.update(records_in, &source, &sink);
+                metrics.update(records_in, source.stats(), &source.lag(), sink.stats());
                 if let Some(idle) = options.stop_when_idle
                     && last_record.elapsed() >= idle
                     && pending.is_empty()
@@ -203,10 +209,13 @@ where
     // Drain: everything sent is acknowledged before the final checkpoint.
     sink.flush().await?;
     for (_, ack) in pending.drain(..) {
-        source.ack(ack);
+        if let Some(ack) = ack {
+            source.ack(ack);
+        }
     }
     let stats = sink.close().await?;
     source.close().await?;
+    metrics.update(records_in, SourceStats::default(), &BTreeMap::new(), stats);
     tracing::info!(
         pipeline = name,
         records_in,
@@ -214,7 +223,157 @@ where
         seconds = started.elapsed().as_secs_f64(),
         "stopped by {stopped_by}"
     );
-    Ok(PipelineReport { records_in, records_out: stats.acknowledged, stopped_by })
+    Ok(PipelineReport { records_in, records_out: stats.acknowledged, seconds: started.elapsed().as_secs_f64(), stopped_by })
+}
+
+/// A pipeline's source: a Kinesis stream or generated rows.
+enum Input<S: Record> {
+    Kinesis(Box<Source<S>>),
+    Datagen(Datagen<S>),
+}
+
+impl<S: Record> Input<S> {
+    async fn start(name: &str, options: &PipelineOptions) -> Result<Self, PipelineError> {
+        let cfg = S::config().map_err(|e| PipelineError::Source(SourceError::Setup(e.to_string())))?;
+        Ok(match cfg.connector {
+            ConnectorKind::Datagen => Input::Datagen(Datagen::start().map_err(|e| PipelineError::Generator(e.0))?),
+            _ => Input::Kinesis(Box::new(
+                Source::<S>::builder()
+                    .checkpoints(FileCheckpointStore::new(&options.checkpoint_dir, name))
+                    .commit_interval(options.commit_interval)
+                    .start()
+                    .await?,
+            )),
+        })
+    }
+
+    /// The next batch and what acknowledges it; `None` once a bounded source is done.
+    async fn next(&mut self) -> Result<Option<(Vec<S>, Option<Ack>)>, PipelineError> {
+        match self {
+            Input::Kinesis(s) => {
+                let b = s.next().await?;
+                Ok(Some((b.records, Some(b.ack))))
+            }
+            Input::Datagen(d) => Ok(d.next().await.map_err(|e| PipelineError::Generator(e.0))?.map(|rows| (rows, None))),
+        }
+    }
+
+    fn ack(&mut self, ack: Ack) {
+        if let Input::Kinesis(s) = self {
+            s.ack(ack);
+        }
+    }
+
+    fn lag(&self) -> BTreeMap<String, i64> {
+        match self {
+            Input::Kinesis(s) => s.lag(),
+            Input::Datagen(_) => BTreeMap::new(),
+        }
+    }
+
+    fn stats(&self) -> SourceStats {
+        match self {
+            Input::Kinesis(s) => s.stats(),
+            Input::Datagen(d) => SourceStats { records: d.produced(), ..SourceStats::default() },
+        }
+    }
+
+    async fn close(self) -> Result<(), PipelineError> {
+        if let Input::Kinesis(s) = self {
+            s.close().await?;
+        }
+        Ok(())
+    }
+}
+
+/// A pipeline's sink: a Kinesis stream, the terminal, or nothing.
+enum Output<D: Record> {
+    Kinesis(Sink<D>),
+    Print(PrintSink<D>),
+    Blackhole(Blackhole<D>),
+}
+
+impl<D: Record> Output<D> {
+    async fn connect() -> Result<Self, PipelineError> {
+        let cfg = D::config().map_err(|e| PipelineError::Sink(SinkError::Failed { reason: e.to_string(), given_up: 0 }))?;
+        Ok(match cfg.connector {
+            ConnectorKind::Print => Output::Print(PrintSink::new()?),
+            ConnectorKind::Blackhole => Output::Blackhole(Blackhole::default()),
+            _ => Output::Kinesis(Sink::connect().await?),
+        })
+    }
+
+    async fn send(&mut self, record: &D) -> Result<(), SinkError> {
+        match self {
+            Output::Kinesis(s) => s.send(record).await,
+            Output::Print(p) => p.send(record),
+            Output::Blackhole(b) => {
+                b.send(record);
+                Ok(())
+            }
+        }
+    }
+
+    /// After each source batch: the local sinks write out and acknowledge.
+    fn end_batch(&mut self) -> Result<(), SinkError> {
+        match self {
+            Output::Kinesis(_) => Ok(()),
+            Output::Print(p) => p.flush(),
+            Output::Blackhole(b) => {
+                b.flush();
+                Ok(())
+            }
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), SinkError> {
+        match self {
+            Output::Kinesis(s) => s.flush().await,
+            _ => self.end_batch(),
+        }
+    }
+
+    async fn close(self) -> Result<SinkStats, SinkError> {
+        match self {
+            Output::Kinesis(s) => s.close().await,
+            mut other => {
+                other.end_batch()?;
+                Ok(other.stats())
+            }
+        }
+    }
+
+    fn check(&self) -> Result<(), SinkError> {
+        match self {
+            Output::Kinesis(s) => s.check(),
+            Output::Print(p) => p.check(),
+            Output::Blackhole(_) => Ok(()),
+        }
+    }
+
+    fn accepted(&self) -> u64 {
+        match self {
+            Output::Kinesis(s) => s.accepted(),
+            Output::Print(p) => p.accepted(),
+            Output::Blackhole(b) => b.accepted(),
+        }
+    }
+
+    fn acknowledgements(&self) -> tokio::sync::watch::Receiver<u64> {
+        match self {
+            Output::Kinesis(s) => s.acknowledgements(),
+            Output::Print(p) => p.acknowledgements(),
+            Output::Blackhole(b) => b.acknowledgements(),
+        }
+    }
+
+    fn stats(&self) -> SinkStats {
+        match self {
+            Output::Kinesis(s) => s.stats(),
+            Output::Print(p) => p.stats(),
+            Output::Blackhole(b) => b.stats(),
+        }
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -323,7 +482,15 @@ where
     };
     match runtime.block_on(run(options)) {
         Ok(report) => {
-            println!("{name}: {} in, {} out, stopped by {}", report.records_in, report.records_out, report.stopped_by);
+            // stderr: stdout belongs to a `print` sink.
+            let secs = report.seconds.max(1e-3);
+            eprintln!(
+                "{name}: {} in, {} out in {secs:.2} s ({:.0} records/s), stopped by {}",
+                report.records_in,
+                report.records_out,
+                report.records_out as f64 / secs,
+                report.stopped_by
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -369,8 +536,7 @@ impl Metrics {
         metrics::histogram!("kinesis_tables_source_batch_records", self.labels.clone()).record(records as f64);
     }
 
-    fn update<S: Record, D: Record>(&mut self, records_in: u64, source: &Source<S>, sink: &Sink<D>) {
-        let (so, si) = (sink.stats(), source.stats());
+    fn update(&mut self, records_in: u64, si: SourceStats, lag: &BTreeMap<String, i64>, so: SinkStats) {
         let l = &self.labels;
         metrics::counter!("kinesis_tables_records_in_total", l.clone()).absolute(records_in);
         metrics::counter!("kinesis_tables_records_out_total", l.clone()).absolute(so.acknowledged);
@@ -393,8 +559,8 @@ impl Metrics {
         if so.requests > 0 {
             metrics::gauge!("kinesis_tables_sink_batch_records_avg", l.clone()).set(so.acknowledged as f64 / so.requests as f64);
         }
-        for (shard, ms) in source.lag() {
-            metrics::gauge!("kinesis_tables_lag_ms", Self::with(l, "shard", &shard)).set(ms as f64);
+        for (shard, ms) in lag {
+            metrics::gauge!("kinesis_tables_lag_ms", Self::with(l, "shard", shard)).set(*ms as f64);
         }
         if si.checkpoints_written != self.last_commits {
             self.last_commits = si.checkpoints_written;

@@ -176,6 +176,12 @@ impl<R: Record> Sink<R> {
     /// Connects with the table's options (resolving `${ENV}` references now).
     pub async fn connect() -> Result<Self, SinkError> {
         let cfg = R::config().map_err(|e| SinkError::Failed { reason: e.to_string(), given_up: 0 })?;
+        if !cfg.connector.is_kinesis() {
+            return Err(SinkError::Failed {
+                reason: format!("table `{}` uses `connector: {}`, not a Kinesis stream", R::TABLE_NAME, cfg.connector.name()),
+                given_up: 0,
+            });
+        }
         let client = connect::kinesis_client(&cfg, HttpSettings::sink(&cfg), R::custom_credentials())
             .await
             .map_err(|e| SinkError::Failed { reason: e.to_string(), given_up: 0 })?;

@@ -148,6 +148,13 @@ impl<R: Record> SourceBuilder<R> {
             Some(c) => c,
             None => R::config().map_err(|e| SourceError::Setup(e.to_string()))?.into_owned(),
         };
+        if !cfg.connector.is_kinesis() {
+            return Err(SourceError::Setup(format!(
+                "table `{}` uses `connector: {}`, not a Kinesis stream",
+                R::TABLE_NAME,
+                cfg.connector.name()
+            )));
+        }
         let client = match self.client {
             Some(c) => c,
             None => connect::kinesis_client(&cfg, HttpSettings::source(&cfg), R::custom_credentials())

@@ -89,8 +89,18 @@ fn every_default_is_accepted_as_written() {
         if o.key == "source.init.timestamp.format" || o.key == "scan.stream.initpos-timestamp-format" {
             continue; // only with AT_TIMESTAMP; covered by rule tests
         }
-        let key = o.key;
         let value = o.default.unwrap().replace('\'', "''");
+        if o.connectors & catalog::BOTH == 0 {
+            // datagen, print and blackhole options: a table of that connector.
+            let conn = catalog::connector_name(o.connectors & catalog::LOCAL & o.connectors.wrapping_neg());
+            let key = o.key.replace('#', "id");
+            let ty = if key.ends_with("max-past") { "TIMESTAMP(3)" } else { "STRING" };
+            let src = format!("tables:\n  t:\n    columns:\n      id: {ty}\n    with:\n      connector: {conn}\n      {key}: '{value}'\n");
+            let checked = check_source("default.yaml", &src);
+            assert_eq!(checked.error_count(), 0, "default of {key}:\n{}", checked.render(false));
+            continue;
+        }
+        let key = o.key;
         let src = format!(
             "tables:\n  t:\n    columns:\n      id: STRING\n    with:\n      connector: {conn}\n      {stream}\n      aws.region: us-east-1\n      format: {format}\n{extra}      {key}: '{value}'\n"
         );

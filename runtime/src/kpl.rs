@@ -1,0 +1,874 @@
+//! The Kinesis Producer Library (KPL) aggregated record format.
+//!
+//! The KPL packs many *user records* into one Kinesis record. The data of such
+//! an *aggregated record* is
+//!
+//! ```text
+//! F3 89 9A C2 | protobuf AggregatedRecord | MD5 of the protobuf bytes (16 bytes)
+//! ```
+//!
+//! where the protobuf message (proto2) is
+//!
+//! ```text
+//! message AggregatedRecord {
+//!   repeated string partition_key_table = 1;
+//!   repeated string explicit_hash_key_table = 2;
+//!   repeated Record records = 3;
+//! }
+//! message Tag { required string key = 1; optional string value = 2; }
+//! message Record {
+//!   required uint64 partition_key_index = 1;
+//!   optional uint64 explicit_hash_key_index = 2;
+//!   required bytes data = 3;
+//!   repeated Tag tags = 4;
+//! }
+//! ```
+//!
+//! The source side uses [`deaggregate`]; the sink side uses [`Aggregator`].
+//! [`hash_key`] and [`parse_hash_key`] give the 128-bit hash key that Kinesis
+//! routes a record by, so that callers can group user records by shard before
+//! aggregating them.
+//!
+//! **Shards.** An aggregated record is put under one partition key (the first
+//! user record's) and so lands on one shard, whatever the keys of the other
+//! user records inside it. A KPL consumer (the KCL) hands out the inner keys,
+//! but a shard's records are only those of its hash key range if the producer
+//! groups user records by shard before aggregating them.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use md5::{Digest, Md5};
+use prost::Message;
+
+/// The 4 bytes an aggregated record's data starts with.
+pub const MAGIC: [u8; 4] = [0xF3, 0x89, 0x9A, 0xC2];
+
+/// Length of the MD5 digest that ends an aggregated record.
+pub const DIGEST_LEN: usize = 16;
+
+/// The protobuf messages of the format, written by hand (no `protoc`).
+///
+/// Fields marked `required` in the schema are always encoded, even when they
+/// hold `0` or an empty value: proto2 readers may insist on them.
+mod pb {
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(super) struct AggregatedRecord {
+        #[prost(string, repeated, tag = "1")]
+        pub partition_key_table: Vec<String>,
+        #[prost(string, repeated, tag = "2")]
+        pub explicit_hash_key_table: Vec<String>,
+        #[prost(message, repeated, tag = "3")]
+        pub records: Vec<Record>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(super) struct Tag {
+        #[prost(string, required, tag = "1")]
+        pub key: String,
+        #[prost(string, optional, tag = "2")]
+        pub value: Option<String>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(super) struct Record {
+        #[prost(uint64, required, tag = "1")]
+        pub partition_key_index: u64,
+        #[prost(uint64, optional, tag = "2")]
+        pub explicit_hash_key_index: Option<u64>,
+        #[prost(bytes = "vec", required, tag = "3")]
+        pub data: Vec<u8>,
+        /// Decoded so that a record carrying tags is read, but not handed on.
+        #[prost(message, repeated, tag = "4")]
+        pub tags: Vec<Tag>,
+    }
+}
+
+/// One user record inside an aggregated record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubRecord {
+    pub partition_key: String,
+    /// The explicit hash key (a decimal number) when the producer set one.
+    pub explicit_hash_key: Option<String>,
+    pub data: Vec<u8>,
+}
+
+impl SubRecord {
+    /// The hash key Kinesis routes this record by: its explicit hash key when
+    /// it has one, else the [`hash_key`] of its partition key. `None` when the
+    /// explicit hash key is not a valid decimal 128-bit number.
+    pub fn effective_hash_key(&self) -> Option<u128> {
+        effective_hash_key(&self.partition_key, self.explicit_hash_key.as_deref())
+    }
+}
+
+/// What a Kinesis record's data turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deaggregated {
+    /// Not an aggregated record: deliver the record as it is.
+    Plain,
+    /// An aggregated record and the user records inside it, in order
+    /// (sub-sequence numbers are the indexes).
+    Aggregated(Vec<SubRecord>),
+    /// The data starts with [`MAGIC`] but is not a valid aggregated record.
+    /// As the KPL does, deliver the whole original data as one plain record
+    /// (count it, and log the reason).
+    Corrupt(CorruptReason),
+}
+
+/// Why data that starts with [`MAGIC`] is not a valid aggregated record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorruptReason {
+    /// No room for a protobuf message between the magic and the digest.
+    TooShort { len: usize },
+    /// The MD5 at the end does not match the protobuf bytes.
+    DigestMismatch,
+    /// The protobuf message could not be decoded.
+    Protobuf(String),
+    /// The message holds no user record.
+    NoRecords,
+    /// A record's `partition_key_index` is past the end of the key table.
+    PartitionKeyIndexOutOfRange { record: usize, index: u64, table_len: usize },
+    /// A record's `explicit_hash_key_index` is past the end of the key table.
+    ExplicitHashKeyIndexOutOfRange { record: usize, index: u64, table_len: usize },
+}
+
+impl CorruptReason {
+    /// A short, stable label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CorruptReason::TooShort { .. } => "too_short",
+            CorruptReason::DigestMismatch => "digest_mismatch",
+            CorruptReason::Protobuf(_) => "protobuf",
+            CorruptReason::NoRecords => "no_records",
+            CorruptReason::PartitionKeyIndexOutOfRange { .. } => "partition_key_index",
+            CorruptReason::ExplicitHashKeyIndexOutOfRange { .. } => "explicit_hash_key_index",
+        }
+    }
+}
+
+impl fmt::Display for CorruptReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CorruptReason::TooShort { len } => {
+                write!(f, "{len} bytes is too short for an aggregated record (magic, protobuf message and MD5)")
+            }
+            CorruptReason::DigestMismatch => f.write_str("the MD5 digest does not match the protobuf message"),
+            CorruptReason::Protobuf(e) => write!(f, "the protobuf message cannot be decoded: {e}"),
+            CorruptReason::NoRecords => f.write_str("the aggregated record holds no user record"),
+            CorruptReason::PartitionKeyIndexOutOfRange { record, index, table_len } => {
+                write!(f, "user record {record} has partition key index {index} but the partition key table has {table_len} entries")
+            }
+            CorruptReason::ExplicitHashKeyIndexOutOfRange { record, index, table_len } => write!(
+                f,
+                "user record {record} has explicit hash key index {index} but the explicit hash key table has {table_len} entries"
+            ),
+        }
+    }
+}
+
+/// Whether `data` starts with [`MAGIC`], that is, whether it claims to be an
+/// aggregated record.
+pub fn is_aggregated(data: &[u8]) -> bool {
+    data.starts_with(&MAGIC)
+}
+
+/// Splits a Kinesis record's data into the user records it aggregates.
+///
+/// Never fails and never panics: data without [`MAGIC`] is
+/// [`Deaggregated::Plain`], and data with the magic that is not a valid
+/// aggregated record is [`Deaggregated::Corrupt`]; in both cases the caller
+/// delivers the original record as it is. Tags of user records are read and
+/// dropped.
+///
+/// `outer_partition_key` is the partition key the Kinesis record was put
+/// under. It does not change the result (user records carry their own keys);
+/// it is only named in the debug event logged for a corrupt record.
+pub fn deaggregate(data: &[u8], outer_partition_key: &str) -> Deaggregated {
+    if !is_aggregated(data) {
+        return Deaggregated::Plain;
+    }
+    match decode_aggregated(data) {
+        Ok(records) => Deaggregated::Aggregated(records),
+        Err(reason) => {
+            tracing::debug!(
+                partition_key = outer_partition_key,
+                len = data.len(),
+                reason = %reason,
+                "record starts with the KPL magic but is not a valid aggregated record; delivering it as one record"
+            );
+            Deaggregated::Corrupt(reason)
+        }
+    }
+}
+
+fn decode_aggregated(data: &[u8]) -> Result<Vec<SubRecord>, CorruptReason> {
+    if data.len() <= MAGIC.len() + DIGEST_LEN {
+        return Err(CorruptReason::TooShort { len: data.len() });
+    }
+    let (message, digest) = data[MAGIC.len()..].split_at(data.len() - MAGIC.len() - DIGEST_LEN);
+    if md5(message)[..] != digest[..] {
+        return Err(CorruptReason::DigestMismatch);
+    }
+    let agg = pb::AggregatedRecord::decode(message).map_err(|e| CorruptReason::Protobuf(e.to_string()))?;
+    if agg.records.is_empty() {
+        return Err(CorruptReason::NoRecords);
+    }
+    let pks = agg.partition_key_table;
+    let ehks = agg.explicit_hash_key_table;
+    let mut out = Vec::with_capacity(agg.records.len());
+    for (i, r) in agg.records.into_iter().enumerate() {
+        let partition_key = table_entry(&pks, r.partition_key_index)
+            .ok_or(CorruptReason::PartitionKeyIndexOutOfRange { record: i, index: r.partition_key_index, table_len: pks.len() })?
+            .to_owned();
+        let explicit_hash_key = match r.explicit_hash_key_index {
+            None => None,
+            Some(index) => Some(
+                table_entry(&ehks, index)
+                    .ok_or(CorruptReason::ExplicitHashKeyIndexOutOfRange { record: i, index, table_len: ehks.len() })?
+                    .to_owned(),
+            ),
+        };
+        out.push(SubRecord { partition_key, explicit_hash_key, data: r.data });
+    }
+    Ok(out)
+}
+
+fn table_entry(table: &[String], index: u64) -> Option<&str> {
+    usize::try_from(index).ok().and_then(|i| table.get(i)).map(String::as_str)
+}
+
+fn md5(bytes: &[u8]) -> [u8; DIGEST_LEN] {
+    Md5::digest(bytes).into()
+}
+
+/// The Kinesis hash key of a partition key: the MD5 digest of its UTF-8 bytes
+/// read as a big-endian 128-bit unsigned number. A record goes to the shard
+/// whose hash key range holds this number.
+pub fn hash_key(partition_key: &str) -> u128 {
+    u128::from_be_bytes(md5(partition_key.as_bytes()))
+}
+
+/// Parses an explicit hash key: a decimal number from 0 to 2^128 - 1, written
+/// as Kinesis accepts it (`0|[1-9][0-9]{0,38}`: digits only, no sign, no
+/// leading zero).
+pub fn parse_hash_key(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// The hash key Kinesis routes a record by: the explicit hash key when there
+/// is one, else the [`hash_key`] of the partition key. `None` when the
+/// explicit hash key does not parse (see [`parse_hash_key`]).
+pub fn effective_hash_key(partition_key: &str, explicit_hash_key: Option<&str>) -> Option<u128> {
+    match explicit_hash_key {
+        Some(ehk) => parse_hash_key(ehk),
+        None => Some(hash_key(partition_key)),
+    }
+}
+
+/// The outcome of [`Aggregator::add`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum AddOutcome {
+    /// The record was added.
+    Added,
+    /// The record was not added: it would take the aggregated record over
+    /// `max_bytes` or `max_records`. [`Aggregator::finish`] and add it again.
+    Full,
+    /// The record was not added: even alone it would make an aggregated
+    /// record of `size` bytes, over `max_bytes`. It can never be aggregated
+    /// under this limit.
+    TooLarge { size: usize },
+}
+
+/// A finished aggregated record, ready for PutRecord(s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregatedOut {
+    /// The partition key to put the record under: the first user record's.
+    pub partition_key: String,
+    /// The explicit hash key to put the record under: the first user
+    /// record's, when it has one.
+    pub explicit_hash_key: Option<String>,
+    /// The encoded aggregated record: magic, protobuf message, MD5.
+    pub data: Vec<u8>,
+    /// How many user records it holds.
+    pub record_count: usize,
+}
+
+/// What [`Aggregator::finish_or_single`] hands back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flushed {
+    /// The only user record, to send as a plain record.
+    Single(SubRecord),
+    /// An aggregated record.
+    Aggregated(AggregatedOut),
+}
+
+/// Packs user records into KPL aggregated records on the sink side.
+///
+/// The size of the record being built is kept exactly as user records are
+/// added (magic, protobuf message and MD5 included), so a finished record is
+/// never over `max_bytes`. Partition keys and explicit hash keys are stored
+/// once each in the key tables, as the KPL does.
+///
+/// `max_bytes` limits the aggregated record's data only. Kinesis counts the
+/// partition key too against its 1 MiB record limit, so leave room for it
+/// (the KPL's default `AggregationMaxSize` is 51,200 bytes).
+///
+/// ```
+/// use kinesis_tables::kpl::{AddOutcome, Aggregator};
+///
+/// let mut agg = Aggregator::new(50 * 1024, 1000);
+/// let mut out = Vec::new();
+/// for (key, data) in [("a", &b"1"[..]), ("b", b"2"), ("a", b"3")] {
+///     match agg.add(key, None, data) {
+///         AddOutcome::Added => {}
+///         AddOutcome::Full => {
+///             out.extend(agg.finish());
+///             assert_eq!(agg.add(key, None, data), AddOutcome::Added);
+///         }
+///         AddOutcome::TooLarge { size } => panic!("a record of {size} bytes cannot be sent"),
+///     }
+/// }
+/// out.extend(agg.finish());
+/// assert_eq!(out.len(), 1);
+/// assert_eq!(out[0].partition_key, "a");
+/// assert_eq!(out[0].record_count, 3);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Aggregator {
+    max_bytes: usize,
+    max_records: usize,
+    message: pb::AggregatedRecord,
+    pk_index: HashMap<String, u64>,
+    ehk_index: HashMap<String, u64>,
+    /// The exact encoded length of `message`.
+    message_len: usize,
+}
+
+impl Aggregator {
+    /// An empty aggregator whose records hold at most `max_records` user
+    /// records (a `0` counts as 1) and at most `max_bytes` bytes of data.
+    pub fn new(max_bytes: usize, max_records: usize) -> Self {
+        Aggregator {
+            max_bytes,
+            max_records: max_records.max(1),
+            message: pb::AggregatedRecord::default(),
+            pk_index: HashMap::new(),
+            ehk_index: HashMap::new(),
+            message_len: 0,
+        }
+    }
+
+    /// The `max_bytes` limit.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// The `max_records` limit.
+    pub fn max_records(&self) -> usize {
+        self.max_records
+    }
+
+    /// Adds a user record if it fits (see [`AddOutcome`]). The data is copied.
+    pub fn add(&mut self, partition_key: &str, explicit_hash_key: Option<&str>, data: &[u8]) -> AddOutcome {
+        // Alone, both keys would be new and both indexes 0.
+        let alone = MAGIC.len()
+            + DIGEST_LEN
+            + table_entry_len(partition_key)
+            + explicit_hash_key.map_or(0, table_entry_len)
+            + record_entry_len(0, explicit_hash_key.map(|_| 0), data.len());
+        if alone > self.max_bytes {
+            return AddOutcome::TooLarge { size: alone };
+        }
+        if self.message.records.len() >= self.max_records {
+            return AddOutcome::Full;
+        }
+
+        let mut grow = 0;
+        let pk_idx = match self.pk_index.get(partition_key) {
+            Some(&i) => i,
+            None => {
+                grow += table_entry_len(partition_key);
+                self.message.partition_key_table.len() as u64
+            }
+        };
+        let ehk_idx = explicit_hash_key.map(|ehk| match self.ehk_index.get(ehk) {
+            Some(&i) => i,
+            None => {
+                grow += table_entry_len(ehk);
+                self.message.explicit_hash_key_table.len() as u64
+            }
+        });
+        grow += record_entry_len(pk_idx, ehk_idx, data.len());
+        if MAGIC.len() + self.message_len + grow + DIGEST_LEN > self.max_bytes {
+            return AddOutcome::Full;
+        }
+
+        if pk_idx == self.message.partition_key_table.len() as u64 {
+            self.message.partition_key_table.push(partition_key.to_owned());
+            self.pk_index.insert(partition_key.to_owned(), pk_idx);
+        }
+        if let (Some(ehk), Some(idx)) = (explicit_hash_key, ehk_idx)
+            && idx == self.message.explicit_hash_key_table.len() as u64
+        {
+            self.message.explicit_hash_key_table.push(ehk.to_owned());
+            self.ehk_index.insert(ehk.to_owned(), idx);
+        }
+        self.message.records.push(pb::Record {
+            partition_key_index: pk_idx,
+            explicit_hash_key_index: ehk_idx,
+            data: data.to_vec(),
+            tags: Vec::new(),
+        });
+        self.message_len += grow;
+        AddOutcome::Added
+    }
+
+    /// How many user records the record being built holds.
+    pub fn len(&self) -> usize {
+        self.message.records.len()
+    }
+
+    /// Whether no user record has been added since the last finish.
+    pub fn is_empty(&self) -> bool {
+        self.message.records.is_empty()
+    }
+
+    /// The exact length of [`AggregatedOut::data`] if the record were
+    /// finished now; 0 when empty (finishing gives nothing).
+    pub fn size_bytes(&self) -> usize {
+        if self.is_empty() { 0 } else { MAGIC.len() + self.message_len + DIGEST_LEN }
+    }
+
+    /// Encodes the record built so far and starts a new, empty one. `None`
+    /// when empty. A record holding one user record is still a valid
+    /// aggregated record; see [`Aggregator::finish_or_single`] to send it
+    /// plain instead.
+    pub fn finish(&mut self) -> Option<AggregatedOut> {
+        if self.is_empty() {
+            return None;
+        }
+        let (message, len) = self.take();
+        Some(encode(message, len))
+    }
+
+    /// Like [`Aggregator::finish`], but a lone user record comes back as
+    /// [`Flushed::Single`] to send as a plain record, which saves the 20 or
+    /// more bytes of framing. A lone record whose data itself starts with
+    /// [`MAGIC`] is still aggregated, so that readers do not take it for an
+    /// aggregated record.
+    pub fn finish_or_single(&mut self) -> Option<Flushed> {
+        if self.is_empty() {
+            return None;
+        }
+        let (mut message, len) = self.take();
+        if let [only] = &mut message.records[..]
+            && !is_aggregated(&only.data)
+        {
+            // A lone record's key tables hold exactly its keys.
+            return Some(Flushed::Single(SubRecord {
+                partition_key: message.partition_key_table.pop().unwrap_or_default(),
+                explicit_hash_key: message.explicit_hash_key_table.pop(),
+                data: std::mem::take(&mut only.data),
+            }));
+        }
+        Some(Flushed::Aggregated(encode(message, len)))
+    }
+
+    /// Takes the message built so far and its encoded length, and resets.
+    fn take(&mut self) -> (pb::AggregatedRecord, usize) {
+        self.pk_index.clear();
+        self.ehk_index.clear();
+        let len = std::mem::take(&mut self.message_len);
+        let message = std::mem::take(&mut self.message);
+        debug_assert_eq!(message.encoded_len(), len, "KPL aggregated record size accounting is off");
+        (message, len)
+    }
+}
+
+/// Frames `message`, whose encoded length is `len`.
+fn encode(message: pb::AggregatedRecord, len: usize) -> AggregatedOut {
+    let mut data = Vec::with_capacity(MAGIC.len() + len + DIGEST_LEN);
+    data.extend_from_slice(&MAGIC);
+    // Encoding into a Vec cannot run out of room.
+    message.encode_raw(&mut data);
+    let digest = md5(&data[MAGIC.len()..]);
+    data.extend_from_slice(&digest);
+    let first = message.records.first();
+    let key = |table: &[String], index: Option<u64>| index.and_then(|i| table_entry(table, i)).map(str::to_owned);
+    AggregatedOut {
+        partition_key: key(&message.partition_key_table, first.map(|r| r.partition_key_index)).unwrap_or_default(),
+        explicit_hash_key: key(&message.explicit_hash_key_table, first.and_then(|r| r.explicit_hash_key_index)),
+        data,
+        record_count: message.records.len(),
+    }
+}
+
+/// Encoded length of a length-delimited field with a one-byte tag (all
+/// fields of the format have numbers below 16).
+fn delimited_len(len: usize) -> usize {
+    1 + prost::encoding::encoded_len_varint(len as u64) + len
+}
+
+/// Encoded length of one entry of a key table.
+fn table_entry_len(key: &str) -> usize {
+    delimited_len(key.len())
+}
+
+/// Encoded length of one entry of `records`.
+fn record_entry_len(pk_index: u64, ehk_index: Option<u64>, data_len: usize) -> usize {
+    let varint = |v: u64| 1 + prost::encoding::encoded_len_varint(v);
+    let inner = varint(pk_index) + ehk_index.map_or(0, varint) + delimited_len(data_len);
+    delimited_len(inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(pk: &str, ehk: Option<&str>, data: &[u8]) -> SubRecord {
+        SubRecord { partition_key: pk.to_owned(), explicit_hash_key: ehk.map(str::to_owned), data: data.to_vec() }
+    }
+
+    /// Aggregates all of `records` into one record (panics if they do not fit).
+    fn aggregate_all(records: &[SubRecord]) -> AggregatedOut {
+        let mut agg = Aggregator::new(1 << 20, usize::MAX);
+        for r in records {
+            assert_eq!(agg.add(&r.partition_key, r.explicit_hash_key.as_deref(), &r.data), AddOutcome::Added);
+        }
+        agg.finish().expect("not empty")
+    }
+
+    fn random_records(rng: &mut fastrand::Rng, n: usize) -> Vec<SubRecord> {
+        (0..n)
+            .map(|_| {
+                let distinct = rng.usize(1..200);
+                let pk = format!("key-{}", rng.usize(..distinct));
+                let bits = rng.u32(0..128);
+                let ehk = rng.bool().then(|| rng.u128(..(1 << bits)).to_string());
+                let len = match rng.u8(..10) {
+                    0 => 0,
+                    1 => rng.usize(100..20_000),
+                    _ => rng.usize(..130),
+                };
+                let data: Vec<u8> = std::iter::repeat_with(|| rng.u8(..)).take(len).collect();
+                SubRecord { partition_key: pk, explicit_hash_key: ehk, data }
+            })
+            .collect()
+    }
+
+    /// Re-encodes with a protobuf message built field by field, to check the
+    /// outer framing independently of the aggregator.
+    fn frame(message: &pb::AggregatedRecord) -> Vec<u8> {
+        let body = message.encode_to_vec();
+        let mut data = MAGIC.to_vec();
+        data.extend_from_slice(&body);
+        data.extend_from_slice(&md5(&body));
+        data
+    }
+
+    fn corrupt_reason(data: &[u8]) -> CorruptReason {
+        match deaggregate(data, "outer") {
+            Deaggregated::Corrupt(reason) => reason,
+            other => panic!("expected a corrupt record, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn round_trip_with_repeated_and_distinct_keys() {
+        let records = vec![
+            sub("alpha", None, b"one"),
+            sub("beta", Some("12345"), b""),
+            sub("alpha", Some("12345"), &[0, 0xff, 0xf3, 0x89, 0x9a, 0xc2]),
+            sub("gamma", Some("340282366920938463463374607431768211455"), b"three"),
+            sub("beta", None, &[7; 300]),
+            sub("", Some("0"), b"empty key"),
+            sub("ключ", None, "данные".as_bytes()),
+            sub("alpha", Some("0"), b"last"),
+        ];
+        let out = aggregate_all(&records);
+        assert_eq!(out.partition_key, "alpha");
+        assert_eq!(out.explicit_hash_key, None);
+        assert_eq!(out.record_count, records.len());
+        assert!(out.data.starts_with(&MAGIC));
+        assert_eq!(deaggregate(&out.data, &out.partition_key), Deaggregated::Aggregated(records.clone()));
+
+        // Keys are stored once each, in order of first use.
+        let body = &out.data[MAGIC.len()..out.data.len() - DIGEST_LEN];
+        let message = pb::AggregatedRecord::decode(body).expect("decodes");
+        assert_eq!(message.partition_key_table, ["alpha", "beta", "gamma", "", "ключ"]);
+        assert_eq!(message.explicit_hash_key_table, ["12345", "340282366920938463463374607431768211455", "0"]);
+        let indexes: Vec<_> = message.records.iter().map(|r| (r.partition_key_index, r.explicit_hash_key_index)).collect();
+        assert_eq!(indexes, [(0, None), (1, Some(0)), (0, Some(0)), (2, Some(1)), (1, None), (3, Some(2)), (4, None), (0, Some(2))]);
+    }
+
+    #[test]
+    fn aggregate_takes_first_records_keys() {
+        let out = aggregate_all(&[sub("b", Some("99"), b"x"), sub("a", None, b"y")]);
+        assert_eq!((out.partition_key.as_str(), out.explicit_hash_key.as_deref()), ("b", Some("99")));
+    }
+
+    #[test]
+    fn required_fields_are_encoded_even_when_zero_or_empty() {
+        let out = aggregate_all(&[sub("k", None, b"")]);
+        // 0a 01 'k' | 1a 04 (08 00 1a 00)
+        assert_eq!(&out.data[MAGIC.len()..out.data.len() - DIGEST_LEN], &[0x0a, 0x01, b'k', 0x1a, 0x04, 0x08, 0x00, 0x1a, 0x00]);
+        assert_eq!(&out.data[out.data.len() - DIGEST_LEN..], &md5(&out.data[MAGIC.len()..out.data.len() - DIGEST_LEN]));
+    }
+
+    #[test]
+    fn random_round_trips_and_exact_sizes() {
+        let mut rng = fastrand::Rng::with_seed(0x6b706c);
+        // How often each path was taken, over all rounds.
+        let (mut fulls, mut too_larges, mut multi) = (0, 0, 0);
+        for round in 0..60 {
+            let max_bytes = rng.usize(40..60_000);
+            let max_records = if rng.bool() { rng.usize(1..50) } else { usize::MAX };
+            let n = rng.usize(1..400);
+            let records = random_records(&mut rng, n);
+            let mut agg = Aggregator::new(max_bytes, max_records);
+            let mut outs = Vec::new();
+            let mut expected = Vec::new();
+            let mut too_large = 0;
+            for r in &records {
+                let before = agg.size_bytes();
+                match agg.add(&r.partition_key, r.explicit_hash_key.as_deref(), &r.data) {
+                    AddOutcome::Added => {}
+                    AddOutcome::Full => {
+                        assert_eq!(agg.size_bytes(), before, "a refused record changes nothing");
+                        assert!(!agg.is_empty(), "an empty aggregator takes any record that is not too large");
+                        let size = agg.size_bytes();
+                        let out = agg.finish().expect("not empty");
+                        assert_eq!(out.data.len(), size, "round {round}: size_bytes is exact");
+                        outs.push(out);
+                        fulls += 1;
+                        assert_eq!(agg.add(&r.partition_key, r.explicit_hash_key.as_deref(), &r.data), AddOutcome::Added);
+                    }
+                    AddOutcome::TooLarge { size } => {
+                        assert!(size > max_bytes);
+                        // Exactly the size it would have alone.
+                        assert_eq!(aggregate_all(std::slice::from_ref(r)).data.len(), size);
+                        too_large += 1;
+                        too_larges += 1;
+                        continue;
+                    }
+                }
+                expected.push(r.clone());
+                assert!(agg.size_bytes() <= max_bytes);
+                assert!(agg.len() <= max_records);
+            }
+            let size = agg.size_bytes();
+            if let Some(out) = agg.finish() {
+                assert_eq!(out.data.len(), size);
+                outs.push(out);
+            }
+            assert!(agg.is_empty() && agg.size_bytes() == 0 && agg.finish().is_none());
+            assert_eq!(expected.len() + too_large, records.len());
+
+            let mut got = Vec::new();
+            for out in &outs {
+                assert!(out.data.len() <= max_bytes, "round {round}: {} > {max_bytes}", out.data.len());
+                assert!(out.record_count <= max_records);
+                let Deaggregated::Aggregated(subs) = deaggregate(&out.data, &out.partition_key) else {
+                    panic!("round {round}: not an aggregated record");
+                };
+                assert_eq!(subs.len(), out.record_count);
+                assert_eq!(out.partition_key, subs[0].partition_key);
+                assert_eq!(out.explicit_hash_key, subs[0].explicit_hash_key);
+                got.extend(subs);
+            }
+            assert_eq!(got, expected, "round {round}");
+            multi += usize::from(outs.iter().any(|o| o.record_count > 1));
+        }
+        assert!(fulls > 100 && too_larges > 10 && multi > 30, "{fulls} full, {too_larges} too large, {multi} rounds aggregated");
+    }
+
+    #[test]
+    fn full_records_are_packed_to_the_byte() {
+        // Records that fill max_bytes exactly are accepted; one byte more is not.
+        let one = aggregate_all(&[sub("k", None, b"0123456789")]).data.len();
+        let mut agg = Aggregator::new(one, 10);
+        assert_eq!(agg.add("k", None, b"0123456789"), AddOutcome::Added);
+        assert_eq!(agg.size_bytes(), one);
+        assert_eq!(agg.add("k", None, b""), AddOutcome::Full);
+        let mut agg = Aggregator::new(one - 1, 10);
+        assert_eq!(agg.add("k", None, b"0123456789"), AddOutcome::TooLarge { size: one });
+        assert!(agg.is_empty());
+    }
+
+    #[test]
+    fn max_records_is_respected() {
+        let mut agg = Aggregator::new(1 << 20, 3);
+        for i in 0..3 {
+            assert_eq!(agg.add("k", None, &[i]), AddOutcome::Added);
+        }
+        assert_eq!(agg.len(), 3);
+        assert_eq!(agg.add("k", None, b"x"), AddOutcome::Full);
+        assert_eq!(agg.finish().map(|o| o.record_count), Some(3));
+        assert_eq!(agg.add("k", None, b"x"), AddOutcome::Added);
+        assert_eq!(agg.len(), 1);
+
+        let mut agg = Aggregator::new(1 << 20, 0);
+        assert_eq!(agg.max_records(), 1);
+        assert_eq!(agg.add("k", None, b"x"), AddOutcome::Added);
+        assert_eq!(agg.add("k", None, b"x"), AddOutcome::Full);
+    }
+
+    #[test]
+    fn varint_boundaries_in_size_accounting() {
+        // Indexes and lengths around 127/128 and 16383/16384 change varint widths.
+        for n in [127, 128, 129, 300] {
+            let records: Vec<_> = (0..n).map(|i| sub(&format!("k{i}"), Some(&i.to_string()), &vec![1; i])).collect();
+            let mut agg = Aggregator::new(usize::MAX, usize::MAX);
+            for r in &records {
+                let _ = agg.add(&r.partition_key, r.explicit_hash_key.as_deref(), &r.data);
+            }
+            let size = agg.size_bytes();
+            let out = agg.finish().expect("not empty");
+            assert_eq!(out.data.len(), size);
+            assert_eq!(deaggregate(&out.data, ""), Deaggregated::Aggregated(records));
+        }
+        for len in [16_383 - 8, 16_383 - 5, 16_383 - 4, 16_383, 16_384, 2_097_151 - 6, 2_097_152] {
+            let mut agg = Aggregator::new(usize::MAX, usize::MAX);
+            let _ = agg.add("key", None, &vec![9; len]);
+            let size = agg.size_bytes();
+            assert_eq!(agg.finish().map(|o| o.data.len()), Some(size), "data length {len}");
+        }
+    }
+
+    #[test]
+    fn finish_or_single() {
+        let mut agg = Aggregator::new(1 << 20, 100);
+        assert_eq!(agg.finish_or_single(), None);
+        assert_eq!(agg.add("k", Some("42"), b"data"), AddOutcome::Added);
+        assert_eq!(agg.finish_or_single(), Some(Flushed::Single(sub("k", Some("42"), b"data"))));
+        assert!(agg.is_empty());
+
+        // The aggregator is reset: keys start again at index 0.
+        assert_eq!(agg.add("k", None, b"a"), AddOutcome::Added);
+        assert_eq!(agg.add("j", None, b"b"), AddOutcome::Added);
+        let Some(Flushed::Aggregated(out)) = agg.finish_or_single() else { panic!("two records are aggregated") };
+        assert_eq!(deaggregate(&out.data, "k"), Deaggregated::Aggregated(vec![sub("k", None, b"a"), sub("j", None, b"b")]));
+
+        // Data that looks aggregated is never sent plain.
+        let inner = aggregate_all(&[sub("x", None, b"y")]).data;
+        assert_eq!(agg.add("k", None, &inner), AddOutcome::Added);
+        let Some(Flushed::Aggregated(out)) = agg.finish_or_single() else { panic!("magic data stays wrapped") };
+        assert_eq!(deaggregate(&out.data, "k"), Deaggregated::Aggregated(vec![sub("k", None, &inner)]));
+    }
+
+    #[test]
+    fn plain_records() {
+        for data in [&b""[..], b"{\"a\":1}", &MAGIC[..3], &[0xF3, 0x89, 0x9A, 0xC3, 0, 0, 0]] {
+            assert_eq!(deaggregate(data, "pk"), Deaggregated::Plain);
+            assert!(!is_aggregated(data));
+        }
+    }
+
+    #[test]
+    fn corrupt_records_are_reported_not_panicked_on() {
+        let good = aggregate_all(&[sub("a", Some("1"), b"x"), sub("b", None, b"yz")]).data;
+        assert!(matches!(deaggregate(&good, "a"), Deaggregated::Aggregated(_)));
+
+        // Bad MD5.
+        let mut bad = good.clone();
+        *bad.last_mut().expect("not empty") ^= 1;
+        assert_eq!(corrupt_reason(&bad), CorruptReason::DigestMismatch);
+        // A changed protobuf byte also fails the digest.
+        let mut bad = good.clone();
+        bad[MAGIC.len() + 2] ^= 0x20;
+        assert_eq!(corrupt_reason(&bad), CorruptReason::DigestMismatch);
+
+        // Truncated at every length.
+        for len in MAGIC.len()..good.len() {
+            let reason = corrupt_reason(&good[..len]);
+            if len <= MAGIC.len() + DIGEST_LEN {
+                assert_eq!(reason, CorruptReason::TooShort { len });
+            } else {
+                assert_eq!(reason, CorruptReason::DigestMismatch, "length {len}");
+            }
+        }
+        // Magic and the digest of an empty message: nothing in it.
+        assert_eq!(corrupt_reason(&frame(&pb::AggregatedRecord::default())[..]), CorruptReason::TooShort { len: 20 });
+        // A message with key tables but no record.
+        let keys_only = pb::AggregatedRecord { partition_key_table: vec!["a".into()], ..Default::default() };
+        assert_eq!(corrupt_reason(&frame(&keys_only)), CorruptReason::NoRecords);
+
+        // Indexes out of range.
+        let record = |pk: u64, ehk: Option<u64>| pb::Record {
+            partition_key_index: pk,
+            explicit_hash_key_index: ehk,
+            data: b"d".to_vec(),
+            tags: Vec::new(),
+        };
+        let message = |records| pb::AggregatedRecord {
+            partition_key_table: vec!["a".into(), "b".into()],
+            explicit_hash_key_table: vec!["7".into()],
+            records,
+        };
+        assert_eq!(
+            corrupt_reason(&frame(&message(vec![record(1, Some(0)), record(2, None)]))),
+            CorruptReason::PartitionKeyIndexOutOfRange { record: 1, index: 2, table_len: 2 }
+        );
+        assert_eq!(
+            corrupt_reason(&frame(&message(vec![record(u64::MAX, None)]))),
+            CorruptReason::PartitionKeyIndexOutOfRange { record: 0, index: u64::MAX, table_len: 2 }
+        );
+        assert_eq!(
+            corrupt_reason(&frame(&message(vec![record(0, Some(1))]))),
+            CorruptReason::ExplicitHashKeyIndexOutOfRange { record: 0, index: 1, table_len: 1 }
+        );
+        // Tags are read and dropped.
+        let mut tagged = record(1, Some(0));
+        tagged.tags = vec![pb::Tag { key: "t".into(), value: Some("v".into()) }, pb::Tag { key: "u".into(), value: None }];
+        assert_eq!(deaggregate(&frame(&message(vec![tagged])), ""), Deaggregated::Aggregated(vec![sub("b", Some("7"), b"d")]));
+
+        // Garbage after the magic, with a matching digest: not protobuf.
+        for body in [&[0xff_u8; 8][..], &[0x0a, 0x05, b'a'], &[0x0a, 0x02, 0xc3, 0x28], &[0x1a, 0x80], &[0x0f]] {
+            let mut data = MAGIC.to_vec();
+            data.extend_from_slice(body);
+            data.extend_from_slice(&md5(body));
+            let reason = corrupt_reason(&data);
+            assert!(matches!(reason, CorruptReason::Protobuf(_)), "{body:?}: {reason:?}");
+            assert_eq!(reason.kind(), "protobuf");
+            assert!(reason.to_string().starts_with("the protobuf message cannot be decoded"));
+        }
+        // Random garbage after the magic never panics.
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..2000 {
+            let mut data = MAGIC.to_vec();
+            let len = rng.usize(..64);
+            let body: Vec<u8> = std::iter::repeat_with(|| rng.u8(..)).take(len).collect();
+            data.extend_from_slice(&body);
+            if rng.bool() {
+                data.extend_from_slice(&md5(&body));
+            }
+            let _ = deaggregate(&data, "pk");
+        }
+    }
+
+    #[test]
+    fn hash_keys() {
+        // Python: int.from_bytes(hashlib.md5(b"key").digest(), "big")
+        assert_eq!(hash_key("key"), 80325066489831061459460196859901989661);
+        // Python: int.from_bytes(hashlib.md5("ключ".encode()).digest(), "big")
+        assert_eq!(hash_key("ключ"), 259726384039714788407059515981389908711);
+        // Python: int.from_bytes(hashlib.md5(b"").digest(), "big")
+        assert_eq!(hash_key(""), 281949768489412648962353822266799178366);
+
+        assert_eq!(parse_hash_key("0"), Some(0));
+        assert_eq!(parse_hash_key("42"), Some(42));
+        assert_eq!(parse_hash_key("340282366920938463463374607431768211455"), Some(u128::MAX));
+        for bad in ["", "340282366920938463463374607431768211456", "-1", "+1", "01", "1 ", "0x10", "１"] {
+            assert_eq!(parse_hash_key(bad), None, "{bad:?}");
+        }
+        assert_eq!(effective_hash_key("key", None), Some(80325066489831061459460196859901989661));
+        assert_eq!(effective_hash_key("key", Some("5")), Some(5));
+        assert_eq!(sub("key", Some("nope"), b"").effective_hash_key(), None);
+    }
+}
