@@ -29,7 +29,7 @@ enum Command {
     /// List every connector and format option with its type and default.
     Options {
         /// Only the options of this connector.
-        #[arg(long, value_parser = ["kinesis", "kinesis-legacy"])]
+        #[arg(long, value_parser = ["kinesis", "kinesis-legacy", "datagen", "print", "blackhole"])]
         connector: Option<String>,
     },
     /// Print the reference spec listing every option (templates/reference.yaml).

@@ -46,8 +46,8 @@ impl Generator {
         T::generate(&spec, dt, self)
     }
 
-    /// Moves on to the next row.
-    fn advance(&mut self) {
+    /// Moves on to the next row (sequences count rows).
+    pub fn advance(&mut self) {
         self.row += 1;
         if self.row.is_multiple_of(BATCH_ROWS) {
             self.now = Utc::now();
