@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod codec;
 pub mod connect;
 pub mod datagen;
+pub mod efo;
 pub mod kpl;
 pub mod pipeline;
 pub mod print;

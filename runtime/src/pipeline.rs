@@ -188,7 +188,7 @@ where
                 if let Some(idle) = options.stop_when_idle
                     && last_record.elapsed() >= idle
                     && pending.is_empty()
-                    && source.lag().values().all(|ms| *ms == 0)
+                    && source.caught_up()
                 {
                     break "idle";
                 }
@@ -268,6 +268,24 @@ impl<S: Record> Input<S> {
         match self {
             Input::Kinesis(s) => s.lag(),
             Input::Datagen(_) => BTreeMap::new(),
+        }
+    }
+
+    /// Whether every shard's reader has read to the tip (a GetRecords reported
+    /// no lag) — not merely that no records came: a shard whose first read is
+    /// still under way is not caught up.
+    fn caught_up(&self) -> bool {
+        match self {
+            Input::Kinesis(s) => {
+                let (status, lag) = (s.shard_status(), s.lag());
+                !status.is_empty()
+                    && status.iter().all(|(id, st)| match *st {
+                        "reading" => lag.get(id) == Some(&0),
+                        "starting" => false,
+                        _ => true,
+                    })
+            }
+            Input::Datagen(_) => true,
         }
     }
 

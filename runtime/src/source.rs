@@ -1,8 +1,10 @@
-//! The polling Kinesis source.
+//! The Kinesis source: polling (GetRecords) or enhanced fan-out (EFO).
 //!
-//! One task per shard reads with GetShardIterator/GetRecords and decodes
-//! records into the table's type (with its metadata columns) in parallel; a
-//! discovery task lists shards every `source.shard.discovery.interval`. The
+//! One task per shard reads with GetShardIterator/GetRecords — or, with
+//! `source.reader.type: EFO`, with SubscribeToShard (see [`crate::efo`]) — and
+//! decodes records into the table's type (with its metadata columns) in
+//! parallel, both through one function ([`deliver`]); a discovery task lists
+//! shards every `source.shard.discovery.interval`. The
 //! [`Source`] hands batches out in order per shard and reads a shard's
 //! children only once the shard itself has been read to its end.
 //!
@@ -25,8 +27,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::checkpoint::{Checkpoint, CheckpointStore, MemoryCheckpointStore, ShardPosition};
-use crate::config::{Backoff, FormatConfig, StartPosition, TableConfig};
+use crate::config::{Backoff, FormatConfig, ReaderType, StartPosition, TableConfig};
 use crate::connect::{self, HttpSettings};
+use crate::efo;
 use crate::retry::{self, Class};
 use crate::stream::Target;
 use crate::{DecodeErrorKind, Metadata, Record};
@@ -92,10 +95,16 @@ pub struct SourceStats {
     pub transient_errors: u64,
     pub expired_iterators: u64,
     pub checkpoints_written: u64,
+    /// EFO: SubscribeToShard subscriptions that delivered their first event.
+    pub subscriptions: u64,
+    /// EFO: subscriptions renewed after one ended (expiry, a cut connection, an error).
+    pub resubscriptions: u64,
+    /// EFO: subscriptions dropped because no event came within `source.efo.subscription.timeout`.
+    pub subscription_timeouts: u64,
 }
 
 #[derive(Default)]
-struct Counters {
+pub(crate) struct Counters {
     /// MillisBehindLatest of each shard's latest GetRecords.
     lag: std::sync::Mutex<BTreeMap<String, i64>>,
     records: AtomicU64,
@@ -103,11 +112,14 @@ struct Counters {
     batches: AtomicU64,
     skipped_bad_records: AtomicU64,
     skipped_comments: AtomicU64,
-    get_records_calls: AtomicU64,
-    throttled: AtomicU64,
-    transient_errors: AtomicU64,
+    pub(crate) get_records_calls: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) transient_errors: AtomicU64,
     expired_iterators: AtomicU64,
     checkpoints_written: AtomicU64,
+    pub(crate) subscriptions: AtomicU64,
+    pub(crate) resubscriptions: AtomicU64,
+    pub(crate) subscription_timeouts: AtomicU64,
 }
 
 /// Builds a [`Source`].
@@ -161,14 +173,9 @@ impl<R: Record> SourceBuilder<R> {
                 .await
                 .map_err(|e| SourceError::Setup(e.to_string()))?,
         };
-        if cfg.source.reader == crate::config::ReaderType::Efo {
-            return Err(SourceError::Setup(
-                "source.reader.type EFO is not available in this version; use POLLING (the option is not ignored)".into(),
-            ));
-        }
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryCheckpointStore::default()));
         let target = Arc::new(Target::new(&cfg.stream));
-        describe_stream(&client, &target, &cfg.source.describe_stream_retry).await?;
+        let described_arn = describe_stream(&client, &target, &cfg.source.describe_stream_retry).await?;
         let stream_id = target.id().to_owned();
         let mut checkpoint = match store.load().await.map_err(|e| SourceError::Checkpoint(e.0))? {
             Some(cp) if cp.stream != stream_id => {
@@ -186,6 +193,25 @@ impl<R: Record> SourceBuilder<R> {
             checkpoint.pinned_start_millis = Some(chrono::Utc::now().timestamp_millis());
             store.save(checkpoint.clone()).await.map_err(|e| SourceError::Checkpoint(e.0))?;
         }
+        // EFO: find or register the consumer last, once everything that can
+        // fail for other reasons has been checked, so a failed start leaves no
+        // consumer behind.
+        let efo = match cfg.source.reader {
+            ReaderType::Efo => {
+                let stream_arn = match (cfg.stream.arn(), described_arn) {
+                    (Some(arn), _) => arn.to_owned(),
+                    (None, Some(arn)) => arn,
+                    (None, None) => {
+                        return Err(SourceError::Setup(format!(
+                            "EFO needs the ARN of stream `{}`, and DescribeStreamSummary did not return it",
+                            target.name()
+                        )));
+                    }
+                };
+                Some(Arc::new(efo::Efo::setup(&client, &cfg, R::TABLE_NAME, stream_arn, target.name()).await?))
+            }
+            ReaderType::Polling => None,
+        };
         let resumed = checkpoint.shards.keys().cloned().collect();
         let counters = Arc::new(Counters::default());
         let (cp_tx, cp_rx) = watch::channel(checkpoint.clone());
@@ -213,6 +239,8 @@ impl<R: Record> SourceBuilder<R> {
             discovery,
             rediscover,
             counters,
+            efo,
+            closed: Arc::new(std::sync::Mutex::new(std::collections::HashSet::new())),
             first_listing: true,
             first_start,
             resumed,
@@ -223,12 +251,13 @@ impl<R: Record> SourceBuilder<R> {
 
 /// A shard as listed.
 #[derive(Debug, Clone)]
-struct ShardInfo {
+pub(crate) struct ShardInfo {
     id: String,
     parents: Vec<String>,
 }
 
-enum Event<R> {
+/// What shard readers (polling or EFO) and discovery tell the [`Source`].
+pub(crate) enum Event<R> {
     Listed(Vec<ShardInfo>),
     /// The shard's reader has its first iterator: records from here on are read.
     Positioned {
@@ -270,7 +299,7 @@ struct ShardState {
     reader: Option<JoinHandle<()>>,
 }
 
-/// A polling source of records of table `R`.
+/// A source of records of table `R` (polling or EFO).
 pub struct Source<R: Record> {
     client: Client,
     cfg: Arc<TableConfig>,
@@ -284,6 +313,10 @@ pub struct Source<R: Record> {
     discovery: JoinHandle<()>,
     rediscover: Arc<tokio::sync::Notify>,
     counters: Arc<Counters>,
+    /// The EFO consumer, when reading with enhanced fan-out.
+    efo: Option<Arc<efo::Efo>>,
+    /// Shards known to be closed (some listed shard names them as parent).
+    closed: efo::ClosedShards,
     first_listing: bool,
     first_start: bool,
     /// Shards that had a position in the checkpoint loaded at startup.
@@ -408,6 +441,9 @@ impl<R: Record> Source<R> {
             transient_errors: l(&c.transient_errors),
             expired_iterators: l(&c.expired_iterators),
             checkpoints_written: l(&c.checkpoints_written),
+            subscriptions: l(&c.subscriptions),
+            resubscriptions: l(&c.resubscriptions),
+            subscription_timeouts: l(&c.subscription_timeouts),
         }
     }
 
@@ -450,6 +486,12 @@ impl<R: Record> Source<R> {
         if let Some(c) = self.committer.take() {
             c.await.map_err(|e| SourceError::Checkpoint(format!("commit task failed: {e}")))??;
         }
+        // A clean stop deregisters a JOB_MANAGED consumer (after the final
+        // checkpoint, so a failure here loses nothing). Dropping the source
+        // without `close`, like a crash, leaves it for the next start to reuse.
+        if let Some(efo) = self.efo.take() {
+            efo.release(&self.client, &self.cfg).await?;
+        }
         Ok(self.stats())
     }
 
@@ -465,6 +507,9 @@ impl<R: Record> Source<R> {
     fn on_listed(&mut self, list: Vec<ShardInfo>) {
         let late = !self.first_listing;
         self.first_listing = false;
+        if let Ok(mut closed) = self.closed.lock() {
+            closed.extend(list.iter().flat_map(|i| i.parents.iter().cloned()));
+        }
         for info in list {
             if self.shards.contains_key(&info.id) {
                 continue;
@@ -519,7 +564,12 @@ impl<R: Record> Source<R> {
                 counters: self.counters.clone(),
                 _r: std::marker::PhantomData,
             };
-            state.reader = Some(tokio::spawn(reader.run(start)));
+            state.reader = Some(match &self.efo {
+                Some(efo) => {
+                    tokio::spawn(efo::EfoShardReader { polling: reader, efo: efo.clone(), closed: self.closed.clone() }.run(start))
+                }
+                None => tokio::spawn(reader.run(start)),
+            });
         }
     }
 
@@ -553,8 +603,9 @@ impl<R: Record> Drop for Source<R> {
     }
 }
 
+/// Where a shard reader starts.
 #[derive(Debug, Clone)]
-enum Start {
+pub(crate) enum Start {
     Latest,
     TrimHorizon,
     AtTimestamp(i64),
@@ -610,7 +661,8 @@ async fn discovery_loop<R>(
 
 /// Checks at startup that the stream exists and is readable
 /// (DescribeStreamSummary, with the `scan.stream.describe.*` backoff).
-async fn describe_stream(client: &Client, target: &Target, b: &Backoff) -> Result<(), SourceError> {
+/// Returns the stream's ARN as the server reports it.
+async fn describe_stream(client: &Client, target: &Target, b: &Backoff) -> Result<Option<String>, SourceError> {
     let mut attempt = 0;
     loop {
         let req = client.describe_stream_summary();
@@ -622,9 +674,10 @@ async fn describe_stream(client: &Client, target: &Target, b: &Backoff) -> Resul
         match req.send().await {
             Ok(out) => {
                 use aws_sdk_kinesis::types::StreamStatus;
-                let status = out.stream_description_summary().map(|d| d.stream_status().clone());
-                match status {
-                    Some(StreamStatus::Active | StreamStatus::Updating) | None => return Ok(()),
+                let summary = out.stream_description_summary();
+                let arn = summary.map(|d| d.stream_arn().to_owned()).filter(|a| !a.is_empty());
+                match summary.map(|d| d.stream_status().clone()) {
+                    Some(StreamStatus::Active | StreamStatus::Updating) | None => return Ok(arn),
                     Some(StreamStatus::Creating) if attempt < b.max_retries => {}
                     Some(other) => {
                         return Err(SourceError::Setup(format!("stream `{}` is {}, not ACTIVE", target.name(), other.as_str())));
@@ -683,13 +736,15 @@ async fn list_shards(client: &Client, target: &Target, b: &Backoff) -> Result<Ve
     }
 }
 
-struct ShardReader<R> {
-    client: Client,
-    cfg: Arc<TableConfig>,
-    target: Arc<Target>,
-    shard: Arc<str>,
-    tx: mpsc::Sender<Event<R>>,
-    counters: Arc<Counters>,
+/// The polling reader of one shard (the EFO reader wraps one, for its
+/// client, configuration and channel).
+pub(crate) struct ShardReader<R> {
+    pub(crate) client: Client,
+    pub(crate) cfg: Arc<TableConfig>,
+    pub(crate) target: Arc<Target>,
+    pub(crate) shard: Arc<str>,
+    pub(crate) tx: mpsc::Sender<Event<R>>,
+    pub(crate) counters: Arc<Counters>,
     _r: std::marker::PhantomData<fn() -> R>,
 }
 
@@ -778,57 +833,13 @@ impl<R: Record> ShardReader<R> {
                     }
                 }
             };
-            let mut records = Vec::with_capacity(out.records().len());
-            let mut bytes = 0usize;
-            for r in out.records() {
-                let data = r.data().as_ref();
-                bytes += data.len();
-                match R::decode(data) {
-                    Ok(mut rec) => {
-                        let ts = r
-                            .approximate_arrival_timestamp()
-                            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
-                            .unwrap_or_default();
-                        rec.set_metadata(&Metadata { timestamp: ts, shard_id: &self.shard, sequence_number: r.sequence_number() });
-                        records.push(rec);
-                    }
-                    Err(e) if e.kind == DecodeErrorKind::Comment => {
-                        self.counters.skipped_comments.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(e) => {
-                        if self.cfg.format.ignore_parse_errors() {
-                            self.counters.skipped_bad_records.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(
-                                table = R::TABLE_NAME,
-                                shard = &*self.shard,
-                                sequence_number = r.sequence_number(),
-                                "skipping a record that cannot be decoded: {e}"
-                            );
-                        } else {
-                            return Err(SourceError::BadRecord {
-                                shard_id: self.shard.to_string(),
-                                sequence_number: r.sequence_number().to_owned(),
-                                error: format!("{e}{}", format_hint(&self.cfg.format)),
-                            });
-                        }
-                    }
-                }
-            }
             let n_in = out.records().len();
-            if let (Some(ms), Ok(mut lag)) = (out.millis_behind_latest(), self.counters.lag.lock()) {
-                lag.insert(self.shard.to_string(), ms);
-            }
-            self.counters.records.fetch_add(records.len() as u64, Ordering::Relaxed);
-            self.counters.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-            let last_sequence = out.records().last().map(|r| r.sequence_number().to_owned());
-            if let Some(s) = &last_sequence {
-                last_read = Some(s.clone());
-            }
-            if n_in > 0 {
-                let event = Event::Batch { shard: self.shard.clone(), records, last_sequence, millis_behind: out.millis_behind_latest() };
-                if self.tx.send(event).await.is_err() {
-                    return Ok(());
-                }
+            let Some(bytes) = deliver(&self.tx, &self.cfg, &self.counters, &self.shard, out.records(), out.millis_behind_latest()).await?
+            else {
+                return Ok(());
+            };
+            if let Some(r) = out.records().last() {
+                last_read = Some(r.sequence_number().to_owned());
             }
             match out.next_shard_iterator() {
                 Some(next) if !next.is_empty() => iterator = Some(next.to_owned()),
@@ -850,7 +861,7 @@ impl<R: Record> ShardReader<R> {
         Ok(())
     }
 
-    async fn iterator(&self, start: &Start) -> Result<String, SourceError> {
+    pub(crate) async fn iterator(&self, start: &Start) -> Result<String, SourceError> {
         let b = &self.cfg.source.polling.get_iterator_retry;
         let mut attempt = 0;
         loop {
@@ -891,6 +902,80 @@ impl<R: Record> ShardReader<R> {
             }
         }
     }
+}
+
+/// Decodes the records of one GetRecords call or one SubscribeToShard event
+/// into the table's type, fills their metadata columns, and hands them to the
+/// source as one batch (updating the counters and the shard's lag). The one
+/// place where Kinesis records become typed records, for both readers.
+///
+/// Returns the bytes read, or `None` when the source is gone.
+pub(crate) async fn deliver<R: Record>(
+    tx: &mpsc::Sender<Event<R>>,
+    cfg: &TableConfig,
+    counters: &Counters,
+    shard: &Arc<str>,
+    raw: &[aws_sdk_kinesis::types::Record],
+    millis_behind: Option<i64>,
+) -> Result<Option<usize>, SourceError> {
+    let (records, bytes) = decode_records::<R>(cfg, counters, shard, raw)?;
+    if let (Some(ms), Ok(mut lag)) = (millis_behind, counters.lag.lock()) {
+        lag.insert(shard.to_string(), ms);
+    }
+    counters.records.fetch_add(records.len() as u64, Ordering::Relaxed);
+    counters.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    let Some(last) = raw.last() else { return Ok(Some(bytes)) };
+    let event = Event::Batch { shard: shard.clone(), records, last_sequence: Some(last.sequence_number().to_owned()), millis_behind };
+    Ok(tx.send(event).await.ok().map(|()| bytes))
+}
+
+/// Turns Kinesis records into typed records with their metadata; records
+/// that cannot be decoded are skipped and counted (`ignore-parse-errors`) or
+/// stop the source ([`SourceError::BadRecord`]). Returns the records and the
+/// bytes of data read.
+fn decode_records<R: Record>(
+    cfg: &TableConfig,
+    counters: &Counters,
+    shard: &str,
+    raw: &[aws_sdk_kinesis::types::Record],
+) -> Result<(Vec<R>, usize), SourceError> {
+    let mut records = Vec::with_capacity(raw.len());
+    let mut bytes = 0usize;
+    for r in raw {
+        let data = r.data().as_ref();
+        bytes += data.len();
+        match R::decode(data) {
+            Ok(mut rec) => {
+                let ts = r
+                    .approximate_arrival_timestamp()
+                    .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+                    .unwrap_or_default();
+                rec.set_metadata(&Metadata { timestamp: ts, shard_id: shard, sequence_number: r.sequence_number() });
+                records.push(rec);
+            }
+            Err(e) if e.kind == DecodeErrorKind::Comment => {
+                counters.skipped_comments.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                if cfg.format.ignore_parse_errors() {
+                    counters.skipped_bad_records.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        table = R::TABLE_NAME,
+                        shard,
+                        sequence_number = r.sequence_number(),
+                        "skipping a record that cannot be decoded: {e}"
+                    );
+                } else {
+                    return Err(SourceError::BadRecord {
+                        shard_id: shard.to_owned(),
+                        sequence_number: r.sequence_number().to_owned(),
+                        error: format!("{e}{}", format_hint(&cfg.format)),
+                    });
+                }
+            }
+        }
+    }
+    Ok((records, bytes))
 }
 
 fn format_hint(f: &FormatConfig) -> &'static str {

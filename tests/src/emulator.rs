@@ -24,6 +24,31 @@
 //!   (and refuses a name and an ARN together); binds 0.0.0.0, hence
 //!   `tools/ferrokinesis-loopback`.
 //!
+//! Enhanced fan-out (both implement Register/Describe/List/DeregisterStreamConsumer and
+//! SubscribeToShard over HTTP/1.1; consumer APIs take the stream ARN, also for streams
+//! the data APIs know only by name):
+//!
+//! - both: a consumer is CREATING for about [`TRANSITION_MS`] (ferrokinesis ~500 ms) and
+//!   DELETING for as long after DeregisterStreamConsumer; consumer ARNs end in the
+//!   registration time in whole seconds, so a consumer registered again within the same
+//!   second gets the same ARN; registering an existing name answers ResourceInUseException.
+//! - kinesis-mock: sends no `initial-response` (the SDK's `send` then waits for the first
+//!   event, about 1 s); one event per second with up to 10,000 records; ChildShards always
+//!   empty and the continuation never null, so a closed shard's end is never announced
+//!   (the reader confirms it with GetRecords); a subscription stays "active" for about
+//!   3 s after the client disconnects, and a new one meanwhile gets a ResourceInUseException
+//!   event (the SDK leaves its `code()` empty; the variant says what it is); registering a
+//!   DELETING consumer's name answers ResourceInUseException; subscriptions end after 5 min.
+//! - ferrokinesis: events every 200 ms; a closed shard's events carry ChildShards (with a
+//!   non-null continuation) and the stream ends after the first event without records;
+//!   the continuation is the last record's sequence number "plus one", not a record's;
+//!   its request validation drops `StartingPosition.SequenceNumber` and `.Timestamp`, so
+//!   AT/AFTER_SEQUENCE_NUMBER subscriptions replay the shard from its start and
+//!   AT_TIMESTAMP starts at TRIM_HORIZON (the reader drops records at or before its
+//!   AFTER_SEQUENCE_NUMBER position); allows a second concurrent subscription to the same
+//!   shard; registering a DELETING consumer's name succeeds at once, so ListStreamConsumers
+//!   briefly shows two consumers of that name.
+//!
 //! [kinesis-mock]: https://github.com/etspaceman/kinesis-mock
 //! [ferrokinesis]: https://crates.io/crates/ferrokinesis
 
@@ -131,6 +156,15 @@ impl ShardInfo {
     pub fn is_open(&self) -> bool {
         self.ending_sequence_number.is_none()
     }
+}
+
+/// One EFO consumer as ListStreamConsumers reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerInfo {
+    pub name: String,
+    pub arn: String,
+    /// `CREATING`, `ACTIVE` or `DELETING`.
+    pub status: String,
 }
 
 /// Options of [`Emulator::start_with`].
@@ -364,6 +398,72 @@ impl Emulator {
         match <[ShardInfo; 1]>::try_from(children) {
             Ok([child]) => Ok(child),
             Err(c) => Err(self.err(&format!("merge of {shard_id} + {adjacent_shard_id} left {} children: {c:?}", c.len()))),
+        }
+    }
+
+    /// The stream's EFO consumers (ListStreamConsumers, following NextToken), in any status.
+    pub async fn list_consumers(&self, stream: &str) -> Result<Vec<ConsumerInfo>, String> {
+        let stream_arn = self.stream_arn(stream).await?;
+        let mut consumers = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let mut request = self.client.list_stream_consumers().stream_arn(&stream_arn);
+            if let Some(token) = next_token.take() {
+                request = request.next_token(token);
+            }
+            let out = request.send().await.map_err(|e| self.sdk_error("ListStreamConsumers", &e))?;
+            for c in out.consumers() {
+                consumers.push(ConsumerInfo {
+                    name: c.consumer_name().to_string(),
+                    arn: c.consumer_arn().to_string(),
+                    status: c.consumer_status().as_str().to_string(),
+                });
+            }
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
+                _ => return Ok(consumers),
+            }
+        }
+    }
+
+    /// Registers EFO consumer `name` on the stream, waits until it is ACTIVE (up to 30 s)
+    /// and returns its ARN.
+    pub async fn register_consumer(&self, stream: &str, name: &str) -> Result<String, String> {
+        let stream_arn = self.stream_arn(stream).await?;
+        let out = self.client.register_stream_consumer().stream_arn(&stream_arn).consumer_name(name).send().await;
+        let out = out.map_err(|e| self.sdk_error("RegisterStreamConsumer", &e))?;
+        let arn =
+            out.consumer().map(|c| c.consumer_arn().to_string()).ok_or_else(|| self.err("RegisterStreamConsumer without a consumer"))?;
+        let started = Instant::now();
+        loop {
+            let out = self.client.describe_stream_consumer().consumer_arn(&arn).send().await;
+            let out = out.map_err(|e| self.sdk_error("DescribeStreamConsumer", &e))?;
+            let status = out.consumer_description().map(|d| d.consumer_status().as_str().to_string()).unwrap_or_default();
+            if status == "ACTIVE" {
+                return Ok(arn);
+            }
+            if started.elapsed() > ACTIVE_TIMEOUT {
+                return Err(self.err(&format!("consumer {name} not ACTIVE after {ACTIVE_TIMEOUT:?} (status {status})")));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Polls ListStreamConsumers until `done` holds for the list (up to `timeout`);
+    /// returns the last list.
+    pub async fn wait_consumers(
+        &self,
+        stream: &str,
+        timeout: Duration,
+        done: impl Fn(&[ConsumerInfo]) -> bool,
+    ) -> Result<Vec<ConsumerInfo>, String> {
+        let started = Instant::now();
+        loop {
+            let list = self.list_consumers(stream).await?;
+            if done(&list) || started.elapsed() > timeout {
+                return Ok(list);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

@@ -12,6 +12,8 @@
 //! * `cut`: close the connection without a response, half of the time before forwarding and half of
 //!   the time after. For `SubscribeToShard`, whose response is an event stream that is passed through
 //!   without buffering, "after" means mid-stream, after a few frames were relayed.
+//! * `stall` ([`StreamFaults`], `SubscribeToShard` only): relay a few frames of the event stream, then relay nothing more
+//!   while keeping the connection open — a subscription that goes silent.
 //!
 //! Emulators don't verify SigV4 signatures, so rewriting a request body is fine. The proxy never panics
 //! on malformed input: upstream or protocol trouble is answered with `502` and a JSON message.
@@ -75,6 +77,18 @@ pub struct Faults {
     pub seed: Option<u64>,
 }
 
+/// Faults of SubscribeToShard event streams, set apart from [`Faults`] with [`FaultProxy::set_stream`];
+/// drawn together with the current [`Faults`] (and its `operations` filter), for SubscribeToShard only.
+#[derive(Clone, Debug, Default)]
+pub struct StreamFaults {
+    /// After one to three relayed frames (or `stream_for`), stop relaying the event stream but keep the
+    /// connection open (until the client gives up). A request that is cut does not also stall.
+    pub stall: f64,
+    /// When set, a mid-stream cut or stall comes once the event stream has been relayed this long (at
+    /// the first frame after it) instead of after one to three frames, so that events reach the client.
+    pub stream_for: Option<Duration>,
+}
+
 /// What the proxy saw and injected since it started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FaultCounts {
@@ -86,6 +100,8 @@ pub struct FaultCounts {
     pub failed_entries: u64,
     pub delayed: u64,
     pub cut: u64,
+    /// Event streams that went silent (`stall`).
+    pub stalled: u64,
 }
 
 /// The running proxy. It stops (listener and open connections) when dropped.
@@ -108,6 +124,7 @@ impl FaultProxy {
             upstream,
             client,
             faults: Mutex::new(Faults::default()),
+            stream_faults: Mutex::new(StreamFaults::default()),
             rng: Mutex::new(fastrand::Rng::new()),
             counts: Mutex::new(FaultCounts::default()),
         });
@@ -131,6 +148,11 @@ impl FaultProxy {
             *lock(&self.shared.rng) = fastrand::Rng::with_seed(seed);
         }
         *lock(&self.shared.faults) = faults;
+    }
+
+    /// Replaces the event-stream faults; takes effect for requests that arrive from now on.
+    pub fn set_stream(&self, faults: StreamFaults) {
+        *lock(&self.shared.stream_faults) = faults;
     }
 
     /// The counters so far.
@@ -157,6 +179,7 @@ struct Shared {
     upstream: String,
     client: UpstreamClient,
     faults: Mutex<Faults>,
+    stream_faults: Mutex<StreamFaults>,
     rng: Mutex<fastrand::Rng>,
     counts: Mutex<FaultCounts>,
 }
@@ -233,12 +256,15 @@ struct Plan {
     throttle: bool,
     server_error: Option<When>,
     fail_entries: f64,
-    /// SubscribeToShard: data frames relayed before a mid-stream cut.
+    /// SubscribeToShard: data frames relayed before a mid-stream cut or stall.
     frames_before_cut: u32,
+    stall: bool,
+    stream_for: Option<Duration>,
 }
 
 fn draw_plan(shared: &Shared, operation: &str) -> Plan {
     let faults = lock(&shared.faults).clone();
+    let stream_faults = lock(&shared.stream_faults).clone();
     if !faults.operations.is_empty() && !faults.operations.iter().any(|o| o == operation) {
         return Plan::default();
     }
@@ -248,11 +274,21 @@ fn draw_plan(shared: &Shared, operation: &str) -> Plan {
     let cut = chance(faults.cut);
     let throttle = chance(faults.throttle);
     let server_error = chance(faults.server_error);
+    let stall = !cut && operation == "SubscribeToShard" && chance(stream_faults.stall);
     let mut when = || if rng.bool() { When::Before } else { When::After };
     let cut = cut.then(&mut when);
     let server_error = server_error.then(&mut when);
     let frames_before_cut = rng.u32(1..=3);
-    Plan { delay, cut, throttle, server_error, fail_entries: faults.fail_entries, frames_before_cut }
+    Plan {
+        delay,
+        cut,
+        throttle,
+        server_error,
+        fail_entries: faults.fail_entries,
+        frames_before_cut,
+        stall,
+        stream_for: stream_faults.stream_for,
+    }
 }
 
 /// What to do once the upstream part is settled.
@@ -375,9 +411,17 @@ async fn subscribe_to_shard(shared: &Arc<Shared>, cut: &Arc<Notify>, plan: &Plan
     }
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    let body = if plan.cut == Some(When::After) {
-        CutMidStream { inner: body, frames_left: plan.frames_before_cut, cut: Arc::clone(cut), shared: Arc::clone(shared), done: false }
-            .boxed()
+    let body = if plan.cut == Some(When::After) || plan.stall {
+        CutMidStream {
+            inner: body,
+            frames_left: if plan.stream_for.is_some() { u32::MAX } else { plan.frames_before_cut },
+            until: plan.stream_for.map(|d| tokio::time::Instant::now() + d),
+            cut: Arc::clone(cut),
+            shared: Arc::clone(shared),
+            done: false,
+            stall: plan.stall,
+        }
+        .boxed()
     } else {
         body.map_err(BoxError::from).boxed()
     };
@@ -472,23 +516,41 @@ fn reinsert_failed(body: &[u8], removal: &Removal) -> Result<Bytes, String> {
     serde_json::to_vec(&Value::Object(response)).map(Bytes::from).map_err(|e| format!("serializing the PutRecords response: {e}"))
 }
 
-/// Relays an event stream and cuts the connection after `frames_left` data frames (or at the stream's end).
+/// How long a mid-stream cut waits for the frames relayed before it to be written to the client.
+const CUT_FLUSH_DELAY: Duration = Duration::from_millis(100);
+
+/// Relays an event stream and cuts the connection after `frames_left` data frames (or at the stream's end);
+/// with `stall`, stops relaying there instead and keeps the connection open.
 struct CutMidStream {
     inner: Incoming,
     frames_left: u32,
+    /// With `stream_for`: relay until then, then cut (or stall) at the next frame.
+    until: Option<tokio::time::Instant>,
     cut: Arc<Notify>,
     shared: Arc<Shared>,
     done: bool,
+    stall: bool,
 }
 
 impl CutMidStream {
     fn trigger(&mut self) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         if !self.done {
             self.done = true;
-            self.shared.count(|c| c.cut += 1);
-            self.cut.notify_one();
+            if self.stall {
+                self.shared.count(|c| c.stalled += 1);
+            } else {
+                self.shared.count(|c| c.cut += 1);
+                // Dropping the connection at once would discard relayed frames still in its write buffer:
+                // let them reach the client first, so the cut really comes mid-stream.
+                let cut = Arc::clone(&self.cut);
+                tokio::spawn(async move {
+                    tokio::time::sleep(CUT_FLUSH_DELAY).await;
+                    cut.notify_one();
+                });
+            }
         }
-        // The connection task drops the connection (and this body) on the notification.
+        // The connection task drops the connection (and this body) on the notification; a stalled
+        // stream stays pending until the client closes the connection.
         Poll::Pending
     }
 }
@@ -505,7 +567,10 @@ impl Body for CutMidStream {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if frame.is_data() {
-                    this.frames_left -= 1;
+                    this.frames_left = this.frames_left.saturating_sub(1);
+                }
+                if this.until.is_some_and(|t| tokio::time::Instant::now() >= t) {
+                    this.frames_left = 0;
                 }
                 Poll::Ready(Some(Ok(frame)))
             }

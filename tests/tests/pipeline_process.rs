@@ -80,7 +80,9 @@ fn check(kind: Kind, sent: &[RtJson], out: &[(String, i64)]) -> usize {
 
 async fn full_run(kind: Kind) {
     let s = setup(kind).await;
-    // The full 100,000 where the emulator is fast enough.
+    // 100,000 records from stream A to stream B on ferrokinesis. kinesis-mock
+    // takes 18 minutes only to accept 100,000 records on the 2-core CI machine
+    // (measured: 1,068 s), so it runs the same test with fewer.
     let n = if kind == Kind::Ferrokinesis { 100_000 } else { count(kind) };
     let sent: Vec<RtJson> = rt::records(n, 1_000);
     let t = std::time::Instant::now();
