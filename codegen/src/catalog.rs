@@ -341,7 +341,7 @@ pub const CREDENTIAL_PROVIDERS: &[&str] =
     &["AUTO", "BASIC", "ENV_VAR", "SYS_PROP", "PROFILE", "ASSUME_ROLE", "WEB_IDENTITY_TOKEN", "CUSTOM"];
 pub const START_POSITIONS: &[&str] = &["LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"];
 pub const FORMATS: &[&str] = &["json", "csv", "raw"];
-pub const METADATA_KEYS: &[&str] = &["timestamp", "shard-id", "sequence-number"];
+pub const METADATA_KEYS: &[&str] = &["timestamp", "shard-id", "sequence-number", "partition-key", "sub-sequence-number"];
 
 use Section::*;
 

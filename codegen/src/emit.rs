@@ -625,6 +625,11 @@ pub fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
             (MetaKey::Timestamp, _) => quote!(meta.timestamp),
             (MetaKey::ShardId, _) => quote!(::std::string::ToString::to_string(meta.shard_id)),
             (MetaKey::SequenceNumber, _) => quote!(::std::string::ToString::to_string(meta.sequence_number)),
+            (MetaKey::PartitionKey, _) => quote!(::std::string::ToString::to_string(meta.partition_key)),
+            // Always nullable: a plain record has none.
+            (MetaKey::SubSequenceNumber, _) => {
+                return Some(quote!(self.#f = meta.sub_sequence_number.map(|n| ::core::primitive::i64::try_from(n).unwrap_or(::core::primitive::i64::MAX));));
+            }
         };
         Some(if c.nullable { quote!(self.#f = ::core::option::Option::Some(#v);) } else { quote!(self.#f = #v;) })
     });

@@ -30,6 +30,10 @@ pub enum MetaKey {
     Timestamp,
     ShardId,
     SequenceNumber,
+    /// The record's partition key (a sub-record's own, when de-aggregated).
+    PartitionKey,
+    /// A sub-record's index in its KPL-aggregated record; null for plain records.
+    SubSequenceNumber,
 }
 
 impl MetaKey {
@@ -38,6 +42,8 @@ impl MetaKey {
             "timestamp" => Some(MetaKey::Timestamp),
             "shard-id" => Some(MetaKey::ShardId),
             "sequence-number" => Some(MetaKey::SequenceNumber),
+            "partition-key" => Some(MetaKey::PartitionKey),
+            "sub-sequence-number" => Some(MetaKey::SubSequenceNumber),
             _ => None,
         }
     }
@@ -45,6 +51,8 @@ impl MetaKey {
         match self {
             MetaKey::Timestamp => "TIMESTAMP_LTZ(3) NOT NULL",
             MetaKey::ShardId | MetaKey::SequenceNumber => "VARCHAR(128) NOT NULL",
+            MetaKey::PartitionKey => "VARCHAR(256) NOT NULL",
+            MetaKey::SubSequenceNumber => "BIGINT",
         }
     }
     /// Whether a column of this type can hold the metadata without loss.
@@ -58,6 +66,11 @@ impl MetaKey {
                 }
             }
             (MetaKey::Timestamp, _) => Err("it is a timestamp"),
+            (MetaKey::SubSequenceNumber, SqlType::BigInt) => Ok(()),
+            (MetaKey::SubSequenceNumber, _) => Err("it is an integer that can exceed INT"),
+            (MetaKey::PartitionKey, SqlType::String) => Ok(()),
+            (MetaKey::PartitionKey, SqlType::Varchar(n)) if *n >= 256 => Ok(()),
+            (MetaKey::PartitionKey, _) => Err("partition keys can be 256 characters long"),
             (_, SqlType::String) => Ok(()),
             (_, SqlType::Varchar(n)) if *n >= 128 => Ok(()),
             (_, SqlType::Varchar(_)) => Err("values can be 128 characters long"),

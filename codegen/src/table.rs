@@ -86,7 +86,7 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
                 None => {
                     let d = Diag::error(span, format!("`{key}` is not a Kinesis metadata key"))
                         .label("unknown metadata key")
-                        .note("available keys: `timestamp`, `shard-id`, `sequence-number`");
+                        .note("available keys: `timestamp`, `shard-id`, `sequence-number`, `partition-key`, `sub-sequence-number`");
                     diags.push(match crate::suggest::closest(&key, METADATA_KEYS.iter().copied()) {
                         Some(s) => d.help(format!("did you mean '{s}'?")),
                         None => d,
@@ -109,6 +109,14 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
                             )
                             .label("wrong type for this metadata")
                             .help(format!("declare it as `{}`", k.canonical())),
+                        );
+                    }
+                    if k == MetaKey::SubSequenceNumber && !def.nullable {
+                        diags.push(
+                            Diag::error(c.def_span.clone(), format!("metadata column `{}` must be nullable", c.name))
+                                .label("NOT NULL sub-sequence number")
+                                .note("a record that was not KPL-aggregated has no sub-sequence number: the column is null for it")
+                                .help("remove `NOT NULL`"),
                         );
                     }
                     metadata = Some(k);

@@ -38,8 +38,13 @@ pub struct Checkpoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ShardPosition {
-    /// Resume after this sequence number.
-    After { sequence_number: String },
+    /// Resume after this sequence number — or, with a sub-sequence number,
+    /// inside that (KPL-aggregated) record, after that sub-record.
+    After {
+        sequence_number: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sub_sequence_number: Option<u64>,
+    },
     /// The shard is closed and every record of it was acknowledged: never read it again.
     Finished,
 }
@@ -154,7 +159,7 @@ mod tests {
         let store = FileCheckpointStore::new(&dir, "clicks/source");
         assert_eq!(store.load().await.unwrap(), None);
         let mut cp = Checkpoint { stream: "s".into(), pinned_start_millis: Some(5), shards: BTreeMap::new() };
-        cp.shards.insert("shardId-0".into(), ShardPosition::After { sequence_number: "42".into() });
+        cp.shards.insert("shardId-0".into(), ShardPosition::After { sequence_number: "42".into(), sub_sequence_number: Some(7) });
         store.save(cp.clone()).await.unwrap();
         assert_eq!(store.load().await.unwrap(), Some(cp.clone()));
         cp.shards.insert("shardId-0".into(), ShardPosition::Finished);

@@ -468,10 +468,14 @@ impl<R: Record> EfoShardReader<R> {
         // delivered: AWS does not send them, and a server that ignores the
         // starting sequence number (ferrokinesis 0.7.0 restarts at the
         // shard's start) must not cause duplicates.
+        // (sequence number, whether records AT it are dropped too)
         let mut floor = match &pos.from {
-            Start::After(s) => Some(s.clone()),
+            Start::After(s) => Some((s.clone(), true)),
+            Start::Inside { sequence_number, .. } => Some((sequence_number.clone(), false)),
             _ => None,
         };
+        // Started inside an aggregated record: its processed sub-records are skipped.
+        let mut skip = pos.from.skip();
         let mut repeated = 0usize;
         let mut events = 0u64;
         loop {
@@ -512,29 +516,30 @@ impl<R: Record> EfoShardReader<R> {
             events += 1;
             pos.seen_event = true;
             let records = ev.records();
-            let skip = match &floor {
-                Some(f) => records.iter().take_while(|r| !is_after(r.sequence_number(), f)).count(),
+            let stale = match &floor {
+                Some((f, true)) => records.iter().take_while(|r| !is_after(r.sequence_number(), f)).count(),
+                Some((f, false)) => records.iter().take_while(|r| is_after(f, r.sequence_number())).count(),
                 None => 0,
             };
-            let fresh = &records[skip..];
-            if skip > 0 && repeated == 0 {
+            let fresh = &records[stale..];
+            if stale > 0 && repeated == 0 {
                 tracing::warn!(
                     shard = &*r.shard,
                     "the server sent records at or before the requested AFTER_SEQUENCE_NUMBER position; skipping them"
                 );
             }
-            repeated += skip;
+            repeated += stale;
             if !fresh.is_empty() {
                 floor = None;
             }
-            if deliver(&r.tx, &r.cfg, &r.counters, &r.shard, fresh, Some(ev.millis_behind_latest())).await?.is_none() {
+            if deliver(&r.tx, &r.cfg, &r.counters, &r.shard, fresh, Some(ev.millis_behind_latest()), &mut skip).await?.is_none() {
                 return Ok(Outcome::Gone);
             }
             let continuation = ev.continuation_sequence_number();
             let next = if continuation.is_empty() { fresh.last().map(|l| l.sequence_number()) } else { Some(continuation) };
             // The position only moves forward.
             if let Some(next) = next
-                && floor.as_deref().is_none_or(|f| is_after(next, f))
+                && floor.as_ref().is_none_or(|(f, _)| is_after(next, f))
             {
                 pos.from = Start::After(next.to_owned());
             }
@@ -622,6 +627,7 @@ fn starting_position(from: &Start) -> Result<StartingPosition, SourceError> {
         Start::TrimHorizon => b.r#type(ShardIteratorType::TrimHorizon),
         Start::AtTimestamp(ms) => b.r#type(ShardIteratorType::AtTimestamp).timestamp(aws_smithy_types::DateTime::from_millis(*ms)),
         Start::After(seq) => b.r#type(ShardIteratorType::AfterSequenceNumber).sequence_number(seq),
+        Start::Inside { sequence_number, .. } => b.r#type(ShardIteratorType::AtSequenceNumber).sequence_number(sequence_number),
     };
     b.build().map_err(|e| SourceError::Kinesis(format!("bad SubscribeToShard starting position: {e}")))
 }

@@ -53,6 +53,11 @@ pub struct Metadata<'a> {
     pub timestamp: types::DateTime<types::Utc>,
     pub shard_id: &'a str,
     pub sequence_number: &'a str,
+    /// The record's partition key (a sub-record's own key when de-aggregated).
+    pub partition_key: &'a str,
+    /// The index of a sub-record within its KPL-aggregated record; `None`
+    /// for a plain record.
+    pub sub_sequence_number: Option<u64>,
 }
 
 /// A table's record type.

@@ -30,6 +30,7 @@ use crate::checkpoint::{Checkpoint, CheckpointStore, MemoryCheckpointStore, Shar
 use crate::config::{Backoff, FormatConfig, ReaderType, StartPosition, TableConfig};
 use crate::connect::{self, HttpSettings};
 use crate::efo;
+use crate::kpl;
 use crate::retry::{self, Class};
 use crate::stream::Target;
 use crate::{DecodeErrorKind, Metadata, Record};
@@ -101,6 +102,17 @@ pub struct SourceStats {
     pub resubscriptions: u64,
     /// EFO: subscriptions dropped because no event came within `source.efo.subscription.timeout`.
     pub subscription_timeouts: u64,
+    /// KPL-aggregated Kinesis records read (each delivered as its sub-records).
+    pub aggregated_records: u64,
+    /// User records unpacked from aggregated records.
+    pub sub_records: u64,
+    /// Records that start with the KPL magic but fail its checks (digest,
+    /// protobuf, indexes): delivered whole as plain records, as the KPL defines.
+    pub corrupt_aggregates: u64,
+    /// Sub-records whose hash key lies outside the hash range of the shard
+    /// they were read from (written before a reshard, or packed without
+    /// regard to shards). Delivered, never dropped; KCL drops them silently.
+    pub out_of_range_sub_records: u64,
 }
 
 #[derive(Default)]
@@ -120,6 +132,12 @@ pub(crate) struct Counters {
     pub(crate) subscriptions: AtomicU64,
     pub(crate) resubscriptions: AtomicU64,
     pub(crate) subscription_timeouts: AtomicU64,
+    aggregated_records: AtomicU64,
+    sub_records: AtomicU64,
+    corrupt_aggregates: AtomicU64,
+    out_of_range_sub_records: AtomicU64,
+    /// Hash-key ranges of the shards, from ListShards.
+    ranges: std::sync::Mutex<std::collections::HashMap<String, (u128, u128)>>,
 }
 
 /// Builds a [`Source`].
@@ -254,6 +272,8 @@ impl<R: Record> SourceBuilder<R> {
 pub(crate) struct ShardInfo {
     id: String,
     parents: Vec<String>,
+    /// The shard's hash-key range.
+    range: Option<(u128, u128)>,
 }
 
 /// What shard readers (polling or EFO) and discovery tell the [`Source`].
@@ -266,7 +286,8 @@ pub(crate) enum Event<R> {
     Batch {
         shard: Arc<str>,
         records: Vec<R>,
-        last_sequence: Option<String>,
+        /// The position of the batch's last record (or skipped record).
+        last: Option<Pos>,
         millis_behind: Option<i64>,
     },
     End {
@@ -295,7 +316,7 @@ struct ShardState {
     late: bool,
     next_batch: u64,
     /// Delivered batches not yet committed: (batch number, last sequence number, acknowledged).
-    pending: VecDeque<(u64, Option<String>, bool)>,
+    pending: VecDeque<(u64, Option<Pos>, bool)>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -369,11 +390,11 @@ impl<R: Record> Source<R> {
             };
             match event {
                 Event::Listed(list) => self.on_listed(list),
-                Event::Batch { shard, records, last_sequence, millis_behind } => {
+                Event::Batch { shard, records, last, millis_behind } => {
                     let Some(state) = self.shards.get_mut(&*shard) else { continue };
                     let n = state.next_batch;
                     state.next_batch += 1;
-                    state.pending.push_back((n, last_sequence, false));
+                    state.pending.push_back((n, last, false));
                     let ack = Ack { shard_id: shard.clone(), batch: n };
                     self.counters.batches.fetch_add(1, Ordering::Relaxed);
                     if records.is_empty() {
@@ -412,8 +433,10 @@ impl<R: Record> Source<R> {
             }
         }
         let mut changed = false;
-        if let Some(seq) = position {
-            self.checkpoint.shards.insert(ack.shard_id.to_string(), ShardPosition::After { sequence_number: seq });
+        if let Some(Pos { sequence_number, sub }) = position {
+            self.checkpoint
+                .shards
+                .insert(ack.shard_id.to_string(), ShardPosition::After { sequence_number, sub_sequence_number: sub });
             changed = true;
         }
         if state.status == Status::Ended && state.pending.is_empty() {
@@ -444,6 +467,10 @@ impl<R: Record> Source<R> {
             subscriptions: l(&c.subscriptions),
             resubscriptions: l(&c.resubscriptions),
             subscription_timeouts: l(&c.subscription_timeouts),
+            aggregated_records: l(&c.aggregated_records),
+            sub_records: l(&c.sub_records),
+            corrupt_aggregates: l(&c.corrupt_aggregates),
+            out_of_range_sub_records: l(&c.out_of_range_sub_records),
         }
     }
 
@@ -505,6 +532,9 @@ impl<R: Record> Source<R> {
     }
 
     fn on_listed(&mut self, list: Vec<ShardInfo>) {
+        if let Ok(mut ranges) = self.counters.ranges.lock() {
+            ranges.extend(list.iter().filter_map(|i| Some((i.id.clone(), i.range?))));
+        }
         let late = !self.first_listing;
         self.first_listing = false;
         if let Ok(mut closed) = self.closed.lock() {
@@ -575,8 +605,12 @@ impl<R: Record> Source<R> {
 
     /// Where a shard without a finished mark starts.
     fn start_of(&self, id: &str) -> Start {
-        if let Some(ShardPosition::After { sequence_number }) = self.checkpoint.shards.get(id) {
-            return Start::After(sequence_number.clone());
+        match self.checkpoint.shards.get(id) {
+            Some(ShardPosition::After { sequence_number, sub_sequence_number: None }) => return Start::After(sequence_number.clone()),
+            Some(ShardPosition::After { sequence_number, sub_sequence_number: Some(sub) }) => {
+                return Start::Inside { sequence_number: sequence_number.clone(), after_sub: *sub };
+            }
+            _ => {}
         }
         let state = &self.shards[id];
         // A parent read by an earlier run: the child continues its data. (A
@@ -610,6 +644,27 @@ pub(crate) enum Start {
     TrimHorizon,
     AtTimestamp(i64),
     After(String),
+    /// At this (aggregated) record, whose sub-records up to `after_sub` were
+    /// processed: read from it and skip those.
+    Inside { sequence_number: String, after_sub: u64 },
+}
+
+impl Start {
+    /// The sub-records to skip at the start: `(sequence number, through sub-record)`.
+    pub(crate) fn skip(&self) -> Option<(String, u64)> {
+        match self {
+            Start::Inside { sequence_number, after_sub } => Some((sequence_number.clone(), *after_sub)),
+            _ => None,
+        }
+    }
+}
+
+/// A position in a shard: a record, and within an aggregated record the
+/// sub-record (`None`: the whole record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pos {
+    pub(crate) sequence_number: String,
+    pub(crate) sub: Option<u64>,
 }
 
 async fn commit_loop(
@@ -727,7 +782,8 @@ async fn list_shards(client: &Client, target: &Target, b: &Backoff) -> Result<Ve
         };
         for s in page.shards() {
             let parents = s.parent_shard_id().into_iter().chain(s.adjacent_parent_shard_id()).map(str::to_owned).collect();
-            out.push(ShardInfo { id: s.shard_id().to_owned(), parents });
+            let range = s.hash_key_range().and_then(|r| Some((kpl::parse_hash_key(r.starting_hash_key())?, kpl::parse_hash_key(r.ending_hash_key())?)));
+            out.push(ShardInfo { id: s.shard_id().to_owned(), parents, range });
         }
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
@@ -764,6 +820,8 @@ impl<R: Record> ShardReader<R> {
             Start::After(s) => Some(s.clone()),
             _ => None,
         };
+        // Started inside an aggregated record: its processed sub-records are skipped.
+        let mut skip = start.skip();
         // When the first iterator is LATEST, remember when it was taken: if it
         // expires before anything was read, reading resumes from that time
         // rather than from a new LATEST that would skip what arrived since.
@@ -834,7 +892,8 @@ impl<R: Record> ShardReader<R> {
                 }
             };
             let n_in = out.records().len();
-            let Some(bytes) = deliver(&self.tx, &self.cfg, &self.counters, &self.shard, out.records(), out.millis_behind_latest()).await?
+            let Some(bytes) =
+                deliver(&self.tx, &self.cfg, &self.counters, &self.shard, out.records(), out.millis_behind_latest(), &mut skip).await?
             else {
                 return Ok(());
             };
@@ -878,6 +937,9 @@ impl<R: Record> ShardReader<R> {
                     req.shard_iterator_type(ShardIteratorType::AtTimestamp).timestamp(aws_smithy_types::DateTime::from_millis(*ms))
                 }
                 Start::After(seq) => req.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).starting_sequence_number(seq),
+                Start::Inside { sequence_number, .. } => {
+                    req.shard_iterator_type(ShardIteratorType::AtSequenceNumber).starting_sequence_number(sequence_number)
+                }
             };
             match req.send().await {
                 Ok(out) => match out.shard_iterator() {
@@ -904,11 +966,14 @@ impl<R: Record> ShardReader<R> {
     }
 }
 
-/// Decodes the records of one GetRecords call or one SubscribeToShard event
-/// into the table's type, fills their metadata columns, and hands them to the
-/// source as one batch (updating the counters and the shard's lag). The one
-/// place where Kinesis records become typed records, for both readers.
-///
+/// Most records in one batch: an aggregated record can hold many thousands
+/// of sub-records, so one Kinesis read may become several batches, and a
+/// checkpoint can then fall inside an aggregated record.
+pub(crate) const MAX_BATCH_RECORDS: usize = 10_000;
+
+/// Decodes a read's records (de-aggregating KPL records) and sends them to
+/// the [`Source`] in batches of at most [`MAX_BATCH_RECORDS`]. `skip` drops
+/// the sub-records already processed at a start inside an aggregated record.
 /// Returns the bytes read, or `None` when the source is gone.
 pub(crate) async fn deliver<R: Record>(
     tx: &mpsc::Sender<Event<R>>,
@@ -917,65 +982,170 @@ pub(crate) async fn deliver<R: Record>(
     shard: &Arc<str>,
     raw: &[aws_sdk_kinesis::types::Record],
     millis_behind: Option<i64>,
+    skip: &mut Option<(String, u64)>,
 ) -> Result<Option<usize>, SourceError> {
-    let (records, bytes) = decode_records::<R>(cfg, counters, shard, raw)?;
+    let decoded = decode_records::<R>(cfg, counters, shard, raw, skip)?;
     if let (Some(ms), Ok(mut lag)) = (millis_behind, counters.lag.lock()) {
         lag.insert(shard.to_string(), ms);
     }
-    counters.records.fetch_add(records.len() as u64, Ordering::Relaxed);
-    counters.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-    let Some(last) = raw.last() else { return Ok(Some(bytes)) };
-    let event = Event::Batch { shard: shard.clone(), records, last_sequence: Some(last.sequence_number().to_owned()), millis_behind };
-    Ok(tx.send(event).await.ok().map(|()| bytes))
+    counters.records.fetch_add(decoded.records.len() as u64, Ordering::Relaxed);
+    counters.bytes.fetch_add(decoded.bytes as u64, Ordering::Relaxed);
+    let Some(last) = raw.last() else { return Ok(Some(decoded.bytes)) };
+    let Decoded { records, origins, bytes } = decoded;
+    let pos_of = |o: Origin| Pos { sequence_number: raw[o.raw as usize].sequence_number().to_owned(), sub: o.sub_position() };
+    // Every batch but the last ends at its last record's position; the last
+    // one ends after the whole read (skipped records included).
+    let mut ordered: Vec<(Vec<R>, Option<Pos>)> = Vec::new();
+    let (mut rest, mut done) = (records, 0);
+    while rest.len() > MAX_BATCH_RECORDS {
+        let tail = rest.split_off(MAX_BATCH_RECORDS);
+        done += MAX_BATCH_RECORDS;
+        ordered.push((rest, Some(pos_of(origins[done - 1]))));
+        rest = tail;
+    }
+    ordered.push((rest, Some(Pos { sequence_number: last.sequence_number().to_owned(), sub: None })));
+    for (records, last) in ordered {
+        let event = Event::Batch { shard: shard.clone(), records, last, millis_behind };
+        if tx.send(event).await.is_err() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(bytes))
 }
 
-/// Turns Kinesis records into typed records with their metadata; records
-/// that cannot be decoded are skipped and counted (`ignore-parse-errors`) or
-/// stop the source ([`SourceError::BadRecord`]). Returns the records and the
-/// bytes of data read.
+/// Where a decoded record came from: its Kinesis record, and its place among
+/// the sub-records of an aggregated one.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    raw: u32,
+    /// `(index, count)` of the sub-record; `None` for a plain record.
+    sub: Option<(u32, u32)>,
+}
+
+impl Origin {
+    /// The checkpoint position after this record: inside the aggregated
+    /// record unless it is its last sub-record.
+    fn sub_position(self) -> Option<u64> {
+        match self.sub {
+            Some((i, n)) if i + 1 < n => Some(i as u64),
+            _ => None,
+        }
+    }
+}
+
+struct Decoded<R> {
+    records: Vec<R>,
+    origins: Vec<Origin>,
+    bytes: usize,
+}
+
+/// Turns Kinesis records into typed records with their metadata. KPL
+/// aggregated records become their sub-records (with their own partition
+/// keys and sub-sequence numbers); a record with the KPL magic that fails
+/// the KPL's checks is delivered whole, as the KPL defines, and counted.
+/// Records that cannot be decoded are skipped and counted
+/// (`ignore-parse-errors`) or stop the source ([`SourceError::BadRecord`]).
 fn decode_records<R: Record>(
     cfg: &TableConfig,
     counters: &Counters,
     shard: &str,
     raw: &[aws_sdk_kinesis::types::Record],
-) -> Result<(Vec<R>, usize), SourceError> {
-    let mut records = Vec::with_capacity(raw.len());
-    let mut bytes = 0usize;
-    for r in raw {
+    skip: &mut Option<(String, u64)>,
+) -> Result<Decoded<R>, SourceError> {
+    let mut out = Decoded { records: Vec::with_capacity(raw.len()), origins: Vec::with_capacity(raw.len()), bytes: 0 };
+    let range = counters.ranges.lock().ok().and_then(|r| r.get(shard).copied());
+    for (i, r) in raw.iter().enumerate() {
         let data = r.data().as_ref();
-        bytes += data.len();
-        match R::decode(data) {
-            Ok(mut rec) => {
-                let ts = r
-                    .approximate_arrival_timestamp()
-                    .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
-                    .unwrap_or_default();
-                rec.set_metadata(&Metadata { timestamp: ts, shard_id: shard, sequence_number: r.sequence_number() });
-                records.push(rec);
+        out.bytes += data.len();
+        let ts = r
+            .approximate_arrival_timestamp()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+            .unwrap_or_default();
+        let seq = r.sequence_number();
+        // Sub-records already processed before a restart inside this record.
+        let skip_through = match skip.take() {
+            Some((s, n)) if s == seq => Some(n),
+            _ => None,
+        };
+        match kpl::deaggregate(data, r.partition_key()) {
+            kpl::Deaggregated::Aggregated(subs) => {
+                counters.aggregated_records.fetch_add(1, Ordering::Relaxed);
+                let count = subs.len() as u32;
+                for (k, sub) in subs.iter().enumerate() {
+                    if skip_through.is_some_and(|n| k as u64 <= n) {
+                        continue;
+                    }
+                    counters.sub_records.fetch_add(1, Ordering::Relaxed);
+                    if let (Some((lo, hi)), Some(h)) = (range, sub.effective_hash_key())
+                        && !(lo..=hi).contains(&h)
+                    {
+                        counters.out_of_range_sub_records.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(
+                            shard,
+                            sequence_number = seq,
+                            sub_sequence_number = k,
+                            "a sub-record's hash key lies outside the shard's range; delivering it"
+                        );
+                    }
+                    let meta = Metadata {
+                        timestamp: ts,
+                        shard_id: shard,
+                        sequence_number: seq,
+                        partition_key: &sub.partition_key,
+                        sub_sequence_number: Some(k as u64),
+                    };
+                    if let Some(rec) = decode_one::<R>(cfg, counters, &sub.data, &meta)? {
+                        out.records.push(rec);
+                        out.origins.push(Origin { raw: i as u32, sub: Some((k as u32, count)) });
+                    }
+                }
             }
-            Err(e) if e.kind == DecodeErrorKind::Comment => {
-                counters.skipped_comments.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => {
-                if cfg.format.ignore_parse_errors() {
-                    counters.skipped_bad_records.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        table = R::TABLE_NAME,
-                        shard,
-                        sequence_number = r.sequence_number(),
-                        "skipping a record that cannot be decoded: {e}"
-                    );
-                } else {
-                    return Err(SourceError::BadRecord {
-                        shard_id: shard.to_owned(),
-                        sequence_number: r.sequence_number().to_owned(),
-                        error: format!("{e}{}", format_hint(&cfg.format)),
-                    });
+            other => {
+                if let kpl::Deaggregated::Corrupt(why) = &other {
+                    counters.corrupt_aggregates.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(shard, sequence_number = seq, "a record with the KPL magic fails its checks ({why}); delivering it whole");
+                }
+                let meta =
+                    Metadata { timestamp: ts, shard_id: shard, sequence_number: seq, partition_key: r.partition_key(), sub_sequence_number: None };
+                if let Some(rec) = decode_one::<R>(cfg, counters, data, &meta)? {
+                    out.records.push(rec);
+                    out.origins.push(Origin { raw: i as u32, sub: None });
                 }
             }
         }
     }
-    Ok((records, bytes))
+    Ok(out)
+}
+
+/// Decodes one (sub-)record; `None` when it was skipped.
+fn decode_one<R: Record>(cfg: &TableConfig, counters: &Counters, data: &[u8], meta: &Metadata<'_>) -> Result<Option<R>, SourceError> {
+    match R::decode(data) {
+        Ok(mut rec) => {
+            rec.set_metadata(meta);
+            Ok(Some(rec))
+        }
+        Err(e) if e.kind == DecodeErrorKind::Comment => {
+            counters.skipped_comments.fetch_add(1, Ordering::Relaxed);
+            Ok(None)
+        }
+        Err(e) => {
+            let at = match meta.sub_sequence_number {
+                Some(k) => format!("{} (sub-record {k})", meta.sequence_number),
+                None => meta.sequence_number.to_owned(),
+            };
+            if cfg.format.ignore_parse_errors() {
+                counters.skipped_bad_records.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(table = R::TABLE_NAME, shard = meta.shard_id, sequence_number = at, "skipping a record that cannot be decoded: {e}");
+                Ok(None)
+            } else {
+                Err(SourceError::BadRecord {
+                    shard_id: meta.shard_id.to_owned(),
+                    sequence_number: at,
+                    error: format!("{e}{}", format_hint(&cfg.format)),
+                })
+            }
+        }
+    }
 }
 
 fn format_hint(f: &FormatConfig) -> &'static str {

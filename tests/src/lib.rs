@@ -21,6 +21,9 @@ pub mod emulator;
 /// A fault-injecting HTTP proxy for the Kinesis JSON protocol.
 pub mod faultproxy;
 
+/// The Python library aws-kinesis-agg, for KPL interoperability tests.
+pub mod pyagg;
+
 /// The custom partitioner of `rt_raw`: the text before the first `:`.
 pub struct KeyBeforeColon;
 

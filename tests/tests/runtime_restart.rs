@@ -80,7 +80,7 @@ async fn restart(kind: Kind) {
         .shards
         .iter()
         .filter_map(|(s, p)| match p {
-            ShardPosition::After { sequence_number } => Some((s.clone(), seq(sequence_number))),
+            ShardPosition::After { sequence_number, .. } => Some((s.clone(), seq(sequence_number))),
             ShardPosition::Finished => None,
         })
         .collect();
