@@ -29,13 +29,17 @@ async fn setup(kind: Kind) -> Setup {
 
 impl Setup {
     fn pipeline(&self, idle_ms: Option<u64>) -> tokio::process::Child {
+        self.pipeline_at(&self.emu.endpoint(), idle_ms)
+    }
+
+    fn pipeline_at(&self, endpoint: &str, idle_ms: Option<u64>) -> tokio::process::Child {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kt_pipeline"));
         cmd.arg(&self.dir);
         if let Some(ms) = idle_ms {
             cmd.arg(ms.to_string());
         }
         // Only the standard AWS environment points the binary at the emulator.
-        rt::aws_env(&mut cmd, &self.emu.endpoint());
+        rt::aws_env(&mut cmd, endpoint);
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).kill_on_drop(true);
         cmd.spawn().unwrap()
     }
@@ -166,4 +170,27 @@ async fn crashes_kinesis_mock() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_ferrokinesis() {
     crashes(Kind::Ferrokinesis).await;
+}
+
+/// `--stop-when-idle` means caught up, not merely quiet: with every
+/// GetRecords answered only after 2.5 s, a 1 s idle limit must still wait for
+/// the first reads (it used to stop with nothing read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_first_read_is_not_idleness() {
+    let s = setup(Kind::Ferrokinesis).await;
+    let sent: Vec<RtJson> = rt::records(500, 50);
+    s.write(&sent).await;
+    let proxy = kinesis_tables_tests::faultproxy::FaultProxy::start(&s.emu.endpoint()).await.unwrap();
+    proxy.set(kinesis_tables_tests::faultproxy::Faults {
+        operations: vec!["GetRecords".into()],
+        delay: 1.0,
+        delay_for: Duration::from_millis(2_500),
+        ..Default::default()
+    });
+    let out = s.pipeline_at(&proxy.endpoint(), Some(1_000)).wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", out.status);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("500 in, 500 out, stopped by idle"), "{report}");
+    assert!(proxy.counts().delayed > 0);
+    assert_eq!(check(Kind::Ferrokinesis, &sent, &s.output(sent.len()).await), 0);
 }
