@@ -212,3 +212,36 @@ pub fn aws_env(cmd: &mut tokio::process::Command, endpoint: &str) {
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true");
 }
+
+/// A read across a reshard: no loss, no duplicates, per-key order, every
+/// parent's last record delivered before its child's first, and the merged
+/// shard `merged` read. `got` is `(shard id, record)` in delivery order.
+pub fn check_lineage(
+    kind: crate::emulator::Kind,
+    sent: &[crate::generated::RtJson],
+    got: &[(String, crate::generated::RtJson)],
+    all: &[crate::emulator::ShardInfo],
+    merged: &str,
+) {
+    use std::collections::HashMap;
+    let records: Vec<crate::generated::RtJson> = got.iter().map(|(_, r)| r.clone()).collect();
+    let dups = check_delivery(sent, &records).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    assert_eq!(dups, 0, "{kind}: duplicates");
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    for (i, (shard, _)) in got.iter().enumerate() {
+        first.entry(shard.as_str()).or_insert(i);
+        last.insert(shard.as_str(), i);
+    }
+    let mut checked = 0;
+    for s in all {
+        for p in s.parent_shard_id.iter().chain(&s.adjacent_parent_shard_id) {
+            if let (Some(lp), Some(fc)) = (last.get(p.as_str()), first.get(s.shard_id.as_str())) {
+                assert!(lp < fc, "{kind}: child {} delivered (at {fc}) before parent {p} was done (at {lp})", s.shard_id);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 3, "{kind}: expected records on parents and children, checked {checked} pairs");
+    assert!(first.contains_key(merged), "{kind}: the merged shard was read");
+}

@@ -4,14 +4,13 @@
 //! restart from the checkpoint reads nothing again; a clean stop deregisters
 //! the JOB_MANAGED consumer.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use kinesis_tables::checkpoint::FileCheckpointStore;
 use kinesis_tables::config::{ReaderType, TableConfig};
 use kinesis_tables::sink::Sink;
 use kinesis_tables::source::Source;
-use kinesis_tables_tests::emulator::{Emulator, Kind, ShardInfo};
+use kinesis_tables_tests::emulator::{Emulator, Kind};
 use kinesis_tables_tests::generated::{RtEfo, RtJson};
 use kinesis_tables_tests::rt::{self, TestRecord};
 
@@ -63,7 +62,7 @@ async fn round_trip(kind: Kind) {
     let (got, stats) = reader.await.unwrap();
     let all = emu.list_shards("efo-rt").await.unwrap();
     assert_eq!(all.len(), 5, "two originals, two children of the split, one merged shard");
-    check_lineage(kind, &sent, &got, &all, &merged.shard_id);
+    rt::check_lineage(kind, &sent, &got, &all, &merged.shard_id);
     // GetRecords only confirms the end of a closed shard, on a server that does not announce it.
     match kind {
         Kind::Ferrokinesis => assert_eq!(stats.get_records_calls, 0, "{kind}: ferrokinesis sends ChildShards: {stats:?}"),
@@ -121,30 +120,6 @@ async fn read_with_shards(mut source: Source<RtJson>, want: usize) -> (Vec<(Stri
     }
     let stats = source.close().await.unwrap();
     (got, stats)
-}
-
-/// No loss, no duplicates, per-key order, and every parent's last record before its child's first.
-fn check_lineage(kind: Kind, sent: &[RtJson], got: &[(String, RtJson)], all: &[ShardInfo], merged: &str) {
-    let records: Vec<RtJson> = got.iter().map(|(_, r)| r.clone()).collect();
-    let dups = rt::check_delivery(sent, &records).unwrap_or_else(|e| panic!("{kind}: {e}"));
-    assert_eq!(dups, 0, "{kind}: duplicates");
-    let mut first: HashMap<&str, usize> = HashMap::new();
-    let mut last: HashMap<&str, usize> = HashMap::new();
-    for (i, (shard, _)) in got.iter().enumerate() {
-        first.entry(shard.as_str()).or_insert(i);
-        last.insert(shard.as_str(), i);
-    }
-    let mut checked = 0;
-    for s in all {
-        for p in s.parent_shard_id.iter().chain(&s.adjacent_parent_shard_id) {
-            if let (Some(lp), Some(fc)) = (last.get(p.as_str()), first.get(s.shard_id.as_str())) {
-                assert!(lp < fc, "{kind}: child {} delivered (at {fc}) before parent {p} was done (at {lp})", s.shard_id);
-                checked += 1;
-            }
-        }
-    }
-    assert!(checked >= 3, "{kind}: expected records on parents and children, checked {checked} pairs");
-    assert!(first.contains_key(merged), "{kind}: the merged shard was read");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

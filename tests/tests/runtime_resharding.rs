@@ -1,13 +1,12 @@
 //! Splits and merges while the source reads: nothing lost, parents read
 //! before their children, and nothing re-read after a restart.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use kinesis_tables::checkpoint::FileCheckpointStore;
 use kinesis_tables::sink::Sink;
 use kinesis_tables::source::Source;
-use kinesis_tables_tests::emulator::{Emulator, Kind, ShardInfo};
+use kinesis_tables_tests::emulator::{Emulator, Kind};
 use kinesis_tables_tests::generated::RtJson;
 use kinesis_tables_tests::rt::{self, TestRecord};
 
@@ -47,14 +46,14 @@ async fn resharding(kind: Kind) {
     let got = reader.await.unwrap();
     let all = emu.list_shards("reshard").await.unwrap();
     assert_eq!(all.len(), 5, "two originals, two children of the split, one merged shard");
-    check_lineage(kind, &sent, &got, &all, &merged.shard_id);
+    rt::check_lineage(kind, &sent, &got, &all, &merged.shard_id);
 
     // A reader that starts after the resharding finds parents and children
     // all present at once, with records on each: it must still drain every
     // parent before its children.
     let late = Source::<RtJson>::builder().config(cfg.clone()).client(source_client.clone()).start().await.unwrap();
     let late_got = read_with_shards(late, sent.len()).await;
-    check_lineage(kind, &sent, &late_got, &all, &merged.shard_id);
+    rt::check_lineage(kind, &sent, &late_got, &all, &merged.shard_id);
 
     // A restart reads nothing again: closed shards are finished, open ones resume.
     let mut source = Source::<RtJson>::builder().config(cfg.clone()).client(source_client).checkpoints(store()).start().await.unwrap();
@@ -98,30 +97,6 @@ async fn read_with_shards(mut source: Source<RtJson>, want: usize) -> Vec<(Strin
     }
     source.close().await.unwrap();
     got
-}
-
-/// No loss, per-key order, and every parent's last record before its child's first.
-fn check_lineage(kind: Kind, sent: &[RtJson], got: &[(String, RtJson)], all: &[ShardInfo], merged: &str) {
-    let records: Vec<RtJson> = got.iter().map(|(_, r)| r.clone()).collect();
-    let dups = rt::check_delivery(sent, &records).unwrap_or_else(|e| panic!("{kind}: {e}"));
-    assert_eq!(dups, 0);
-    let mut first: HashMap<&str, usize> = HashMap::new();
-    let mut last: HashMap<&str, usize> = HashMap::new();
-    for (i, (shard, _)) in got.iter().enumerate() {
-        first.entry(shard.as_str()).or_insert(i);
-        last.insert(shard.as_str(), i);
-    }
-    let mut checked = 0;
-    for s in all {
-        for p in s.parent_shard_id.iter().chain(&s.adjacent_parent_shard_id) {
-            if let (Some(lp), Some(fc)) = (last.get(p.as_str()), first.get(s.shard_id.as_str())) {
-                assert!(lp < fc, "{kind}: child {} delivered (at {fc}) before parent {p} was done (at {lp})", s.shard_id);
-                checked += 1;
-            }
-        }
-    }
-    assert!(checked >= 3, "{kind}: expected records on parents and children, checked {checked} pairs");
-    assert!(first.contains_key(merged), "{kind}: the merged shard was read");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
