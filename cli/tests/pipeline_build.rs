@@ -43,7 +43,7 @@ fn built() -> PathBuf {
 fn order(i: i64) -> Orders {
     Orders {
         order_id: i,
-        customer: format!("c{}", i % 37),
+        customer: format!("c{}", i % 4_999),
         amount: format!("{}.{:02}", (i * 131) % 2000, i % 100).parse().unwrap(),
         qty: (i % 9) as i32 + 1,
         placed_at: kinesis_tables::types::DateTime::from_timestamp_millis(1_760_000_000_000 + i).unwrap().naive_utc(),
@@ -115,7 +115,7 @@ async fn end_to_end(kind: Kind, n: i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn built_pipelines_on_ferrokinesis() {
-    end_to_end(Kind::Ferrokinesis, 5_000).await;
+    end_to_end(Kind::Ferrokinesis, 100_000).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
