@@ -434,9 +434,7 @@ impl<R: Record> Source<R> {
         }
         let mut changed = false;
         if let Some(Pos { sequence_number, sub }) = position {
-            self.checkpoint
-                .shards
-                .insert(ack.shard_id.to_string(), ShardPosition::After { sequence_number, sub_sequence_number: sub });
+            self.checkpoint.shards.insert(ack.shard_id.to_string(), ShardPosition::After { sequence_number, sub_sequence_number: sub });
             changed = true;
         }
         if state.status == Status::Ended && state.pending.is_empty() {
@@ -646,7 +644,10 @@ pub(crate) enum Start {
     After(String),
     /// At this (aggregated) record, whose sub-records up to `after_sub` were
     /// processed: read from it and skip those.
-    Inside { sequence_number: String, after_sub: u64 },
+    Inside {
+        sequence_number: String,
+        after_sub: u64,
+    },
 }
 
 impl Start {
@@ -782,7 +783,9 @@ async fn list_shards(client: &Client, target: &Target, b: &Backoff) -> Result<Ve
         };
         for s in page.shards() {
             let parents = s.parent_shard_id().into_iter().chain(s.adjacent_parent_shard_id()).map(str::to_owned).collect();
-            let range = s.hash_key_range().and_then(|r| Some((kpl::parse_hash_key(r.starting_hash_key())?, kpl::parse_hash_key(r.ending_hash_key())?)));
+            let range = s
+                .hash_key_range()
+                .and_then(|r| Some((kpl::parse_hash_key(r.starting_hash_key())?, kpl::parse_hash_key(r.ending_hash_key())?)));
             out.push(ShardInfo { id: s.shard_id().to_owned(), parents, range });
         }
         match page.next_token() {
@@ -1103,10 +1106,19 @@ fn decode_records<R: Record>(
             other => {
                 if let kpl::Deaggregated::Corrupt(why) = &other {
                     counters.corrupt_aggregates.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(shard, sequence_number = seq, "a record with the KPL magic fails its checks ({why}); delivering it whole");
+                    tracing::warn!(
+                        shard,
+                        sequence_number = seq,
+                        "a record with the KPL magic fails its checks ({why}); delivering it whole"
+                    );
                 }
-                let meta =
-                    Metadata { timestamp: ts, shard_id: shard, sequence_number: seq, partition_key: r.partition_key(), sub_sequence_number: None };
+                let meta = Metadata {
+                    timestamp: ts,
+                    shard_id: shard,
+                    sequence_number: seq,
+                    partition_key: r.partition_key(),
+                    sub_sequence_number: None,
+                };
                 if let Some(rec) = decode_one::<R>(cfg, counters, data, &meta)? {
                     out.records.push(rec);
                     out.origins.push(Origin { raw: i as u32, sub: None });
@@ -1135,7 +1147,12 @@ fn decode_one<R: Record>(cfg: &TableConfig, counters: &Counters, data: &[u8], me
             };
             if cfg.format.ignore_parse_errors() {
                 counters.skipped_bad_records.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(table = R::TABLE_NAME, shard = meta.shard_id, sequence_number = at, "skipping a record that cannot be decoded: {e}");
+                tracing::warn!(
+                    table = R::TABLE_NAME,
+                    shard = meta.shard_id,
+                    sequence_number = at,
+                    "skipping a record that cannot be decoded: {e}"
+                );
                 Ok(None)
             } else {
                 Err(SourceError::BadRecord {

@@ -199,7 +199,13 @@ fn partition_keys_come_from_partitioned_by_and_are_never_truncated() {
 fn metadata_columns_are_filled_from_kinesis() {
     let mut r = Everything::decode(&full().encode().unwrap()).unwrap();
     let when = ltz("2024-05-05 05:05:05.005");
-    r.set_metadata(&Metadata { timestamp: when, shard_id: "shardId-000000000001", sequence_number: "4960", partition_key: "k", sub_sequence_number: None });
+    r.set_metadata(&Metadata {
+        timestamp: when,
+        shard_id: "shardId-000000000001",
+        sequence_number: "4960",
+        partition_key: "k",
+        sub_sequence_number: None,
+    });
     assert_eq!((r.arrival, r.shard.as_deref(), r.seq.as_str()), (when, Some("shardId-000000000001"), "4960"));
     let mut legacy = UserBehaviorLegacy {
         user_id: Some(1),
@@ -211,7 +217,13 @@ fn metadata_columns_are_filled_from_kinesis() {
         shard_id: String::new(),
         sequence_number: String::new(),
     };
-    legacy.set_metadata(&Metadata { timestamp: when, shard_id: "s", sequence_number: "n", partition_key: "k", sub_sequence_number: Some(3) });
+    legacy.set_metadata(&Metadata {
+        timestamp: when,
+        shard_id: "s",
+        sequence_number: "n",
+        partition_key: "k",
+        sub_sequence_number: Some(3),
+    });
     assert_eq!(legacy.arrival_time, Some(when.naive_utc()));
     assert_eq!(legacy.encode().unwrap(), b"1,2,,buy,");
     assert_eq!(legacy.partition_key().unwrap().as_deref(), Some("1|2"));

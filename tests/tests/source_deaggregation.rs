@@ -107,7 +107,8 @@ async fn mixed(emu: &Emulator, stream: &str) -> (Vec<Got>, u64) {
     let mut want = Vec::new();
     let mut out_of_range = 0;
     for a in 0..3 {
-        let subs: Vec<(String, Vec<u8>)> = (0..300).map(|i| (format!("k{}", (i * 7 + a) % 17), format!("agg{a}:{i}").into_bytes())).collect();
+        let subs: Vec<(String, Vec<u8>)> =
+            (0..300).map(|i| (format!("k{}", (i * 7 + a) % 17), format!("agg{a}:{i}").into_bytes())).collect();
         let p = aggregate(&subs);
         let home = shard_of(kpl::hash_key(&p.0));
         for (i, (pk, data)) in subs.iter().enumerate() {
@@ -140,8 +141,7 @@ async fn deaggregates<R: Kpl>(reader: &str) {
     assert_eq!(stats.out_of_range_sub_records, out_of_range, "{reader}: out-of-range sub-records are delivered and counted");
     // Within an aggregated record the sub-records come in order.
     for a in 0..3 {
-        let subs: Vec<i64> =
-            got.iter().filter(|g| g.0.starts_with(format!("agg{a}:").as_bytes())).map(|g| g.2.unwrap()).collect();
+        let subs: Vec<i64> = got.iter().filter(|g| g.0.starts_with(format!("agg{a}:").as_bytes())).map(|g| g.2.unwrap()).collect();
         assert_eq!(subs, (0..300).collect::<Vec<_>>(), "{reader}");
     }
 }
