@@ -54,6 +54,9 @@ pub mod keys {
     pub const SINK_FLUSH_SIZE: &str = "sink.flush-buffer.size";
     pub const SINK_FLUSH_TIMEOUT: &str = "sink.flush-buffer.timeout";
     pub const SINK_FAIL_ON_ERROR: &str = "sink.fail-on-error";
+    pub const SINK_AGG_ENABLED: &str = "sink.aggregation.enabled";
+    pub const SINK_AGG_MAX_SIZE: &str = "sink.aggregation.max-size";
+    pub const SINK_AGG_MAX_COUNT: &str = "sink.aggregation.max-count";
 
     pub const L_INITPOS: &str = "scan.stream.initpos";
     pub const L_INITPOS_TS: &str = "scan.stream.initpos-timestamp";
@@ -335,6 +338,20 @@ pub mod limits {
     pub const PARTITION_KEY_MAX_CHARS: usize = 256;
     /// A shard iterator expires after five minutes.
     pub const ITERATOR_LIFETIME_MS: i64 = 300_000;
+    /// Bytes a partition key can take: 256 characters of up to 4 bytes in UTF-8.
+    pub const PARTITION_KEY_MAX_BYTES: i64 = 4 * PARTITION_KEY_MAX_CHARS as i64;
+    /// The largest KPL aggregated record the sink builds (its data): Kinesis
+    /// counts the partition key too against the 1 MiB record limit, and the
+    /// aggregated record is put under one of its user records' keys, which
+    /// may take up to 1,024 bytes.
+    pub const AGGREGATED_RECORD_MAX_BYTES: i64 = RECORD_MAX_BYTES as i64 - PARTITION_KEY_MAX_BYTES;
+    /// The smallest `sink.aggregation.max-size`: below 1 KiB most records
+    /// would not fit and would be sent unaggregated anyway.
+    pub const AGGREGATED_RECORD_MIN_BYTES: i64 = 1024;
+    /// The most user records in one aggregated record: as many as one
+    /// GetRecords call may return, so that a reader sized for a full
+    /// GetRecords of plain records also holds one aggregated record.
+    pub const AGGREGATED_RECORD_MAX_COUNT: i64 = GET_RECORDS_MAX_RECORDS;
 }
 
 pub const CREDENTIAL_PROVIDERS: &[&str] =
@@ -1043,6 +1060,30 @@ pub static OPTIONS: &[OptionDef] = &[
         "Milliseconds a record may wait in the buffer before a flush.",
     ),
     opt(keys::SINK_FAIL_ON_ERROR, BOTH, Sink, Kind::Bool, Some("false"), "Fail on the first failed request instead of retrying it."),
+    opt(
+        keys::SINK_AGG_ENABLED,
+        BOTH,
+        Sink,
+        Kind::Bool,
+        Some("false"),
+        "Pack records bound for the same shard into KPL aggregated records (read back by any KPL-aware reader, kinesis-tables' source included).",
+    ),
+    opt(
+        keys::SINK_AGG_MAX_SIZE,
+        BOTH,
+        Sink,
+        Kind::Int { min: limits::AGGREGATED_RECORD_MIN_BYTES, max: limits::AGGREGATED_RECORD_MAX_BYTES },
+        Some("51200"),
+        "Bytes of one aggregated record, as the KPL's default (at most 1 MiB minus 1,024 bytes for the partition key); a larger record is sent alone.",
+    ),
+    opt(
+        keys::SINK_AGG_MAX_COUNT,
+        BOTH,
+        Sink,
+        Kind::Int { min: 1, max: limits::AGGREGATED_RECORD_MAX_COUNT },
+        Some("1000"),
+        "User records in one aggregated record (at most 10000, what one GetRecords returns). A failed aggregated record is resent whole.",
+    ),
     // ---- formats
     opt(
         keys::JSON_FAIL_ON_MISSING,
@@ -1213,8 +1254,11 @@ pub fn normalize_key(key: &str) -> (String, usize) {
 /// Legacy `sink.producer.*` options and what replaces them.
 pub fn producer_replacement(suffix: &str) -> Option<&'static str> {
     Some(match suffix {
-        "collection-max-count" | "aggregation-max-count" => keys::SINK_BATCH_MAX_SIZE,
-        "collection-max-size" | "aggregation-max-size" => keys::SINK_FLUSH_SIZE,
+        "collection-max-count" => keys::SINK_BATCH_MAX_SIZE,
+        "collection-max-size" => keys::SINK_FLUSH_SIZE,
+        "aggregation-enabled" => keys::SINK_AGG_ENABLED,
+        "aggregation-max-count" => keys::SINK_AGG_MAX_COUNT,
+        "aggregation-max-size" => keys::SINK_AGG_MAX_SIZE,
         "record-max-buffered-time" => keys::SINK_FLUSH_TIMEOUT,
         "max-connections" => keys::SINK_HTTP_CONCURRENCY,
         "request-timeout" => keys::SINK_HTTP_READ_TIMEOUT,

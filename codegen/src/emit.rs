@@ -187,6 +187,8 @@ pub fn config_tokens(c: &TableConfig) -> TokenStream {
         dur(&k.http_read_timeout),
     );
     let proto = if k.http_protocol == HttpProtocol::Http1_1 { quote!(#m::HttpProtocol::Http1_1) } else { quote!(#m::HttpProtocol::Http2) };
+    let (agg_on, agg_size, agg_count) = (k.aggregation.enabled, k.aggregation.max_size, k.aggregation.max_count);
+    let aggregation = quote!(#m::AggregationConfig { enabled: #agg_on, max_size: #agg_size, max_count: #agg_count });
     let format = match &c.format {
         FormatConfig::Json(j) => {
             let std = if j.timestamp_standard == TimestampStandard::Iso8601 {
@@ -242,6 +244,7 @@ pub fn config_tokens(c: &TableConfig) -> TokenStream {
             sink: #m::SinkConfig {
                 partitioner: #partitioner, batch_max_size: #bms, max_inflight: #mi, max_buffered: #mb, flush_buffer_size: #fbs,
                 flush_buffer_timeout: #fbt, fail_on_error: #foe, http_max_concurrency: #hmc, http_read_timeout: #hrt, http_protocol: #proto,
+                aggregation: #aggregation,
             },
             format: #format,
         }

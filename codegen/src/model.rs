@@ -237,6 +237,18 @@ pub struct SinkConfig {
     pub http_max_concurrency: u32,
     pub http_read_timeout: Duration,
     pub http_protocol: HttpProtocol,
+    pub aggregation: AggregationConfig,
+}
+
+/// KPL aggregation on the sink (`sink.aggregation.*`): user records bound
+/// for the same shard are packed into one Kinesis record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AggregationConfig {
+    pub enabled: bool,
+    /// Bytes of one aggregated record's data (magic, protobuf message, MD5).
+    pub max_size: u32,
+    /// User records in one aggregated record.
+    pub max_count: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]

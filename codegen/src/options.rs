@@ -589,6 +589,11 @@ fn build<S: Clone>(o: &Opts<'_, S>) -> TableConfig {
         http_max_concurrency: o.int(keys::SINK_HTTP_CONCURRENCY) as u32,
         http_read_timeout: Duration::from_millis(o.int(keys::SINK_HTTP_READ_TIMEOUT) as u64),
         http_protocol: if o.str_or(keys::SINK_HTTP_PROTOCOL, "HTTP2") == "HTTP1_1" { HttpProtocol::Http1_1 } else { HttpProtocol::Http2 },
+        aggregation: AggregationConfig {
+            enabled: o.bool(keys::SINK_AGG_ENABLED),
+            max_size: o.int(keys::SINK_AGG_MAX_SIZE) as u32,
+            max_count: o.int(keys::SINK_AGG_MAX_COUNT) as u32,
+        },
     };
     let format = match o.str_or(keys::FORMAT, "json").as_str() {
         "csv" => {

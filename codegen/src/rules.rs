@@ -45,6 +45,7 @@ pub fn check<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
     credentials(o, 0, diags);
     partitioning(o, diags);
     sink_limits(o, diags);
+    aggregation(o, diags);
     backoffs(o, diags);
     formats(o, diags);
     if let Some(e) = o.entry(keys::AWS_TRUST_ALL)
@@ -336,6 +337,53 @@ fn sink_limits<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
             Diag::error(value_span(o, at), format!("`sink.requests.max-buffered` ({buffered}) is below `sink.batch.max-size` ({batch})"))
                 .label("a batch could never fill")
                 .help("make `sink.requests.max-buffered` at least the batch size"),
+        );
+    }
+}
+
+/// `sink.aggregation.*`: the limits only mean something with aggregation on,
+/// and an aggregated record must be able to fill before the sink sends it.
+fn aggregation<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
+    if o.is_env(keys::SINK_AGG_ENABLED) {
+        return;
+    }
+    if !o.bool(keys::SINK_AGG_ENABLED) {
+        // Writing the default changes nothing (the reference spec lists every
+        // option with its default, ready to uncomment): only other values.
+        for key in [keys::SINK_AGG_MAX_SIZE, keys::SINK_AGG_MAX_COUNT] {
+            if o.is_set(key) && !o.is_env(key) && o.value(key).cloned() != crate::options::default_of(key) {
+                diags.push(
+                    Diag::error(key_span(o, key), format!("`{key}` has no effect unless `sink.aggregation.enabled` is true"))
+                        .label("ignored option")
+                        .help("remove it, or set `sink.aggregation.enabled: true`"),
+                );
+            }
+        }
+        return;
+    }
+    // Each limit against the sink setting that caps it: (limit, cap, what the cap bounds).
+    let pairs = [
+        (keys::SINK_AGG_MAX_SIZE, keys::SINK_FLUSH_SIZE, "the sink sends what it holds once `sink.flush-buffer.size` bytes are buffered"),
+        (keys::SINK_AGG_MAX_COUNT, keys::SINK_MAX_BUFFERED, "the sink holds at most `sink.requests.max-buffered` records"),
+    ];
+    for (limit, cap, why) in pairs {
+        if o.is_env(limit) || o.is_env(cap) {
+            continue;
+        }
+        let (Some(Value::Int(l)), Some(Value::Int(c))) = (o.get(limit), o.get(cap)) else { continue };
+        if l <= c {
+            continue;
+        }
+        let (at, message) = if o.is_set(limit) || !o.is_set(cap) {
+            (limit, format!("`{limit}` ({l}) is above `{cap}` ({c})"))
+        } else {
+            (cap, format!("`{cap}` ({c}) is below the default of `{limit}` ({l})"))
+        };
+        diags.push(
+            Diag::error(value_span(o, at), message)
+                .label("an aggregated record could never fill")
+                .note(why)
+                .help(format!("make `{limit}` at most {c}, or raise `{cap}` to at least {l}")),
         );
     }
 }

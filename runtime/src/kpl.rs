@@ -270,6 +270,19 @@ pub fn effective_hash_key(partition_key: &str, explicit_hash_key: Option<&str>) 
     }
 }
 
+/// The exact size of an aggregated record holding only this one user record
+/// (magic, protobuf message and MD5): what [`Aggregator::add`] compares with
+/// `max_bytes` when it answers [`AddOutcome::TooLarge`]. Aggregating more
+/// records into one never costs a record more than this.
+pub fn aggregated_size(partition_key: &str, explicit_hash_key: Option<&str>, data_len: usize) -> usize {
+    // Alone, both keys are new and both indexes 0.
+    MAGIC.len()
+        + DIGEST_LEN
+        + table_entry_len(partition_key)
+        + explicit_hash_key.map_or(0, table_entry_len)
+        + record_entry_len(0, explicit_hash_key.map(|_| 0), data_len)
+}
+
 /// The outcome of [`Aggregator::add`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
@@ -376,12 +389,7 @@ impl Aggregator {
 
     /// Adds a user record if it fits (see [`AddOutcome`]). The data is copied.
     pub fn add(&mut self, partition_key: &str, explicit_hash_key: Option<&str>, data: &[u8]) -> AddOutcome {
-        // Alone, both keys would be new and both indexes 0.
-        let alone = MAGIC.len()
-            + DIGEST_LEN
-            + table_entry_len(partition_key)
-            + explicit_hash_key.map_or(0, table_entry_len)
-            + record_entry_len(0, explicit_hash_key.map(|_| 0), data.len());
+        let alone = aggregated_size(partition_key, explicit_hash_key, data.len());
         if alone > self.max_bytes {
             return AddOutcome::TooLarge { size: alone };
         }

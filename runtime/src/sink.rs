@@ -15,6 +15,28 @@
 //! single hot key (for example the `fixed` partitioner); spread keys for
 //! throughput.
 //!
+//! **Aggregation** (`sink.aggregation.enabled`). Records are packed into
+//! KPL aggregated records ([`crate::kpl`]), at most `sink.aggregation.max-size`
+//! bytes and `sink.aggregation.max-count` records each. Only records bound for
+//! the same shard share an aggregated record: the sink reads the open shards'
+//! hash key ranges with ListShards, computes each record's hash key (the MD5
+//! of its partition key) and packs per shard. An aggregated record is put
+//! under its first record's partition key, so Kinesis routes it exactly as
+//! that record alone, to the shard it was packed for. PutRecords answers the
+//! shard each record landed on; when that is not the shard packed for (the
+//! stream was resharded), the sink reads the layout again before packing
+//! more, and counts the records that landed outside their shard's range
+//! ([`SinkStats::out_of_range_records`]; a de-aggregating reader still
+//! delivers them). A record that is too large to aggregate is sent alone.
+//! Every count the sink reports (accepted, acknowledged, the watermark,
+//! `max-buffered`) is of user records, never of aggregated records.
+//!
+//! Order per key holds with aggregation too: a key's records go into one
+//! aggregated record per request, in order, and a key is in at most one
+//! aggregated record in flight; a failed aggregated record's records go back
+//! to the front of the buffer and are packed again, ahead of the key's later
+//! records.
+//!
 //! **Failures.** With `sink.fail-on-error = false` (the default) retryable
 //! failures are retried until they succeed; with `true` the first failed
 //! entry fails the sink. Errors that retrying cannot fix (a missing stream,
@@ -22,7 +44,7 @@
 //! sink logs and reports how many records it gave up on; nothing is dropped
 //! silently.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +62,7 @@ use tokio::time::Instant;
 use crate::config::{Partitioner as PartitionerConfig, TableConfig};
 use crate::config_limits as limits;
 use crate::connect::{self, HttpSettings};
+use crate::kpl::{self, AddOutcome, Aggregator};
 use crate::retry::{self, Class};
 use crate::stream::Target;
 use crate::{EncodeError, Record};
@@ -94,6 +117,20 @@ pub struct SinkStats {
     pub retried_records: u64,
     /// Records given up on when the sink failed.
     pub given_up: u64,
+    /// Aggregated records Kinesis acknowledged (with `sink.aggregation.enabled`).
+    pub aggregated_records: u64,
+    /// Records acknowledged inside those aggregated records (the rest of
+    /// `acknowledged` was sent alone).
+    pub aggregated_user_records: u64,
+    /// Times the shard layout was read again because records landed on
+    /// another shard than they were packed for (the stream was resharded).
+    pub layout_refreshes: u64,
+    /// Records written inside an aggregated record to a shard whose hash key
+    /// range does not hold their partition key's hash (packed for a shard
+    /// that was split or merged meanwhile). Not lost: a de-aggregating reader
+    /// delivers them with the shard's records, but a reader that filters by
+    /// hash key range would skip them. Each is also logged.
+    pub out_of_range_records: u64,
 }
 
 #[derive(Default)]
@@ -106,6 +143,10 @@ struct Counters {
     failed_requests: AtomicU64,
     retried_records: AtomicU64,
     given_up: AtomicU64,
+    aggregated_records: AtomicU64,
+    aggregated_user_records: AtomicU64,
+    layout_refreshes: AtomicU64,
+    out_of_range_records: AtomicU64,
 }
 
 struct Shared {
@@ -138,6 +179,14 @@ struct Limits {
     flush_timeout: Duration,
     max_inflight: usize,
     fail_on_error: bool,
+    /// `None` without `sink.aggregation.enabled`.
+    aggregation: Option<AggLimits>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct AggLimits {
+    max_bytes: usize,
+    max_records: usize,
 }
 
 /// A Kinesis sink for records of table `R`.
@@ -147,6 +196,8 @@ pub struct Sink<R: Record> {
     shared: Arc<Shared>,
     worker: Option<tokio::task::JoinHandle<()>>,
     keys: KeySource<R>,
+    /// `sink.aggregation.enabled`: `send` computes hash keys.
+    aggregating: bool,
     _record: PhantomData<fn(R)>,
 }
 
@@ -160,6 +211,8 @@ struct Entry {
     seq: u64,
     data: Blob,
     key: Arc<str>,
+    /// The key's Kinesis hash key (with aggregation only; 0 otherwise).
+    hash: u128,
     size: usize,
     attempts: u32,
     not_before: Option<Instant>,
@@ -211,6 +264,12 @@ impl<R: Record> Sink<R> {
             flush_timeout: s.flush_buffer_timeout,
             max_inflight: (s.max_inflight as usize).max(1),
             fail_on_error: s.fail_on_error,
+            aggregation: s.aggregation.enabled.then(|| AggLimits {
+                // The catalogue bounds both; clamp anyway for hand-made configs.
+                max_bytes: (s.aggregation.max_size as usize)
+                    .clamp(limits::AGGREGATED_RECORD_MIN_BYTES as usize, limits::AGGREGATED_RECORD_MAX_BYTES as usize),
+                max_records: (s.aggregation.max_count as usize).max(1),
+            }),
         };
         let permits = Arc::new(Semaphore::new((s.max_buffered as usize).clamp(1, Semaphore::MAX_PERMITS)));
         let shared = Arc::new(Shared {
@@ -239,8 +298,18 @@ impl<R: Record> Sink<R> {
             open: std::collections::BTreeSet::new(),
             next_received: 0,
             table: R::TABLE_NAME,
+            layout: None,
+            layout_gen: 0,
+            layout_stale: false,
+            refresh: None,
+            misroutes: Vec::new(),
+            freed: false,
+            fresh_bytes: 0,
+            fresh_records: 0,
+            more: false,
         };
-        Sink { tx: Some(tx), permits, shared, worker: Some(tokio::spawn(worker.run())), keys, _record: PhantomData }
+        let aggregating = worker.limits.aggregation.is_some();
+        Sink { tx: Some(tx), permits, shared, worker: Some(tokio::spawn(worker.run())), keys, aggregating, _record: PhantomData }
     }
 
     /// Hands a record to the sink. Waits while `sink.requests.max-buffered`
@@ -281,13 +350,31 @@ impl<R: Record> Sink<R> {
                 )),
             );
         }
+        let hash = if self.aggregating {
+            // Data that starts with the KPL magic is always sent inside an
+            // aggregated record (a reader would take it for one), which must fit.
+            let wrapped = kpl::aggregated_size(&key, None, data.len()) + key.len();
+            if kpl::is_aggregated(&data) && wrapped > limits::RECORD_MAX_BYTES {
+                return refuse(
+                    &self.shared,
+                    SinkError::Record(format!(
+                        "the record's data starts with the KPL aggregation magic bytes, so with aggregation it is sent inside an \
+                         aggregated record, which would be {wrapped} bytes with its partition key; Kinesis accepts at most {}",
+                        limits::RECORD_MAX_BYTES
+                    )),
+                );
+            }
+            kpl::hash_key(&key)
+        } else {
+            0
+        };
         let permit = match self.permits.clone().acquire_owned().await {
             Ok(p) => p,
             Err(_) => return Err(self.failed_now()),
         };
         let seq = self.shared.counters.accepted.fetch_add(1, Ordering::Relaxed);
         let entry =
-            Entry { seq, data: Blob::new(data), key, size, attempts: 0, not_before: None, enqueued: Instant::now(), _permit: permit };
+            Entry { seq, data: Blob::new(data), key, hash, size, attempts: 0, not_before: None, enqueued: Instant::now(), _permit: permit };
         match &self.tx {
             Some(tx) if tx.send(Cmd::Put(entry)).is_ok() => Ok(()),
             _ => {
@@ -358,6 +445,10 @@ impl<R: Record> Sink<R> {
             failed_requests: c.failed_requests.load(Ordering::Relaxed),
             retried_records: c.retried_records.load(Ordering::Relaxed),
             given_up: c.given_up.load(Ordering::Relaxed),
+            aggregated_records: c.aggregated_records.load(Ordering::Relaxed),
+            aggregated_user_records: c.aggregated_user_records.load(Ordering::Relaxed),
+            layout_refreshes: c.layout_refreshes.load(Ordering::Relaxed),
+            out_of_range_records: c.out_of_range_records.load(Ordering::Relaxed),
         }
     }
 }
@@ -382,7 +473,159 @@ fn random_key() -> String {
     format!("{:032x}", fastrand::u128(..))
 }
 
-type Sent = (Vec<Entry>, Result<PutRecordsOutput, String>, Class);
+/// One Kinesis record of a PutRecords request: a user record sent alone, or
+/// an aggregated record of several.
+struct Unit {
+    /// The user records it carries, in order.
+    entries: Vec<Entry>,
+    /// The aggregated record's data; `None` for a record sent alone (its own
+    /// data is sent).
+    aggregated: Option<Blob>,
+    /// Whether it is an aggregated record (stays set after the data is sent).
+    is_aggregate: bool,
+    /// The partition key it is put under: its first record's.
+    key: Arc<str>,
+    /// The shard it was packed for (with aggregation, when the layout knew one).
+    shard: Option<Arc<str>>,
+}
+
+impl Unit {
+    fn alone(e: Entry, shard: Option<Arc<str>>) -> Unit {
+        Unit { key: e.key.clone(), entries: vec![e], aggregated: None, is_aggregate: false, shard }
+    }
+
+    fn records(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+fn records_of(units: &[Unit]) -> usize {
+    units.iter().map(Unit::records).sum()
+}
+
+fn entries_of(units: Vec<Unit>) -> Vec<Entry> {
+    units.into_iter().flat_map(|u| u.entries).collect()
+}
+
+/// A request's units, its outcome, how it failed, and the layout generation it was packed with.
+type Sent = (Vec<Unit>, Result<PutRecordsOutput, String>, Class, u64);
+
+/// The open shards' hash key ranges, and the ranges of every shard listed.
+#[derive(Debug, Default)]
+struct Layout {
+    /// `(starting hash key, ending hash key, shard id)`, sorted by start.
+    open: Vec<(u128, u128, Arc<str>)>,
+    /// Every shard ListShards returned, open or closed.
+    all: HashMap<Arc<str>, (u128, u128)>,
+}
+
+impl Layout {
+    /// Builds the layout from ListShards' shards. An open shard whose child
+    /// is also listed as open (the moment of a split or merge) is left out.
+    fn new(shards: Vec<ListedShard>) -> Layout {
+        let parents: HashSet<&str> = shards.iter().filter(|s| s.open).flat_map(|s| s.parents.iter().map(String::as_str)).collect();
+        let mut open: Vec<(u128, u128, Arc<str>)> =
+            shards.iter().filter(|s| s.open && !parents.contains(&*s.id)).map(|s| (s.start, s.end, s.id.clone())).collect();
+        open.sort_by_key(|s| s.0);
+        let all = shards.iter().map(|s| (s.id.clone(), (s.start, s.end))).collect();
+        Layout { open, all }
+    }
+
+    /// The index in `open` of the shard whose range holds `hash`.
+    fn shard_of(&self, hash: u128) -> Option<usize> {
+        let i = self.open.partition_point(|s| s.0 <= hash).checked_sub(1)?;
+        (hash <= self.open[i].1).then_some(i)
+    }
+}
+
+/// One shard as ListShards returned it.
+struct ListedShard {
+    id: Arc<str>,
+    start: u128,
+    end: u128,
+    open: bool,
+    parents: Vec<String>,
+}
+
+/// Lists the stream's shards, retrying retryable errors with the sink's
+/// backoff (or failing at once with `fail_on_error`).
+async fn list_shards(client: Client, target: Arc<Target>, fail_on_error: bool) -> Result<Layout, String> {
+    let mut shards = Vec::new();
+    let mut token: Option<String> = None;
+    let mut attempt = 0;
+    loop {
+        let req = client.list_shards();
+        let by_arn = token.is_none() && target.arn().is_some();
+        let req = match &token {
+            Some(t) => req.next_token(t),
+            None => match target.arn() {
+                Some(arn) => req.stream_arn(arn),
+                None => req.stream_name(target.name()),
+            },
+        };
+        let page = match req.send().await {
+            Ok(page) => page,
+            Err(e) if target.refused_arn(&e, by_arn) => continue,
+            Err(e) => {
+                let reason = format!("ListShards failed: {}", retry::describe(&e));
+                if retry::classify(&e) == Class::Fatal || fail_on_error {
+                    return Err(reason);
+                }
+                tracing::warn!(stream = target.name(), "{reason}; retrying");
+                tokio::time::sleep(retry::delay(&retry::SINK_BACKOFF, attempt)).await;
+                attempt = attempt.saturating_add(1);
+                continue;
+            }
+        };
+        attempt = 0;
+        for s in page.shards() {
+            let range = s.hash_key_range();
+            let parse = |k: Option<&str>| k.and_then(|k| k.parse::<u128>().ok());
+            let (Some(start), Some(end)) = (parse(range.map(|r| r.starting_hash_key())), parse(range.map(|r| r.ending_hash_key()))) else {
+                // Its records are sent alone (never aggregated), so nothing depends on it.
+                tracing::warn!(stream = target.name(), shard = s.shard_id(), "ListShards gave no usable hash key range for a shard");
+                continue;
+            };
+            let open = s.sequence_number_range().is_none_or(|r| r.ending_sequence_number().is_none());
+            let parents = s.parent_shard_id().into_iter().chain(s.adjacent_parent_shard_id()).map(str::to_owned).collect();
+            shards.push(ListedShard { id: s.shard_id().into(), start, end, open, parents });
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(Layout::new(shards)),
+        }
+    }
+}
+
+/// An aggregated record being packed for one shard.
+struct Building {
+    agg: Aggregator,
+    entries: Vec<Entry>,
+    /// Where each entry was in the buffer.
+    places: Vec<usize>,
+    keys: HashSet<Arc<str>>,
+    /// It holds a record past the flush timeout, or one being retried.
+    due: bool,
+}
+
+impl Building {
+    /// Whether it is worth sending before a flush: at its record limit, or
+    /// within 1/16 of its size limit.
+    fn is_full(&self, a: AggLimits) -> bool {
+        self.agg.len() >= a.max_records || self.agg.size_bytes() >= a.max_bytes - a.max_bytes / 16
+    }
+
+    /// The unit to send: a lone record goes alone, unless its data looks
+    /// like an aggregated record.
+    fn finish(mut self, shard: Arc<str>) -> Unit {
+        let key = self.entries[0].key.clone();
+        if self.entries.len() == 1 && !kpl::is_aggregated(self.entries[0].data.as_ref()) {
+            return Unit { key, entries: self.entries, aggregated: None, is_aggregate: false, shard: Some(shard) };
+        }
+        let data = self.agg.finish().map(|out| Blob::new(out.data));
+        Unit { key, is_aggregate: data.is_some(), aggregated: data, entries: self.entries, shard: Some(shard) }
+    }
+}
 
 struct Worker {
     client: Client,
@@ -409,11 +652,33 @@ struct Worker {
     /// One past the last record number received.
     next_received: u64,
     table: &'static str,
+    // ---- aggregation only
+    /// The shard layout records are packed by; `None` until first read.
+    layout: Option<Arc<Layout>>,
+    /// Incremented with every layout read; requests remember the one they were packed with.
+    layout_gen: u64,
+    /// Records landed on another shard than packed for: read the layout again before packing more.
+    layout_stale: bool,
+    /// The ListShards task under way.
+    refresh: Option<tokio::task::JoinHandle<Result<Layout, String>>>,
+    /// Aggregated records that landed on a shard the current layout does not
+    /// know yet: (shard, hash keys of their records), judged after the next read.
+    misroutes: Vec<(Arc<str>, Vec<u128>)>,
+    /// A response freed keys since the last packing.
+    freed: bool,
+    /// Bytes and records received since the last packing.
+    fresh_bytes: usize,
+    fresh_records: usize,
+    /// The last packing stopped at a request limit with more to send.
+    more: bool,
 }
 
 impl Worker {
     async fn run(mut self) {
         let mut open = true;
+        if self.limits.aggregation.is_some() {
+            self.start_refresh();
+        }
         loop {
             let wake = self.next_wake();
             tokio::select! {
@@ -422,20 +687,18 @@ impl Worker {
                         if self.failed {
                             self.give_up(1);
                         } else {
-                            if !self.inflight_keys.contains(&e.key) {
-                                self.stalled = false;
-                            }
-                            self.open.insert(e.seq);
-                            self.next_received = e.seq + 1;
-                            self.buffered_bytes += e.size;
-                            self.buffer.push_back(e);
+                            self.receive(e);
                         }
                     }
-                    Some(Cmd::Flush(w)) => self.waiters.push(w),
+                    Some(Cmd::Flush(w)) => {
+                        self.stalled = false;
+                        self.waiters.push(w);
+                    }
                     None => open = false,
                 },
                 Some(done) = self.inflight.join_next_with_id(), if !self.inflight.is_empty() => {
                     self.stalled = false;
+                    self.freed = true;
                     match done {
                         Ok((id, sent)) => {
                             self.task_sizes.remove(&id);
@@ -445,6 +708,15 @@ impl Worker {
                             let lost = self.task_sizes.remove(&e.id()).unwrap_or(0);
                             self.fail(format!("a PutRecords task failed: {e}"), lost);
                         }
+                    }
+                },
+                listed = join_refresh(&mut self.refresh), if self.refresh.is_some() => {
+                    self.refresh = None;
+                    self.stalled = false;
+                    match listed {
+                        Ok(Ok(layout)) => self.install_layout(layout),
+                        Ok(Err(reason)) => self.fail(reason, 0),
+                        Err(e) => self.fail(format!("the ListShards task failed: {e}"), 0),
                     }
                 },
                 _ = sleep_until(wake), if wake.is_some() => {
@@ -459,23 +731,61 @@ impl Worker {
             }
             self.answer_waiters();
             if !open && self.inflight.is_empty() && (self.buffer.is_empty() || self.failed) {
+                if let Some(r) = self.refresh.take() {
+                    r.abort();
+                }
                 return;
             }
         }
+    }
+
+    fn receive(&mut self, e: Entry) {
+        match self.limits.aggregation {
+            // Without aggregation a new key is worth a look at once; with
+            // it, new records are packed when enough arrived to fill
+            // aggregated records (or a flush condition holds).
+            None if !self.inflight_keys.contains(&e.key) => self.stalled = false,
+            None => {}
+            Some(a) => {
+                self.fresh_bytes += e.size;
+                self.fresh_records += 1;
+                if self.fresh_enough(a) {
+                    self.stalled = false;
+                }
+            }
+        }
+        self.open.insert(e.seq);
+        self.next_received = e.seq + 1;
+        self.buffered_bytes += e.size;
+        self.buffer.push_back(e);
+    }
+
+    /// Whether enough records arrived since the last packing to fill about
+    /// one aggregated record per shard.
+    fn fresh_enough(&self, a: AggLimits) -> bool {
+        let shards = self.layout.as_ref().map_or(1, |l| l.open.len().max(1));
+        self.fresh_bytes >= a.max_bytes.saturating_mul(shards) || self.fresh_records >= a.max_records.saturating_mul(shards)
+    }
+
+    /// Whether packing must wait for the shard layout.
+    fn awaiting_layout(&self) -> bool {
+        self.limits.aggregation.is_some() && (self.layout.is_none() || self.layout_stale)
     }
 
     /// When a timer must wake the worker: the flush timeout of the oldest
     /// record, or the end of a retry backoff. Never a time already past
     /// while nothing can be sent (that would spin).
     fn next_wake(&self) -> Option<Instant> {
-        if self.failed || self.inflight.len() >= self.limits.max_inflight {
+        if self.failed || self.inflight.len() >= self.limits.max_inflight || self.awaiting_layout() {
             return None;
-        }
-        if self.stalled {
-            return self.retry_wake;
         }
         let front = self.buffer.front()?;
         let flush = front.enqueued + self.limits.flush_timeout;
+        // With aggregation, packing while stalled only held back partly
+        // filled aggregated records: the flush timeout still sends them.
+        if self.stalled && (self.limits.aggregation.is_none() || flush <= Instant::now()) {
+            return self.retry_wake;
+        }
         Some(self.retry_wake.map_or(flush, |r| r.min(flush)))
     }
 
@@ -485,22 +795,51 @@ impl Worker {
         self.retry_wake = self.buffer.iter().take_while(|e| e.attempts > 0).filter_map(|e| e.not_before).filter(|nb| *nb > now).min();
     }
 
-    fn should_send(&self, now: Instant) -> bool {
-        let Some(front) = self.buffer.front() else { return false };
-        !self.waiters.is_empty()
-            || self.buffer.len() >= self.limits.batch_records
+    /// Whether to pack a batch now: `Some(true)` when everything sendable
+    /// must go (a flush condition holds), `Some(false)` when only full
+    /// aggregated records should (with aggregation), `None` not at all.
+    fn should_send(&self, now: Instant) -> Option<bool> {
+        let front = self.buffer.front()?;
+        let due = !self.waiters.is_empty()
             || self.buffered_bytes >= self.limits.flush_bytes
             || front.attempts > 0
-            || now >= front.enqueued + self.limits.flush_timeout
+            || now >= front.enqueued + self.limits.flush_timeout;
+        match self.limits.aggregation {
+            None => (due || self.buffer.len() >= self.limits.batch_records).then_some(true),
+            // flush() waits, the flush size is reached, or no more records
+            // can come and no response will free room: everything goes.
+            Some(_)
+                if !self.waiters.is_empty()
+                    || self.buffered_bytes >= self.limits.flush_bytes
+                    || (self.permits.available_permits() == 0 && self.inflight.is_empty()) =>
+            {
+                Some(true)
+            }
+            // A record is due (its timeout, or a retry), keys were freed, or
+            // enough arrived to fill aggregated records: full aggregated
+            // records go, and those holding a due record.
+            Some(a) => (due || self.freed || self.more || self.fresh_enough(a)).then_some(false),
+        }
     }
 
     fn dispatch(&mut self) {
-        if self.stalled {
+        if self.stalled || self.awaiting_layout() {
             return;
         }
         let now = Instant::now();
-        while self.inflight.len() < self.limits.max_inflight && self.should_send(now) {
-            let batch = self.assemble(now);
+        while self.inflight.len() < self.limits.max_inflight
+            && let Some(flush) = self.should_send(now)
+        {
+            let batch = match self.limits.aggregation {
+                None => self.assemble(now),
+                Some(a) => {
+                    let batch = self.assemble_aggregated(now, a, flush);
+                    self.freed = false;
+                    self.fresh_bytes = 0;
+                    self.fresh_records = 0;
+                    batch
+                }
+            };
             if batch.is_empty() {
                 self.stalled = true;
                 break;
@@ -511,7 +850,7 @@ impl Worker {
 
     /// Takes the next batch: in buffer order, at most one record per key,
     /// skipping keys that are in flight or still backing off.
-    fn assemble(&mut self, now: Instant) -> Vec<Entry> {
+    fn assemble(&mut self, now: Instant) -> Vec<Unit> {
         let mut batch = Vec::new();
         let mut bytes = 0;
         let mut skipped = Vec::new();
@@ -529,7 +868,7 @@ impl Worker {
             }
             bytes += e.size;
             blocked.insert(e.key.clone());
-            batch.push(e);
+            batch.push(Unit::alone(e, None));
         }
         for e in skipped.into_iter().rev() {
             self.buffer.push_front(e);
@@ -538,19 +877,153 @@ impl Worker {
         batch
     }
 
-    fn spawn(&mut self, batch: Vec<Entry>) {
-        for e in &batch {
-            self.inflight_keys.insert(e.key.clone());
+    /// Takes the next batch with aggregation: in buffer order, records are
+    /// packed into one aggregated record per shard (a full one is finished
+    /// and a new one started). A key's records go into one aggregated record
+    /// per batch: once that one is finished, or while the key is in flight
+    /// or backing off, its later records wait. Records too large to
+    /// aggregate, or on no known shard, are sent alone. Unless `flush`, only
+    /// aggregated records that are full or hold a due record (past the flush
+    /// timeout, or a retry) are sent; the records of the others stay where
+    /// they were in the buffer.
+    fn assemble_aggregated(&mut self, now: Instant, a: AggLimits, flush: bool) -> Vec<Unit> {
+        self.more = false;
+        let Some(layout) = self.layout.clone() else { return Vec::new() };
+        let mut units: Vec<Unit> = Vec::new();
+        let mut building: HashMap<usize, Building> = HashMap::new();
+        // Bytes of the request so far (data and partition keys), finished and building.
+        let mut bytes = 0;
+        let mut taken = 0;
+        // Records left in the buffer, with their place in it.
+        let mut skipped: Vec<(usize, Entry)> = Vec::new();
+        let mut blocked: HashSet<Arc<str>> = HashSet::new();
+        let mut place = 0;
+        while let Some(e) = self.buffer.pop_front() {
+            place += 1;
+            let waiting = e.not_before.is_some_and(|nb| nb > now);
+            if waiting || self.inflight_keys.contains(&e.key) || blocked.contains(&e.key) {
+                blocked.insert(e.key.clone());
+                skipped.push((place, e));
+                continue;
+            }
+            // What this record adds at most: alone, with its own partition key.
+            let alone = kpl::aggregated_size(&e.key, None, e.data.as_ref().len());
+            if bytes + alone + e.key.len() > self.limits.batch_bytes {
+                self.buffer.push_front(e);
+                self.more = true;
+                break;
+            }
+            let shard = layout.shard_of(e.hash);
+            let pack = shard.filter(|_| alone <= a.max_bytes);
+            if let Some(si) = pack
+                && let Some(b) = building.get_mut(&si)
+            {
+                let before = b.agg.size_bytes();
+                match b.agg.add(&e.key, None, e.data.as_ref()) {
+                    AddOutcome::Added => {
+                        bytes += b.agg.size_bytes() - before;
+                        taken += e.size;
+                        b.keys.insert(e.key.clone());
+                        b.due |= e.attempts > 0 || e.enqueued + self.limits.flush_timeout <= now;
+                        b.places.push(place);
+                        b.entries.push(e);
+                        continue;
+                    }
+                    // Cannot be too large (checked above); finish it either way.
+                    AddOutcome::Full | AddOutcome::TooLarge { .. } => {
+                        if let Some(full) = building.remove(&si) {
+                            blocked.extend(full.keys.iter().cloned());
+                            units.push(full.finish(layout.open[si].2.clone()));
+                        }
+                        if blocked.contains(&e.key) {
+                            skipped.push((place, e));
+                            continue;
+                        }
+                    }
+                }
+            }
+            // A new unit: a new aggregated record, or a record alone.
+            if units.len() + building.len() >= self.limits.batch_records {
+                self.buffer.push_front(e);
+                self.more = true;
+                break;
+            }
+            // A record sent alone must not overtake its key's records in this shard's aggregated record.
+            if pack.is_none()
+                && let Some(b) = shard.and_then(|si| building.get(&si))
+                && b.keys.contains(&e.key)
+            {
+                blocked.insert(e.key.clone());
+                skipped.push((place, e));
+                continue;
+            }
+            taken += e.size;
+            let shard_id = shard.map(|si| layout.open[si].2.clone());
+            match pack {
+                Some(si) => {
+                    let mut b = Building {
+                        agg: Aggregator::new(a.max_bytes, a.max_records),
+                        entries: Vec::new(),
+                        places: Vec::new(),
+                        keys: HashSet::new(),
+                        due: e.attempts > 0 || e.enqueued + self.limits.flush_timeout <= now,
+                    };
+                    if b.agg.add(&e.key, None, e.data.as_ref()) == AddOutcome::Added {
+                        bytes += b.agg.size_bytes() + e.key.len();
+                        b.keys.insert(e.key.clone());
+                        b.places.push(place);
+                        b.entries.push(e);
+                        building.insert(si, b);
+                    } else {
+                        bytes += e.size;
+                        blocked.insert(e.key.clone());
+                        units.push(Unit::alone(e, shard_id));
+                    }
+                }
+                None => {
+                    blocked.insert(e.key.clone());
+                    let unit = alone_unit(e, shard_id);
+                    bytes += unit.aggregated.as_ref().map_or(unit.entries[0].data.as_ref().len(), |d| d.as_ref().len()) + unit.key.len();
+                    units.push(unit);
+                }
+            }
+        }
+        let mut rest: Vec<(usize, Building)> = building.into_iter().collect();
+        rest.sort_by_key(|(si, _)| *si);
+        let mut held_back = false;
+        for (si, b) in rest {
+            if flush || b.due || b.is_full(a) {
+                units.push(b.finish(layout.open[si].2.clone()));
+            } else {
+                held_back = true;
+                for (place, e) in b.places.into_iter().zip(b.entries) {
+                    taken -= e.size;
+                    skipped.push((place, e));
+                }
+            }
+        }
+        if held_back {
+            skipped.sort_by_key(|(place, _)| *place);
+        }
+        for (_, e) in skipped.into_iter().rev() {
+            self.buffer.push_front(e);
+        }
+        self.buffered_bytes -= taken;
+        units
+    }
+
+    fn spawn(&mut self, mut batch: Vec<Unit>) {
+        for u in &batch {
+            for e in &u.entries {
+                self.inflight_keys.insert(e.key.clone());
+            }
         }
         self.shared.counters.requests.fetch_add(1, Ordering::Relaxed);
         let records: Vec<PutRecordsRequestEntry> = batch
-            .iter()
-            .map(|e| {
-                PutRecordsRequestEntry::builder()
-                    .data(e.data.clone())
-                    .partition_key(&*e.key)
-                    .build()
-                    .expect("data and partition key are set")
+            .iter_mut()
+            .map(|u| {
+                let data = u.aggregated.take().unwrap_or_else(|| u.entries[0].data.clone());
+                PutRecordsRequestEntry::builder().data(data).partition_key(&*u.key).build().expect("data and partition key are set")
             })
             .collect();
         let req = self.client.put_records().set_records(Some(records));
@@ -560,49 +1033,52 @@ impl Worker {
             None => req.stream_name(self.target.name()),
         };
         let target = self.target.clone();
-        let n = batch.len() as u64;
+        let n = records_of(&batch) as u64;
+        let generation = self.layout_gen;
         let handle = self.inflight.spawn(async move {
             match req.send().await {
-                Ok(out) => (batch, Ok(out), Class::Transient),
+                Ok(out) => (batch, Ok(out), Class::Transient, generation),
                 // Resent by name right away: not a failure of the records.
-                Err(e) if target.refused_arn(&e, by_arn) => (batch, Err(retry::describe(&e)), Class::Retarget),
+                Err(e) if target.refused_arn(&e, by_arn) => (batch, Err(retry::describe(&e)), Class::Retarget, generation),
                 Err(e) => {
                     let class = retry::classify(&e);
-                    (batch, Err(retry::describe(&e)), class)
+                    (batch, Err(retry::describe(&e)), class, generation)
                 }
             }
         });
         self.task_sizes.insert(handle.id(), n);
     }
 
-    fn complete(&mut self, (batch, result, class): Sent) {
-        for e in &batch {
-            self.inflight_keys.remove(&e.key);
+    fn complete(&mut self, (batch, result, class, generation): Sent) {
+        for u in &batch {
+            for e in &u.entries {
+                self.inflight_keys.remove(&e.key);
+            }
         }
-        let c = &self.shared.counters;
         let out = match result {
             Ok(out) => out,
             Err(_) if class == Class::Retarget && self.failed => {
-                self.give_up(batch.len() as u64);
+                self.give_up(records_of(&batch) as u64);
                 return;
             }
             Err(_) if class == Class::Retarget => {
-                self.requeue_now(batch);
+                self.requeue_now(entries_of(batch));
                 return;
             }
             Err(reason) => {
-                c.failed_requests.fetch_add(1, Ordering::Relaxed);
+                self.shared.counters.failed_requests.fetch_add(1, Ordering::Relaxed);
                 if class == Class::Fatal || self.limits.fail_on_error || self.failed {
-                    let n = batch.len() as u64;
+                    let n = records_of(&batch) as u64;
                     self.fail(format!("PutRecords failed: {reason}"), n);
                 } else {
-                    tracing::warn!(table = self.table, records = batch.len(), "PutRecords failed, retrying: {reason}");
-                    self.requeue(batch);
+                    tracing::warn!(table = self.table, records = records_of(&batch), "PutRecords failed, retrying: {reason}");
+                    self.requeue(entries_of(batch));
                 }
                 return;
             }
         };
         let results = out.records();
+        let c = &self.shared.counters;
         if results.len() != batch.len() {
             // We cannot tell which entries were written: resend them all
             // (duplicates are possible, loss is not).
@@ -614,32 +1090,50 @@ impl Worker {
             );
             c.failed_requests.fetch_add(1, Ordering::Relaxed);
             if self.limits.fail_on_error || self.failed {
-                let n = batch.len() as u64;
+                let n = records_of(&batch) as u64;
                 self.fail("PutRecords returned a malformed response".into(), n);
             } else {
-                self.requeue(batch);
+                self.requeue(entries_of(batch));
             }
             return;
         }
         let mut failed = Vec::new();
         let mut fatal: Option<String> = None;
         let mut first_error = None;
-        for (e, r) in batch.into_iter().zip(results) {
+        for (u, r) in batch.into_iter().zip(results) {
             // An entry with neither an error nor a sequence number is not an acknowledgement.
             let code = r.error_code().or(if r.sequence_number().is_none() { Some("MissingSequenceNumber") } else { None });
             match code {
                 Some(code) => {
-                    let msg = format!("{code}: {}", r.error_message().unwrap_or(""));
+                    let message = r.error_message().unwrap_or("");
+                    let msg = format!("{code}: {message}");
                     if code.starts_with("KMS") && !retry::is_throttling_code(code) {
                         fatal.get_or_insert(msg.clone());
                     }
+                    if self.limits.aggregation.is_some() && names_a_gone_shard(code, message) && generation == self.layout_gen {
+                        self.mark_stale(&format!("a write failed with `{msg}`"));
+                    }
                     first_error.get_or_insert(msg);
-                    failed.push(e);
+                    failed.extend(u.entries);
                 }
                 None => {
-                    self.open.remove(&e.seq);
-                    c.acknowledged.fetch_add(1, Ordering::Relaxed);
-                    c.acknowledged_bytes.fetch_add(e.size as u64, Ordering::Relaxed);
+                    let n = u.records() as u64;
+                    let c = &self.shared.counters;
+                    if u.is_aggregate {
+                        c.aggregated_records.fetch_add(1, Ordering::Relaxed);
+                        c.aggregated_user_records.fetch_add(n, Ordering::Relaxed);
+                    }
+                    if let (Some(packed), Some(landed)) = (&u.shard, r.shard_id())
+                        && **packed != *landed
+                    {
+                        self.landed_elsewhere(generation, packed, landed, &u.entries);
+                    }
+                    let c = &self.shared.counters;
+                    for e in &u.entries {
+                        self.open.remove(&e.seq);
+                        c.acknowledged_bytes.fetch_add(e.size as u64, Ordering::Relaxed);
+                    }
+                    c.acknowledged.fetch_add(n, Ordering::Relaxed);
                 }
             }
         }
@@ -659,6 +1153,74 @@ impl Worker {
         } else {
             tracing::debug!(table = self.table, records = failed.len(), "PutRecords entries failed, retrying: {reason}");
             self.requeue(failed);
+        }
+    }
+
+    /// A unit packed for shard `packed` was written to shard `landed`: the
+    /// layout changed. Reads it again (unless a newer one is in use) and
+    /// counts the records outside `landed`'s range once its range is known.
+    fn landed_elsewhere(&mut self, generation: u64, packed: &str, landed: &str, entries: &[Entry]) {
+        let known = self.layout.as_ref().is_some_and(|l| l.all.contains_key(landed));
+        if generation == self.layout_gen || !known {
+            self.mark_stale(&format!("a record packed for shard {packed} was written to shard {landed}"));
+        }
+        let hashes = entries.iter().map(|e| e.hash).collect();
+        self.misroutes.push((landed.into(), hashes));
+        if !self.layout_stale {
+            self.judge_misroutes();
+        }
+    }
+
+    fn mark_stale(&mut self, why: &str) {
+        if !self.layout_stale {
+            tracing::info!(
+                table = self.table,
+                stream = self.target.name(),
+                "{why}: the shards changed; reading them again before packing more"
+            );
+            self.layout_stale = true;
+        }
+        self.start_refresh();
+    }
+
+    fn start_refresh(&mut self) {
+        if self.refresh.is_none() {
+            let task = list_shards(self.client.clone(), self.target.clone(), self.limits.fail_on_error);
+            self.refresh = Some(tokio::spawn(task));
+        }
+    }
+
+    fn install_layout(&mut self, layout: Layout) {
+        if self.layout.is_some() {
+            self.shared.counters.layout_refreshes.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::debug!(table = self.table, open_shards = layout.open.len(), "shard layout read");
+        self.layout = Some(Arc::new(layout));
+        self.layout_gen += 1;
+        self.layout_stale = false;
+        self.judge_misroutes();
+    }
+
+    /// Counts the records of aggregated records that landed on a shard whose
+    /// range does not hold their hash key (the layout knows every range now).
+    fn judge_misroutes(&mut self) {
+        let Some(layout) = self.layout.clone() else { return };
+        for (landed, hashes) in std::mem::take(&mut self.misroutes) {
+            let outside = match layout.all.get(&landed) {
+                Some(&(start, end)) => hashes.iter().filter(|h| **h < start || **h > end).count(),
+                // A shard ListShards does not list: its range is unknown, count them all.
+                None => hashes.len(),
+            };
+            if outside > 0 {
+                self.shared.counters.out_of_range_records.fetch_add(outside as u64, Ordering::Relaxed);
+                tracing::warn!(
+                    table = self.table,
+                    shard = &*landed,
+                    records = outside,
+                    "records were written inside an aggregated record to a shard whose hash key range does not hold their keys (the \
+                     shards changed while they were in flight); a de-aggregating reader delivers them with that shard's records"
+                );
+            }
         }
     }
 
@@ -699,6 +1261,9 @@ impl Worker {
             self.buffer.clear();
             self.buffered_bytes = 0;
             self.give_up(buffered);
+            if let Some(r) = self.refresh.take() {
+                r.abort();
+            }
             if let Ok(mut f) = self.shared.failure.lock() {
                 *f = Some(reason.clone());
             }
@@ -725,6 +1290,42 @@ impl Worker {
                 let _ = w.send(Ok(()));
             }
         }
+    }
+}
+
+/// A record sent alone with aggregation on: as it is, unless its data starts
+/// with the KPL magic (a reader would take it for an aggregated record); then
+/// inside an aggregated record of its own (`send` checked that it fits).
+fn alone_unit(e: Entry, shard: Option<Arc<str>>) -> Unit {
+    if !kpl::is_aggregated(e.data.as_ref()) {
+        return Unit::alone(e, shard);
+    }
+    let mut agg = Aggregator::new(limits::RECORD_MAX_BYTES.saturating_sub(e.key.len()), 1);
+    let data = match agg.add(&e.key, None, e.data.as_ref()) {
+        AddOutcome::Added => agg.finish().map(|out| Blob::new(out.data)),
+        _ => None,
+    };
+    if data.is_none() {
+        tracing::error!(key = &*e.key, "a record starting with the KPL magic does not fit an aggregated record; sending it as it is");
+    }
+    Unit { key: e.key.clone(), is_aggregate: data.is_some(), aggregated: data, entries: vec![e], shard }
+}
+
+/// Whether a failed PutRecords entry says the shard it went to is closed or
+/// gone (then the layout is read again).
+fn names_a_gone_shard(code: &str, message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    code == "ResourceNotFoundException"
+        || (m.contains("shard") && (m.contains("closed") || m.contains("not found") || m.contains("does not exist")))
+}
+
+/// Waits for the ListShards task, if there is one.
+async fn join_refresh(
+    task: &mut Option<tokio::task::JoinHandle<Result<Layout, String>>>,
+) -> Result<Result<Layout, String>, tokio::task::JoinError> {
+    match task {
+        Some(t) => t.await,
+        None => std::future::pending().await,
     }
 }
 

@@ -24,6 +24,9 @@ pub mod faultproxy;
 /// The Python library aws-kinesis-agg, for KPL interoperability tests.
 pub mod pyagg;
 
+/// A proxy that enforces the per-shard write limits of Kinesis.
+pub mod limitproxy;
+
 /// The custom partitioner of `rt_raw`: the text before the first `:`.
 pub struct KeyBeforeColon;
 
