@@ -250,6 +250,7 @@ async fn metrics_endpoint_and_sigterm() {
         .args(["--metrics-addr", &addr])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
