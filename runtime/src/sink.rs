@@ -550,51 +550,25 @@ struct ListedShard {
 /// Lists the stream's shards, retrying retryable errors with the sink's
 /// backoff (or failing at once with `fail_on_error`).
 async fn list_shards(client: Client, target: Arc<Target>, fail_on_error: bool) -> Result<Layout, String> {
-    let mut shards = Vec::new();
-    let mut token: Option<String> = None;
-    let mut attempt = 0;
-    loop {
-        let req = client.list_shards();
-        let by_arn = token.is_none() && target.arn().is_some();
-        let req = match &token {
-            Some(t) => req.next_token(t),
-            None => match target.arn() {
-                Some(arn) => req.stream_arn(arn),
-                None => req.stream_name(target.name()),
-            },
-        };
-        let page = match req.send().await {
-            Ok(page) => page,
-            Err(e) if target.refused_arn(&e, by_arn) => continue,
-            Err(e) => {
-                let reason = format!("ListShards failed: {}", retry::describe(&e));
-                if retry::classify(&e) == Class::Fatal || fail_on_error {
-                    return Err(reason);
-                }
-                tracing::warn!(stream = target.name(), "{reason}; retrying");
-                tokio::time::sleep(retry::delay(&retry::SINK_BACKOFF, attempt)).await;
-                attempt = attempt.saturating_add(1);
-                continue;
-            }
-        };
-        attempt = 0;
-        for s in page.shards() {
-            let range = s.hash_key_range();
-            let parse = |k: Option<&str>| k.and_then(|k| k.parse::<u128>().ok());
-            let (Some(start), Some(end)) = (parse(range.map(|r| r.starting_hash_key())), parse(range.map(|r| r.ending_hash_key()))) else {
-                // Its records are sent alone (never aggregated), so nothing depends on it.
-                tracing::warn!(stream = target.name(), shard = s.shard_id(), "ListShards gave no usable hash key range for a shard");
-                continue;
-            };
-            let open = s.sequence_number_range().is_none_or(|r| r.ending_sequence_number().is_none());
-            let parents = s.parent_shard_id().into_iter().chain(s.adjacent_parent_shard_id()).map(str::to_owned).collect();
-            shards.push(ListedShard { id: s.shard_id().into(), start, end, open, parents });
+    let listed = crate::stream::list_shards(&client, &target, |class, why, attempt| {
+        let reason = format!("ListShards failed: {why}");
+        if class == Class::Fatal || fail_on_error {
+            return Err(reason);
         }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(Layout::new(shards)),
-        }
+        tracing::warn!(stream = target.name(), "{reason}; retrying");
+        Ok(retry::delay(&retry::SINK_BACKOFF, attempt))
+    })
+    .await?;
+    let mut shards = Vec::with_capacity(listed.len());
+    for s in listed {
+        let Some((start, end)) = s.range else {
+            // Its records are sent alone (never aggregated), so nothing depends on it.
+            tracing::warn!(stream = target.name(), shard = s.id, "ListShards gave no usable hash key range for a shard");
+            continue;
+        };
+        shards.push(ListedShard { id: s.id.into(), start, end, open: s.open, parents: s.parents });
     }
+    Ok(Layout::new(shards))
 }
 
 /// An aggregated record being packed for one shard.

@@ -754,45 +754,16 @@ async fn describe_stream(client: &Client, target: &Target, b: &Backoff) -> Resul
 }
 
 async fn list_shards(client: &Client, target: &Target, b: &Backoff) -> Result<Vec<ShardInfo>, SourceError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut attempt = 0;
-        let page = loop {
-            let req = client.list_shards();
-            let by_arn = token.is_none() && target.arn().is_some();
-            let req = match &token {
-                Some(t) => req.next_token(t),
-                None => match target.arn() {
-                    Some(arn) => req.stream_arn(arn),
-                    None => req.stream_name(target.name()),
-                },
-            };
-            match req.send().await {
-                Ok(p) => break p,
-                Err(e) if target.refused_arn(&e, by_arn) => {}
-                Err(e) => {
-                    let class = retry::classify(&e);
-                    if class == Class::Fatal || attempt >= b.max_retries {
-                        return Err(SourceError::Kinesis(format!("ListShards failed: {}", retry::describe(&e))));
-                    }
-                    tokio::time::sleep(retry::delay(b, attempt)).await;
-                    attempt += 1;
-                }
-            }
-        };
-        for s in page.shards() {
-            let parents = s.parent_shard_id().into_iter().chain(s.adjacent_parent_shard_id()).map(str::to_owned).collect();
-            let range = s
-                .hash_key_range()
-                .and_then(|r| Some((kpl::parse_hash_key(r.starting_hash_key())?, kpl::parse_hash_key(r.ending_hash_key())?)));
-            out.push(ShardInfo { id: s.shard_id().to_owned(), parents, range });
+    let listed = crate::stream::list_shards(client, target, |class, why, attempt| {
+        if class == Class::Fatal || attempt >= b.max_retries {
+            Err(format!("ListShards failed: {why}"))
+        } else {
+            Ok(retry::delay(b, attempt))
         }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return Ok(out),
-        }
-    }
+    })
+    .await
+    .map_err(SourceError::Kinesis)?;
+    Ok(listed.into_iter().map(|s| ShardInfo { id: s.id, parents: s.parents, range: s.range }).collect())
 }
 
 /// The polling reader of one shard (the EFO reader wraps one, for its

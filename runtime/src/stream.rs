@@ -8,9 +8,13 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use std::time::Duration;
+
+use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
 
 use crate::config::StreamRef;
+use crate::retry::{self, Class};
 
 #[derive(Debug)]
 pub(crate) struct Target {
@@ -60,5 +64,66 @@ impl Target {
             tracing::info!(stream = %self.name, "the server does not accept stream ARNs ({msg}); naming the stream by name");
         }
         wants_name
+    }
+}
+
+/// One shard as ListShards describes it.
+#[derive(Debug, Clone)]
+pub(crate) struct ListedShard {
+    pub(crate) id: String,
+    /// Parent and adjacent parent (a merge), when it has them.
+    pub(crate) parents: Vec<String>,
+    /// The hash-key range; `None` if the server gave none that parses.
+    pub(crate) range: Option<(u128, u128)>,
+    /// Not closed by a split or merge (no ending sequence number).
+    pub(crate) open: bool,
+}
+
+/// Lists every shard of the stream, page by page, naming the stream by ARN
+/// with the fallback of [`Target::refused_arn`]. On a failed call `retry` gets
+/// the error's class, its description and the attempt number (from 0, per
+/// page), and answers how long to wait before trying again, or why to give up.
+pub(crate) async fn list_shards(
+    client: &Client,
+    target: &Target,
+    mut retry: impl FnMut(Class, String, u32) -> Result<Duration, String>,
+) -> Result<Vec<ListedShard>, String> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut attempt = 0;
+        let page = loop {
+            let req = client.list_shards();
+            let by_arn = token.is_none() && target.arn().is_some();
+            let req = match &token {
+                Some(t) => req.next_token(t),
+                None => match target.arn() {
+                    Some(arn) => req.stream_arn(arn),
+                    None => req.stream_name(target.name()),
+                },
+            };
+            match req.send().await {
+                Ok(page) => break page,
+                Err(e) if target.refused_arn(&e, by_arn) => {}
+                Err(e) => {
+                    let wait = retry(retry::classify(&e), retry::describe(&e), attempt)?;
+                    tokio::time::sleep(wait).await;
+                    attempt = attempt.saturating_add(1);
+                }
+            }
+        };
+        for s in page.shards() {
+            let range = s.hash_key_range().and_then(|r| Some((r.starting_hash_key().parse().ok()?, r.ending_hash_key().parse().ok()?)));
+            out.push(ListedShard {
+                id: s.shard_id().to_owned(),
+                parents: s.parent_shard_id().into_iter().chain(s.adjacent_parent_shard_id()).map(str::to_owned).collect(),
+                range,
+                open: s.sequence_number_range().is_none_or(|r| r.ending_sequence_number().is_none()),
+            });
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(out),
+        }
     }
 }
