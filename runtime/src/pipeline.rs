@@ -88,7 +88,8 @@ impl From<SinkError> for PipelineError {
 pub struct PipelineReport {
     pub records_in: u64,
     pub records_out: u64,
-    /// How long the run took.
+    /// How long the run worked: its wall time, less the `--stop-when-idle`
+    /// wait that ended it.
     pub seconds: f64,
     /// Why it ended: `signal`, `idle`, or `done` (a bounded source ended).
     pub stopped_by: &'static str,
@@ -223,7 +224,12 @@ where
         seconds = started.elapsed().as_secs_f64(),
         "stopped by {stopped_by}"
     );
-    Ok(PipelineReport { records_in, records_out: stats.acknowledged, seconds: started.elapsed().as_secs_f64(), stopped_by })
+    // Stopped by idleness, the last `idle` of the run was waiting: leave it out.
+    let active = match (stopped_by, options.stop_when_idle) {
+        ("idle", Some(idle)) => started.elapsed().saturating_sub(idle),
+        _ => started.elapsed(),
+    };
+    Ok(PipelineReport { records_in, records_out: stats.acknowledged, seconds: active.as_secs_f64(), stopped_by })
 }
 
 /// A pipeline's source: a Kinesis stream or generated rows.
