@@ -1,7 +1,7 @@
 //! An EFO source process for the consumer-lifecycle test: reads table
 //! `rt_efo` (JOB_MANAGED consumer `kt-efo-reader`) from a stream with a file
 //! checkpoint, appends every record to a file, acknowledges, and after `idle`
-//! with nothing new stops cleanly (`Source::close`, which deregisters the
+//! with nothing new, once every shard is caught up, stops cleanly (`Source::close`, which deregisters the
 //! consumer). Exits 0 on a clean stop, 1 when the source fails.
 //!
 //! `kt_efo_reader ENDPOINT STREAM CHECKPOINT_DIR OUT_FILE IDLE_MS`
@@ -44,7 +44,11 @@ async fn main() {
     let idle = Duration::from_millis(idle_ms.parse().unwrap_or(3000));
     loop {
         let batch = match tokio::time::timeout(idle, source.next()).await {
-            Err(_) => break,
+            // Quiet for `idle` and caught up: every shard's subscription has
+            // reported zero lag (a restart may wait seconds for an emulator to
+            // release the killed run's subscriptions before anything flows).
+            Err(_) if caught_up(&source) => break,
+            Err(_) => continue,
             Ok(Ok(b)) => b,
             Ok(Err(e)) => {
                 eprintln!("kt_efo_reader: {e}");
@@ -69,4 +73,14 @@ async fn main() {
             std::process::exit(1);
         }
     }
+}
+
+fn caught_up(source: &Source<RtEfo>) -> bool {
+    let (status, lag) = (source.shard_status(), source.lag());
+    !status.is_empty()
+        && status.iter().all(|(id, st)| match *st {
+            "reading" => lag.get(id) == Some(&0),
+            "starting" => false,
+            _ => true,
+        })
 }
