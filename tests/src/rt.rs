@@ -245,3 +245,32 @@ pub fn check_lineage(
     assert!(checked >= 3, "{kind}: expected records on parents and children, checked {checked} pairs");
     assert!(first.contains_key(merged), "{kind}: the merged shard was read");
 }
+
+/// Writes `sent` in three parts to a stream of (at least) two shards: the
+/// first, then a split of the first shard, the second, then a merge of the
+/// split's upper child with the second original shard, the third. Returns
+/// the merged shard.
+pub async fn write_across_split_and_merge(
+    emu: &crate::emulator::Emulator,
+    stream: &str,
+    sink: &mut kinesis_tables::sink::Sink<crate::generated::RtJson>,
+    sent: &[crate::generated::RtJson],
+) -> crate::emulator::ShardInfo {
+    let third = sent.len() / 3;
+    let shards = emu.open_shards(stream).await.unwrap();
+    for r in &sent[..third] {
+        sink.send(r).await.unwrap();
+    }
+    sink.flush().await.unwrap();
+    let [_low, high] = emu.split_shard(stream, &shards[0].shard_id).await.unwrap();
+    for r in &sent[third..2 * third] {
+        sink.send(r).await.unwrap();
+    }
+    sink.flush().await.unwrap();
+    // The upper child of the split is adjacent to the second original shard.
+    let merged = emu.merge_shards(stream, &high.shard_id, &shards[1].shard_id).await.unwrap();
+    for r in &sent[2 * third..] {
+        sink.send(r).await.unwrap();
+    }
+    merged
+}

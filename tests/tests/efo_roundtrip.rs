@@ -34,7 +34,6 @@ async fn round_trip(kind: Kind) {
     let store = || FileCheckpointStore::new(&dir, "efo-rt");
     let (sink_client, source_client) = rt::clients(&cfg).await;
     let sent: Vec<RtJson> = rt::records(RECORDS, 80);
-    let third = RECORDS / 3;
 
     let source = Source::<RtJson>::builder().config(cfg.clone()).client(source_client.clone()).checkpoints(store()).start().await.unwrap();
     let consumers = emu.list_consumers("efo-rt").await.unwrap();
@@ -43,20 +42,7 @@ async fn round_trip(kind: Kind) {
     let reader = tokio::spawn(read_with_shards(source, sent.len()));
 
     let mut sink = Sink::<RtJson>::with_client(sink_client.clone(), &cfg);
-    let shards = emu.open_shards("efo-rt").await.unwrap();
-    for r in &sent[..third] {
-        sink.send(r).await.unwrap();
-    }
-    sink.flush().await.unwrap();
-    let [_low, high] = emu.split_shard("efo-rt", &shards[0].shard_id).await.unwrap();
-    for r in &sent[third..2 * third] {
-        sink.send(r).await.unwrap();
-    }
-    sink.flush().await.unwrap();
-    let merged = emu.merge_shards("efo-rt", &high.shard_id, &shards[1].shard_id).await.unwrap();
-    for r in &sent[2 * third..] {
-        sink.send(r).await.unwrap();
-    }
+    let merged = rt::write_across_split_and_merge(&emu, "efo-rt", &mut sink, &sent).await;
     sink.close().await.unwrap();
 
     let (got, stats) = reader.await.unwrap();

@@ -26,21 +26,7 @@ async fn resharding(kind: Kind) {
     let reader = tokio::spawn(read_with_shards(source, sent.len()));
 
     let mut sink = Sink::<RtJson>::with_client(sink_client.clone(), &cfg);
-    let shards = emu.open_shards("reshard").await.unwrap();
-    for r in &sent[..CHUNK] {
-        sink.send(r).await.unwrap();
-    }
-    sink.flush().await.unwrap();
-    let [_low, high] = emu.split_shard("reshard", &shards[0].shard_id).await.unwrap();
-    for r in &sent[CHUNK..2 * CHUNK] {
-        sink.send(r).await.unwrap();
-    }
-    sink.flush().await.unwrap();
-    // The upper child of the split is adjacent to the second original shard.
-    let merged = emu.merge_shards("reshard", &high.shard_id, &shards[1].shard_id).await.unwrap();
-    for r in &sent[2 * CHUNK..] {
-        sink.send(r).await.unwrap();
-    }
+    let merged = rt::write_across_split_and_merge(&emu, "reshard", &mut sink, &sent).await;
     sink.close().await.unwrap();
 
     let got = reader.await.unwrap();
