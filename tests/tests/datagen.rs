@@ -24,6 +24,7 @@ async fn all<R: Record>() -> Vec<R> {
 #[tokio::test]
 async fn generated_values_fit_their_types_and_follow_the_options() {
     let started = Instant::now();
+    let started_at = chrono::Utc::now();
     let rows: Vec<GenAll> = all().await;
     // number-of-rows is 5000, but the shortest sequence (-5..=1994) ends first.
     assert_eq!(rows.len(), 2000);
@@ -46,11 +47,12 @@ async fn generated_values_fit_their_types_and_follow_the_options() {
         assert!(r.vc.chars().count() <= 5);
         assert_eq!(r.vb.len(), 4, "length");
         assert!(r.arr.as_ref().is_some_and(|a| a.len() == 4 && a.iter().all(|v| (10..=20).contains(v))), "{:?}", r.arr);
-        let ts_age = now.naive_utc() - r.ts;
-        assert!(ts_age >= chrono::Duration::seconds(-1) && ts_age <= chrono::Duration::seconds(62), "max-past 1 min: {ts_age}");
+        // Made between the start and now, up to max-past (1 min) before that moment.
+        let (earliest, latest) = (started_at - chrono::Duration::seconds(61), now + chrono::Duration::seconds(1));
+        assert!(r.ts >= earliest.naive_utc() && r.ts <= latest.naive_utc(), "max-past 1 min: {} not in {earliest}..{latest}", r.ts);
         let day_age = now.date_naive() - r.day;
         assert!((0..=11).contains(&day_age.num_days()), "max-past 10 d: {day_age}");
-        assert!(now - r.ltz < chrono::Duration::seconds(5));
+        assert!(r.ltz >= started_at - chrono::Duration::seconds(1) && r.ltz <= latest, "no max-past: {}", r.ltz);
         null_b += r.b.is_none() as usize;
         match &r.str {
             None => null_str += 1,
