@@ -12,6 +12,7 @@ pub mod datagen;
 pub mod efo;
 pub mod kpl;
 pub mod pipeline;
+pub mod policy;
 pub mod print;
 mod retry;
 pub mod sink;

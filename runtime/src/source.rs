@@ -31,6 +31,7 @@ use crate::config::{Backoff, FormatConfig, ReaderType, StartPosition, TableConfi
 use crate::connect::{self, HttpSettings};
 use crate::efo;
 use crate::kpl;
+use crate::policy::OnDataLoss;
 use crate::retry::{self, Class};
 use crate::stream::Target;
 use crate::{DecodeErrorKind, Metadata, Record};
@@ -72,6 +73,43 @@ pub struct Batch<R> {
     pub millis_behind_latest: Option<i64>,
     /// Give this back to [`Source::ack`] once the records are safely processed.
     pub ack: Ack,
+    /// Where each record came from, by index into `records`.
+    origins: Origins,
+}
+
+impl<R> Batch<R> {
+    /// The Kinesis position of record `i` of the batch: its sequence number
+    /// and, for a sub-record of a KPL-aggregated record, its sub-sequence
+    /// number. `None` when `i` is out of range.
+    pub fn origin(&self, i: usize) -> Option<RecordOrigin<'_>> {
+        self.origins.get(i)
+    }
+}
+
+/// Where one record of a [`Batch`] was read: for messages that name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordOrigin<'a> {
+    pub sequence_number: &'a str,
+    pub sub_sequence_number: Option<u64>,
+}
+
+/// The origins of a batch's records: the sequence numbers of the read they
+/// came from (shared by the batches of one read) and, per record, an index
+/// into them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Origins {
+    sequence_numbers: Arc<[String]>,
+    of: Vec<Origin>,
+}
+
+impl Origins {
+    fn get(&self, i: usize) -> Option<RecordOrigin<'_>> {
+        let o = self.of.get(i)?;
+        Some(RecordOrigin {
+            sequence_number: self.sequence_numbers.get(o.raw as usize).map(String::as_str).unwrap_or(""),
+            sub_sequence_number: o.sub.map(|(k, _)| k as u64),
+        })
+    }
 }
 
 /// Acknowledges one [`Batch`].
@@ -113,6 +151,10 @@ pub struct SourceStats {
     /// they were read from (written before a reshard, or packed without
     /// regard to shards). Delivered, never dropped; KCL drops them silently.
     pub out_of_range_sub_records: u64,
+    /// Positions found to have fallen out of the stream's retention (a
+    /// checkpointed shard gone, or a checkpointed record trimmed), each a
+    /// loss of data that `--on-data-loss continue` let the source go past.
+    pub data_loss: u64,
 }
 
 #[derive(Default)]
@@ -136,6 +178,7 @@ pub(crate) struct Counters {
     sub_records: AtomicU64,
     corrupt_aggregates: AtomicU64,
     out_of_range_sub_records: AtomicU64,
+    data_loss: AtomicU64,
     /// Hash-key ranges of the shards, from ListShards.
     ranges: std::sync::Mutex<std::collections::HashMap<String, (u128, u128)>>,
 }
@@ -146,10 +189,17 @@ pub struct SourceBuilder<R: Record> {
     config: Option<TableConfig>,
     store: Option<Arc<dyn CheckpointStore>>,
     commit_interval: Duration,
+    on_data_loss: OnDataLoss,
     _r: std::marker::PhantomData<fn() -> R>,
 }
 
 impl<R: Record> SourceBuilder<R> {
+    /// What to do when a checkpointed position fell out of the stream's
+    /// retention (default: fail).
+    pub fn on_data_loss(mut self, policy: OnDataLoss) -> Self {
+        self.on_data_loss = policy;
+        self
+    }
     /// Use this client instead of one built from the options.
     pub fn client(mut self, client: Client) -> Self {
         self.client = Some(client);
@@ -286,6 +336,7 @@ pub(crate) enum Event<R> {
     Batch {
         shard: Arc<str>,
         records: Vec<R>,
+        origins: Origins,
         /// The position of the batch's last record (or skipped record).
         last: Option<Pos>,
         millis_behind: Option<i64>,
@@ -358,7 +409,14 @@ impl<R: Record> fmt::Debug for Source<R> {
 
 impl<R: Record> Source<R> {
     pub fn builder() -> SourceBuilder<R> {
-        SourceBuilder { client: None, config: None, store: None, commit_interval: Duration::from_secs(1), _r: std::marker::PhantomData }
+        SourceBuilder {
+            client: None,
+            config: None,
+            store: None,
+            commit_interval: Duration::from_secs(1),
+            on_data_loss: OnDataLoss::Fail,
+            _r: std::marker::PhantomData,
+        }
     }
 
     /// The next batch. Cancel-safe: dropping the future loses nothing.
@@ -390,7 +448,7 @@ impl<R: Record> Source<R> {
             };
             match event {
                 Event::Listed(list) => self.on_listed(list),
-                Event::Batch { shard, records, last, millis_behind } => {
+                Event::Batch { shard, records, origins, last, millis_behind } => {
                     let Some(state) = self.shards.get_mut(&*shard) else { continue };
                     let n = state.next_batch;
                     state.next_batch += 1;
@@ -402,7 +460,7 @@ impl<R: Record> Source<R> {
                         self.ack(ack);
                         continue;
                     }
-                    return Ok(Batch { shard_id: shard, records, millis_behind_latest: millis_behind, ack });
+                    return Ok(Batch { shard_id: shard, records, millis_behind_latest: millis_behind, ack, origins });
                 }
                 Event::End { shard } => self.on_end(&shard),
                 Event::Positioned { shard } => {
@@ -469,6 +527,7 @@ impl<R: Record> Source<R> {
             sub_records: l(&c.sub_records),
             corrupt_aggregates: l(&c.corrupt_aggregates),
             out_of_range_sub_records: l(&c.out_of_range_sub_records),
+            data_loss: l(&c.data_loss),
         }
     }
 
@@ -969,17 +1028,20 @@ pub(crate) async fn deliver<R: Record>(
     let pos_of = |o: Origin| Pos { sequence_number: raw[o.raw as usize].sequence_number().to_owned(), sub: o.sub_position() };
     // Every batch but the last ends at its last record's position; the last
     // one ends after the whole read (skipped records included).
-    let mut ordered: Vec<(Vec<R>, Option<Pos>)> = Vec::new();
-    let (mut rest, mut done) = (records, 0);
+    let sequence_numbers: Arc<[String]> = raw.iter().map(|r| r.sequence_number().to_owned()).collect();
+    let mut ordered: Vec<(Vec<R>, Vec<Origin>, Option<Pos>)> = Vec::new();
+    let (mut rest, mut rest_origins) = (records, origins);
     while rest.len() > MAX_BATCH_RECORDS {
         let tail = rest.split_off(MAX_BATCH_RECORDS);
-        done += MAX_BATCH_RECORDS;
-        ordered.push((rest, Some(pos_of(origins[done - 1]))));
-        rest = tail;
+        let tail_origins = rest_origins.split_off(MAX_BATCH_RECORDS);
+        let end = pos_of(rest_origins[MAX_BATCH_RECORDS - 1]);
+        ordered.push((rest, rest_origins, Some(end)));
+        (rest, rest_origins) = (tail, tail_origins);
     }
-    ordered.push((rest, Some(Pos { sequence_number: last.sequence_number().to_owned(), sub: None })));
-    for (records, last) in ordered {
-        let event = Event::Batch { shard: shard.clone(), records, last, millis_behind };
+    ordered.push((rest, rest_origins, Some(Pos { sequence_number: last.sequence_number().to_owned(), sub: None })));
+    for (records, of, last) in ordered {
+        let origins = Origins { sequence_numbers: sequence_numbers.clone(), of };
+        let event = Event::Batch { shard: shard.clone(), records, origins, last, millis_behind };
         if tx.send(event).await.is_err() {
             return Ok(None);
         }
