@@ -29,6 +29,13 @@ pub struct Checkpoint {
     /// so records written while the source was down are not skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned_start_millis: Option<i64>,
+    /// When the stream was created (DescribeStreamSummary), in epoch
+    /// milliseconds. A stream deleted and recreated under the same name has
+    /// the same ARN and restarts its shard ids, so the checkpoint's positions
+    /// would silently skip the new stream's shards: a different creation
+    /// time is refused at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_created_millis: Option<i64>,
     /// Per shard: where to resume.
     #[serde(default)]
     pub shards: BTreeMap<String, ShardPosition>,
@@ -44,6 +51,14 @@ pub enum ShardPosition {
         sequence_number: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sub_sequence_number: Option<u64>,
+        /// The arrival time (epoch milliseconds) of the checkpointed record,
+        /// or later: the last time the shard was seen read to its tip from
+        /// this position. Every record of the shard that arrived before it
+        /// has been read. A restart finding it older than the stream's
+        /// retention period knows records after the position may have been
+        /// trimmed unread.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        arrival_millis: Option<i64>,
     },
     /// The shard is closed and every record of it was acknowledged: never read it again.
     Finished,
@@ -158,8 +173,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("kt-cp-{}-{}", std::process::id(), fastrand::u64(..)));
         let store = FileCheckpointStore::new(&dir, "clicks/source");
         assert_eq!(store.load().await.unwrap(), None);
-        let mut cp = Checkpoint { stream: "s".into(), pinned_start_millis: Some(5), shards: BTreeMap::new() };
-        cp.shards.insert("shardId-0".into(), ShardPosition::After { sequence_number: "42".into(), sub_sequence_number: Some(7) });
+        let mut cp =
+            Checkpoint { stream: "s".into(), pinned_start_millis: Some(5), stream_created_millis: Some(9), shards: BTreeMap::new() };
+        cp.shards.insert(
+            "shardId-0".into(),
+            ShardPosition::After { sequence_number: "42".into(), sub_sequence_number: Some(7), arrival_millis: Some(1_000) },
+        );
         store.save(cp.clone()).await.unwrap();
         assert_eq!(store.load().await.unwrap(), Some(cp.clone()));
         cp.shards.insert("shardId-0".into(), ShardPosition::Finished);

@@ -47,6 +47,9 @@ pub enum SourceError {
     Kinesis(String),
     /// The checkpoint could not be read or written.
     Checkpoint(String),
+    /// A checkpointed position fell out of the stream's retention: records
+    /// after it may be gone unread (`--on-data-loss continue` goes on).
+    DataLoss { shard_id: String, position: String, reason: String },
 }
 
 impl fmt::Display for SourceError {
@@ -58,6 +61,11 @@ impl fmt::Display for SourceError {
             }
             SourceError::Kinesis(m) => write!(f, "Kinesis error: {m}"),
             SourceError::Checkpoint(m) => write!(f, "checkpoint error: {m}"),
+            SourceError::DataLoss { shard_id, position, reason } => write!(
+                f,
+                "data loss on shard {shard_id} after position {position}: {reason}; \
+                 to accept the loss and go on, restart with --on-data-loss continue"
+            ),
         }
     }
 }
@@ -243,7 +251,7 @@ impl<R: Record> SourceBuilder<R> {
         };
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryCheckpointStore::default()));
         let target = Arc::new(Target::new(&cfg.stream));
-        let described_arn = describe_stream(&client, &target, &cfg.source.describe_stream_retry).await?;
+        let described = describe_stream(&client, &target, &cfg.source.describe_stream_retry).await?;
         let stream_id = target.id().to_owned();
         let mut checkpoint = match store.load().await.map_err(|e| SourceError::Checkpoint(e.0))? {
             Some(cp) if cp.stream != stream_id => {
@@ -255,6 +263,21 @@ impl<R: Record> SourceBuilder<R> {
             Some(cp) => cp,
             None => Checkpoint { stream: stream_id, ..Checkpoint::default() },
         };
+        match (checkpoint.stream_created_millis, described.created_millis) {
+            (Some(saved), Some(now)) if saved != now => {
+                return Err(SourceError::Checkpoint(format!(
+                    "stream `{}` was created at {}, but the checkpoint is of a stream of that name created at {}: \
+                     the stream was deleted and recreated, and the checkpoint's positions do not apply to it \
+                     (its shard ids start over). To read the new stream from the table's start position, \
+                     delete or move the checkpoint, or use another checkpoint location",
+                    target.id(),
+                    millis_text(now),
+                    millis_text(saved)
+                )));
+            }
+            (None, Some(now)) => checkpoint.stream_created_millis = Some(now),
+            _ => {}
+        }
         let first_start = checkpoint.shards.is_empty() && checkpoint.pinned_start_millis.is_none();
         if cfg.source.start == StartPosition::Latest && checkpoint.pinned_start_millis.is_none() {
             // Pin LATEST now, durably, so a restart reads from here rather than from its own "now".
@@ -266,7 +289,7 @@ impl<R: Record> SourceBuilder<R> {
         // consumer behind.
         let efo = match cfg.source.reader {
             ReaderType::Efo => {
-                let stream_arn = match (cfg.stream.arn(), described_arn) {
+                let stream_arn = match (cfg.stream.arn(), described.arn) {
                     (Some(arn), _) => arn.to_owned(),
                     (None, Some(arn)) => arn,
                     (None, None) => {
@@ -312,6 +335,9 @@ impl<R: Record> SourceBuilder<R> {
             first_listing: true,
             first_start,
             resumed,
+            pruned: std::collections::HashSet::new(),
+            retention_millis: described.retention_hours.map(|h| i64::from(h) * 3_600_000),
+            on_data_loss: self.on_data_loss,
             failed: None,
         })
     }
@@ -344,6 +370,12 @@ pub(crate) enum Event<R> {
     End {
         shard: Arc<str>,
     },
+    /// A read found no new records and the reader at the tip of the shard:
+    /// every record that arrived before `at_millis` has been read.
+    Tip {
+        shard: Arc<str>,
+        at_millis: i64,
+    },
     Failed(SourceError),
 }
 
@@ -368,6 +400,9 @@ struct ShardState {
     next_batch: u64,
     /// Delivered batches not yet committed: (batch number, last sequence number, acknowledged).
     pending: VecDeque<(u64, Option<Pos>, bool)>,
+    /// An acknowledged position held back until every parent is committed
+    /// as finished, so that a restart never reads a child ahead of a parent.
+    held: Option<Pos>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -393,6 +428,12 @@ pub struct Source<R: Record> {
     first_start: bool,
     /// Shards that had a position in the checkpoint loaded at startup.
     resumed: std::collections::HashSet<String>,
+    /// Finished shards dropped from the checkpoint and the maps once all
+    /// their children were past their first checkpoint; never read again.
+    pruned: std::collections::HashSet<String>,
+    /// The stream's retention period, when DescribeStreamSummary gave it.
+    retention_millis: Option<i64>,
+    on_data_loss: OnDataLoss,
     failed: Option<SourceError>,
 }
 
@@ -463,6 +504,7 @@ impl<R: Record> Source<R> {
                     return Ok(Batch { shard_id: shard, records, millis_behind_latest: millis_behind, ack, origins });
                 }
                 Event::End { shard } => self.on_end(&shard),
+                Event::Tip { shard, at_millis } => self.on_tip(&shard, at_millis),
                 Event::Positioned { shard } => {
                     if let Some(s) = self.shards.get_mut(&*shard)
                         && s.status == Status::Starting
@@ -490,18 +532,147 @@ impl<R: Record> Source<R> {
                 position = Some(seq);
             }
         }
-        let mut changed = false;
-        if let Some(Pos { sequence_number, sub }) = position {
-            self.checkpoint.shards.insert(ack.shard_id.to_string(), ShardPosition::After { sequence_number, sub_sequence_number: sub });
-            changed = true;
+        let moved = position.is_some();
+        if let Some(pos) = position {
+            state.held = Some(pos);
         }
-        if state.status == Status::Ended && state.pending.is_empty() {
+        let finished = state.status == Status::Ended && state.pending.is_empty();
+        if finished {
             state.status = Status::Finished;
-            self.checkpoint.shards.insert(ack.shard_id.to_string(), ShardPosition::Finished);
-            changed = true;
         }
+        // The common case, a position moving inside a shard whose parents are
+        // done, touches only this shard; a shard finishing may release others.
+        let changed = if finished { self.settle() } else { moved && self.settle_one(&ack.shard_id) };
         if changed {
             self.cp_tx.send_replace(self.checkpoint.clone());
+        }
+    }
+
+    /// [`Source::settle`] for one shard whose position moved: commits it if
+    /// its parents are committed as finished, then prunes those parents if
+    /// this was the last child to reach its first checkpoint.
+    fn settle_one(&mut self, id: &str) -> bool {
+        let Some(state) = self.shards.get(id) else { return false };
+        if state.held.is_none() || !state.parents.iter().all(|p| self.committed_finished(p)) {
+            return false;
+        }
+        let parents = state.parents.clone();
+        let first = !self.checkpoint.shards.contains_key(id);
+        if let Some(Pos { sequence_number, sub, arrival_millis }) = self.shards.get_mut(id).and_then(|s| s.held.take()) {
+            let position = ShardPosition::After { sequence_number, sub_sequence_number: sub, arrival_millis };
+            self.checkpoint.shards.insert(id.to_owned(), position);
+        }
+        if first {
+            self.prune(&parents);
+        }
+        true
+    }
+
+    /// Moves what was acknowledged into the checkpoint, parents first: a
+    /// shard's position, and its finished mark, are committed only once every
+    /// parent is committed as finished (or gone from the listing). Then prunes.
+    /// Returns whether the checkpoint changed.
+    fn settle(&mut self) -> bool {
+        let mut changed = false;
+        loop {
+            let ready: Vec<String> = self
+                .shards
+                .iter()
+                .filter(|(id, s)| {
+                    let unsettled = s.held.is_some()
+                        || (s.status == Status::Finished && self.checkpoint.shards.get(*id) != Some(&ShardPosition::Finished));
+                    unsettled && s.parents.iter().all(|p| self.committed_finished(p))
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            if ready.is_empty() {
+                break;
+            }
+            for id in ready {
+                let Some(state) = self.shards.get_mut(&id) else { continue };
+                if let Some(Pos { sequence_number, sub, arrival_millis }) = state.held.take() {
+                    let position = ShardPosition::After { sequence_number, sub_sequence_number: sub, arrival_millis };
+                    self.checkpoint.shards.insert(id.clone(), position);
+                }
+                if state.status == Status::Finished {
+                    self.checkpoint.shards.insert(id, ShardPosition::Finished);
+                }
+                changed = true;
+            }
+        }
+        let all: Vec<String> = self.shards.keys().cloned().collect();
+        changed | self.prune(&all)
+    }
+
+    /// Whether shard `id` is committed as finished: marked so in the
+    /// checkpoint, pruned, or no longer listed (trimmed; a trimmed shard with
+    /// an unfinished position is reported as data loss when listed).
+    fn committed_finished(&self, id: &str) -> bool {
+        self.pruned.contains(id) || !self.shards.contains_key(id) || self.checkpoint.shards.get(id) == Some(&ShardPosition::Finished)
+    }
+
+    /// Drops finished shards whose children are all past their first
+    /// checkpoint (as the KCL cleans up its leases), from the checkpoint and
+    /// from the source's maps, so neither grows with every reshard. A restart
+    /// treats a listed shard missing from the checkpoint, with a descendant
+    /// in it, as finished.
+    fn prune(&mut self, candidates: &[String]) -> bool {
+        let prunable: Vec<String> = candidates
+            .iter()
+            .filter_map(|id| self.shards.get_key_value(id))
+            .filter(|(id, _)| self.checkpoint.shards.get(*id) == Some(&ShardPosition::Finished))
+            .filter(|(id, _)| {
+                let mut children = self.shards.iter().filter(|(_, c)| c.parents.iter().any(|p| p == *id)).peekable();
+                children.peek().is_some() && children.all(|(cid, _)| self.checkpoint.shards.contains_key(cid))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &prunable {
+            self.checkpoint.shards.remove(id);
+            self.shards.remove(id);
+            if let Ok(mut lag) = self.counters.lag.lock() {
+                lag.remove(id);
+            }
+            if let Ok(mut ranges) = self.counters.ranges.lock() {
+                ranges.remove(id);
+            }
+            tracing::debug!(table = R::TABLE_NAME, shard = %id, "pruned a finished shard from the checkpoint");
+            self.pruned.insert(id.clone());
+        }
+        !prunable.is_empty()
+    }
+
+    /// A reader at the tip of its shard: once nothing of the shard waits for
+    /// acknowledgement, its checkpointed position is known current as of
+    /// `at_millis` (refreshed at most once a minute, so a quiet shard's
+    /// position does not look older than the retention period).
+    fn on_tip(&mut self, shard: &str, at_millis: i64) {
+        let Some(state) = self.shards.get(shard) else { return };
+        if !state.pending.is_empty() || state.held.is_some() {
+            return;
+        }
+        if let Some(ShardPosition::After { arrival_millis, .. }) = self.checkpoint.shards.get_mut(shard)
+            && arrival_millis.is_none_or(|a| a < at_millis - 60_000)
+        {
+            *arrival_millis = Some(at_millis);
+            self.cp_tx.send_replace(self.checkpoint.clone());
+        }
+    }
+
+    /// A position that fell out of retention: fail (the default), or log,
+    /// count and go on. Returns whether to go on.
+    fn data_loss(&mut self, shard_id: &str, position: &str, reason: String) -> bool {
+        let e = SourceError::DataLoss { shard_id: shard_id.to_owned(), position: position.to_owned(), reason };
+        tracing::error!(table = R::TABLE_NAME, shard = shard_id, "{e}");
+        match self.on_data_loss {
+            OnDataLoss::Fail => {
+                self.failed = Some(e);
+                false
+            }
+            OnDataLoss::Continue => {
+                self.counters.data_loss.fetch_add(1, Ordering::Relaxed);
+                true
+            }
         }
     }
 
@@ -597,8 +768,40 @@ impl<R: Record> Source<R> {
         if let Ok(mut closed) = self.closed.lock() {
             closed.extend(list.iter().flat_map(|i| i.parents.iter().cloned()));
         }
+        let mut changed = false;
+        // A checkpointed shard that is no longer listed was trimmed: with an
+        // unfinished position, the records after it went unread.
+        let listed: std::collections::HashSet<&str> = list.iter().map(|i| i.id.as_str()).collect();
+        let vanished: Vec<(String, String)> = self
+            .checkpoint
+            .shards
+            .iter()
+            .filter(|(id, _)| !listed.contains(id.as_str()) && !self.shards.contains_key(*id))
+            .filter_map(|(id, pos)| match pos {
+                ShardPosition::After { sequence_number, sub_sequence_number, .. } => {
+                    Some((id.clone(), position_text(sequence_number, *sub_sequence_number)))
+                }
+                ShardPosition::Finished => None,
+            })
+            .collect();
+        for (id, position) in vanished {
+            let reason = "ListShards no longer lists the shard (it was trimmed after the stream's retention period) \
+                          while the checkpoint held an unfinished position: its records after that position are gone"
+                .to_owned();
+            if !self.data_loss(&id, &position, reason) {
+                return;
+            }
+            self.checkpoint.shards.remove(&id);
+            changed = true;
+        }
+        let finished_before = self.finished_by_descendants(&list);
         for info in list {
-            if self.shards.contains_key(&info.id) {
+            if self.shards.contains_key(&info.id) || self.pruned.contains(&info.id) {
+                continue;
+            }
+            if finished_before.contains(&info.id) {
+                // Pruned by an earlier run: a descendant is in the checkpoint.
+                self.pruned.insert(info.id);
                 continue;
             }
             let status = match self.checkpoint.shards.get(&info.id) {
@@ -607,10 +810,44 @@ impl<R: Record> Source<R> {
             };
             self.shards.insert(
                 info.id.clone(),
-                ShardState { parents: info.parents, status, late, next_batch: 0, pending: VecDeque::new(), reader: None },
+                ShardState { parents: info.parents, status, late, next_batch: 0, pending: VecDeque::new(), held: None, reader: None },
             );
         }
+        if changed || self.settle() {
+            self.cp_tx.send_replace(self.checkpoint.clone());
+        }
         self.start_ready();
+    }
+
+    /// Listed shards that are new to this source, missing from the
+    /// checkpoint, and have a descendant in it: finished and pruned by an
+    /// earlier run (without this they would be read again from the start).
+    fn finished_by_descendants(&self, list: &[ShardInfo]) -> std::collections::HashSet<String> {
+        let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for i in list {
+            for p in &i.parents {
+                children.entry(p.as_str()).or_default().push(i.id.as_str());
+            }
+        }
+        let mut out = std::collections::HashSet::new();
+        for i in list {
+            if self.shards.contains_key(&i.id) || self.checkpoint.shards.contains_key(&i.id) {
+                continue;
+            }
+            let mut stack: Vec<&str> = children.get(i.id.as_str()).cloned().unwrap_or_default();
+            let mut seen = std::collections::HashSet::new();
+            while let Some(c) = stack.pop() {
+                if !seen.insert(c) {
+                    continue;
+                }
+                if self.checkpoint.shards.contains_key(c) {
+                    out.insert(i.id.clone());
+                    break;
+                }
+                stack.extend(children.get(c).into_iter().flatten());
+            }
+        }
+        out
     }
 
     fn on_end(&mut self, shard: &str) {
@@ -620,9 +857,10 @@ impl<R: Record> Source<R> {
             s.status = Status::Ended;
             if s.pending.is_empty() {
                 s.status = Status::Finished;
-                self.checkpoint.shards.insert(shard.to_owned(), ShardPosition::Finished);
-                self.cp_tx.send_replace(self.checkpoint.clone());
             }
+        }
+        if self.settle() {
+            self.cp_tx.send_replace(self.checkpoint.clone());
         }
         self.start_ready();
     }
@@ -638,6 +876,9 @@ impl<R: Record> Source<R> {
             });
             if !parents_done {
                 continue;
+            }
+            if !self.check_retention(&id) {
+                return;
             }
             let start = self.start_of(&id);
             let state = self.shards.get_mut(&id).expect("listed above");
@@ -660,11 +901,38 @@ impl<R: Record> Source<R> {
         }
     }
 
+    /// Before a shard resumes from its checkpointed position: whether the
+    /// position is still inside the stream's retention period. Records that
+    /// arrived after it and before now minus the retention period may have
+    /// been trimmed unread. Returns whether to start the shard.
+    fn check_retention(&mut self, id: &str) -> bool {
+        let (Some(retention), Some(ShardPosition::After { sequence_number, sub_sequence_number, arrival_millis: Some(arrival) })) =
+            (self.retention_millis, self.checkpoint.shards.get(id))
+        else {
+            return true;
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        if *arrival >= now - retention {
+            return true;
+        }
+        let position = position_text(sequence_number, *sub_sequence_number);
+        let reason = format!(
+            "the shard was last known read up to {} and the stream keeps records for {} h: \
+             records that arrived after that and before {} may have been trimmed unread",
+            millis_text(*arrival),
+            retention / 3_600_000,
+            millis_text(now - retention)
+        );
+        self.data_loss(id, &position, reason)
+    }
+
     /// Where a shard without a finished mark starts.
     fn start_of(&self, id: &str) -> Start {
         match self.checkpoint.shards.get(id) {
-            Some(ShardPosition::After { sequence_number, sub_sequence_number: None }) => return Start::After(sequence_number.clone()),
-            Some(ShardPosition::After { sequence_number, sub_sequence_number: Some(sub) }) => {
+            Some(ShardPosition::After { sequence_number, sub_sequence_number: None, .. }) => {
+                return Start::After(sequence_number.clone());
+            }
+            Some(ShardPosition::After { sequence_number, sub_sequence_number: Some(sub), .. }) => {
                 return Start::Inside { sequence_number: sequence_number.clone(), after_sub: *sub };
             }
             _ => {}
@@ -725,6 +993,17 @@ impl Start {
 pub(crate) struct Pos {
     pub(crate) sequence_number: String,
     pub(crate) sub: Option<u64>,
+    /// See [`ShardPosition::After`]'s `arrival_millis`.
+    pub(crate) arrival_millis: Option<i64>,
+}
+
+/// A checkpoint position for messages: the sequence number, and the
+/// sub-record inside a KPL-aggregated record.
+fn position_text(sequence_number: &str, sub: Option<u64>) -> String {
+    match sub {
+        Some(k) => format!("{sequence_number} (sub-record {k})"),
+        None => sequence_number.to_owned(),
+    }
 }
 
 async fn commit_loop(
@@ -774,10 +1053,26 @@ async fn discovery_loop<R>(
     }
 }
 
+/// What DescribeStreamSummary told the source at startup.
+struct Described {
+    /// The stream's ARN as the server reports it.
+    arn: Option<String>,
+    created_millis: Option<i64>,
+    retention_hours: Option<i32>,
+}
+
+/// Epoch milliseconds as RFC 3339 text, for messages.
+fn millis_text(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        None => format!("{ms} ms after the epoch"),
+    }
+}
+
 /// Checks at startup that the stream exists and is readable
 /// (DescribeStreamSummary, with the `scan.stream.describe.*` backoff).
-/// Returns the stream's ARN as the server reports it.
-async fn describe_stream(client: &Client, target: &Target, b: &Backoff) -> Result<Option<String>, SourceError> {
+/// Returns what the source needs of the summary.
+async fn describe_stream(client: &Client, target: &Target, b: &Backoff) -> Result<Described, SourceError> {
     let mut attempt = 0;
     loop {
         let req = client.describe_stream_summary();
@@ -790,9 +1085,13 @@ async fn describe_stream(client: &Client, target: &Target, b: &Backoff) -> Resul
             Ok(out) => {
                 use aws_sdk_kinesis::types::StreamStatus;
                 let summary = out.stream_description_summary();
-                let arn = summary.map(|d| d.stream_arn().to_owned()).filter(|a| !a.is_empty());
+                let described = Described {
+                    arn: summary.map(|d| d.stream_arn().to_owned()).filter(|a| !a.is_empty()),
+                    created_millis: summary.and_then(|d| d.stream_creation_timestamp().to_millis().ok()),
+                    retention_hours: summary.map(|d| d.retention_period_hours()).filter(|h| *h > 0),
+                };
                 match summary.map(|d| d.stream_status().clone()) {
-                    Some(StreamStatus::Active | StreamStatus::Updating) | None => return Ok(arn),
+                    Some(StreamStatus::Active | StreamStatus::Updating) | None => return Ok(described),
                     Some(StreamStatus::Creating) if attempt < b.max_retries => {}
                     Some(other) => {
                         return Err(SourceError::Setup(format!("stream `{}` is {}, not ACTIVE", target.name(), other.as_str())));
@@ -1023,9 +1322,24 @@ pub(crate) async fn deliver<R: Record>(
     }
     counters.records.fetch_add(decoded.records.len() as u64, Ordering::Relaxed);
     counters.bytes.fetch_add(decoded.bytes as u64, Ordering::Relaxed);
-    let Some(last) = raw.last() else { return Ok(Some(decoded.bytes)) };
+    let now = chrono::Utc::now().timestamp_millis();
+    let Some(last) = raw.last() else {
+        if millis_behind == Some(0) && tx.send(Event::Tip { shard: shard.clone(), at_millis: now }).await.is_err() {
+            return Ok(None);
+        }
+        return Ok(Some(decoded.bytes));
+    };
     let Decoded { records, origins, bytes } = decoded;
-    let pos_of = |o: Origin| Pos { sequence_number: raw[o.raw as usize].sequence_number().to_owned(), sub: o.sub_position() };
+    let arrival = |r: &aws_sdk_kinesis::types::Record| r.approximate_arrival_timestamp().and_then(|t| t.to_millis().ok());
+    let pos_of = |o: Origin| {
+        let r = &raw[o.raw as usize];
+        Pos { sequence_number: r.sequence_number().to_owned(), sub: o.sub_position(), arrival_millis: arrival(r) }
+    };
+    // At the tip, everything that arrived before now has been read.
+    let last_arrival = match (arrival(last), millis_behind) {
+        (a, Some(0)) => Some(a.map_or(now, |a| a.max(now))),
+        (a, _) => a,
+    };
     // Every batch but the last ends at its last record's position; the last
     // one ends after the whole read (skipped records included).
     let sequence_numbers: Arc<[String]> = raw.iter().map(|r| r.sequence_number().to_owned()).collect();
@@ -1038,7 +1352,11 @@ pub(crate) async fn deliver<R: Record>(
         ordered.push((rest, rest_origins, Some(end)));
         (rest, rest_origins) = (tail, tail_origins);
     }
-    ordered.push((rest, rest_origins, Some(Pos { sequence_number: last.sequence_number().to_owned(), sub: None })));
+    ordered.push((
+        rest,
+        rest_origins,
+        Some(Pos { sequence_number: last.sequence_number().to_owned(), sub: None, arrival_millis: last_arrival }),
+    ));
     for (records, of, last) in ordered {
         let origins = Origins { sequence_numbers: sequence_numbers.clone(), of };
         let event = Event::Batch { shard: shard.clone(), records, origins, last, millis_behind };

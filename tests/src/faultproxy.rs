@@ -75,6 +75,13 @@ pub struct Faults {
     pub cut: f64,
     /// Reseeds the proxy's random generator when the faults are set; `None` keeps the current generator.
     pub seed: Option<u64>,
+    /// ListShards: leave these shards out of every response, as Kinesis does once a closed shard
+    /// is past the stream's retention period (trimmed).
+    pub hide_shards: Vec<String>,
+    /// GetRecords: make every record look this much older (its `ApproximateArrivalTimestamp`
+    /// moved back) and the reader at least this far behind (`MillisBehindLatest`), as for a
+    /// consumer that was stopped that long.
+    pub age_records: Option<Duration>,
 }
 
 /// Faults of SubscribeToShard event streams, set apart from [`Faults`] with [`FaultProxy::set_stream`];
@@ -375,7 +382,49 @@ async fn decide(shared: &Arc<Shared>, cut: &Arc<Notify>, operation: &str, plan: 
     if failed > 0 {
         shared.count(|c| c.failed_entries += failed);
     }
+    let response_body = if status == StatusCode::OK {
+        let faults = lock(&shared.faults).clone();
+        match rewrite(operation, &faults, &response_body) {
+            Ok(Some(rewritten)) => rewritten,
+            Ok(None) => response_body,
+            Err(message) => return Outcome::Respond(bad_gateway(&message)),
+        }
+    } else {
+        response_body
+    };
     Outcome::Respond(buffered_response(status, headers, response_body))
+}
+
+/// The response rewrites of [`Faults::hide_shards`] and [`Faults::age_records`];
+/// `None` when nothing applies.
+fn rewrite(operation: &str, faults: &Faults, body: &[u8]) -> Result<Option<Bytes>, String> {
+    let applies = match operation {
+        "ListShards" => !faults.hide_shards.is_empty(),
+        "GetRecords" => faults.age_records.is_some(),
+        _ => false,
+    };
+    if !applies {
+        return Ok(None);
+    }
+    let mut response: Value = serde_json::from_slice(body).map_err(|e| format!("the upstream {operation} response is not JSON: {e}"))?;
+    let Some(object) = response.as_object_mut() else { return Err(format!("the upstream {operation} response is not an object")) };
+    if operation == "ListShards" {
+        if let Some(Value::Array(shards)) = object.get_mut("Shards") {
+            shards.retain(|s| !faults.hide_shards.iter().any(|h| s.get("ShardId").and_then(Value::as_str) == Some(h.as_str())));
+        }
+    } else if let Some(age) = faults.age_records {
+        let age_secs = age.as_secs_f64();
+        if let Some(Value::Array(records)) = object.get_mut("Records") {
+            for r in records.iter_mut() {
+                if let Some(t) = r.get("ApproximateArrivalTimestamp").and_then(Value::as_f64) {
+                    r["ApproximateArrivalTimestamp"] = json!(t - age_secs);
+                }
+            }
+        }
+        let behind = object.get("MillisBehindLatest").and_then(Value::as_u64).unwrap_or(0).max(age.as_millis() as u64);
+        object.insert("MillisBehindLatest".into(), json!(behind));
+    }
+    serde_json::to_vec(&response).map(|v| Some(Bytes::from(v))).map_err(|e| format!("serializing the {operation} response: {e}"))
 }
 
 /// The result of forwarding a buffered request.

@@ -154,3 +154,223 @@ async fn at_timestamp_kinesis_mock() {
 async fn at_timestamp_ferrokinesis() {
     at_timestamp(Kind::Ferrokinesis).await;
 }
+
+/// Reads until `want` records arrived (or 4 s pass with nothing new), acknowledging everything.
+async fn read_n(source: &mut Source<RtJson>, want: usize) -> Vec<RtJson> {
+    rt::read_until(source, want, Duration::from_secs(4)).await.unwrap()
+}
+
+fn temp_dir(what: &str, kind: Kind) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("kt-{what}-{}-{}", kind.name(), fastrand::u64(..)))
+}
+
+async fn creation_millis(emu: &Emulator, stream: &str) -> i64 {
+    let out = emu.client().describe_stream_summary().stream_name(stream).send().await.unwrap();
+    out.stream_description_summary().unwrap().stream_creation_timestamp().to_millis().unwrap()
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A stream deleted and recreated under the same name (same ARN, shard ids
+/// starting over) is refused, naming both creation times, instead of being
+/// read with the old stream's positions (which skipped it silently).
+async fn recreated_stream_is_refused(kind: Kind) {
+    let emu = Emulator::start(kind).await.unwrap();
+    emu.create_stream("recreated", 1).await.unwrap();
+    let cfg = rt::config_for::<RtJson>(&emu.endpoint(), "recreated");
+    let dir = temp_dir("recreated", kind);
+    let store = || FileCheckpointStore::new(&dir, "recreated");
+    let old_created = creation_millis(&emu, "recreated").await;
+    write(&cfg, &batch(0..20)).await;
+    let (_, client) = rt::clients(&cfg).await;
+    let mut source = Source::<RtJson>::builder().config(cfg.clone()).client(client.clone()).checkpoints(store()).start().await.unwrap();
+    assert_eq!(ids(&read_n(&mut source, 20).await), (0..20).collect::<Vec<_>>(), "{kind}");
+    source.close().await.unwrap();
+
+    emu.client().delete_stream().stream_name("recreated").send().await.unwrap();
+    for _ in 0..100 {
+        if emu.client().describe_stream_summary().stream_name("recreated").send().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // ferrokinesis reports creation times in whole seconds.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    emu.create_stream("recreated", 1).await.unwrap();
+    let new_created = creation_millis(&emu, "recreated").await;
+    assert_ne!(old_created, new_created, "{kind}: the emulator gave the recreated stream the same creation time");
+    write(&cfg, &batch(100..105)).await;
+
+    let err = Source::<RtJson>::builder().config(cfg.clone()).client(client.clone()).checkpoints(store()).start().await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("deleted and recreated"), "{kind}: {text}");
+    assert!(text.contains(&rfc3339(old_created)) && text.contains(&rfc3339(new_created)), "{kind}: both creation times named: {text}");
+    // Removing the checkpoint, as the message says, reads the new stream.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let mut source = Source::<RtJson>::builder().config(cfg).client(client).checkpoints(store()).start().await.unwrap();
+    assert_eq!(ids(&read_n(&mut source, 5).await), (100..105).collect::<Vec<_>>(), "{kind}");
+    source.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recreated_stream_kinesis_mock() {
+    recreated_stream_is_refused(Kind::KinesisMock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recreated_stream_ferrokinesis() {
+    recreated_stream_is_refused(Kind::Ferrokinesis).await;
+}
+
+/// A closed shard whose checkpoint holds an unfinished position is trimmed
+/// (the fault proxy leaves it out of ListShards, as Kinesis does after the
+/// retention period): the source fails naming the shard and the position,
+/// rather than treating it as read; with `continue` it counts the loss,
+/// reads the children from their start and commits past the lost shard.
+async fn trimmed_parent_is_data_loss(kind: Kind) {
+    use kinesis_tables::checkpoint::ShardPosition;
+    use kinesis_tables::policy::OnDataLoss;
+    use kinesis_tables::source::SourceError;
+    use kinesis_tables_tests::faultproxy::{FaultProxy, Faults};
+    let emu = Emulator::start(kind).await.unwrap();
+    emu.create_stream("trimmed", 1).await.unwrap();
+    let mut cfg = rt::config_for::<RtJson>(&emu.endpoint(), "trimmed");
+    cfg.source.polling.max_records = 10;
+    let dir = temp_dir("trimmed", kind);
+    let store = || FileCheckpointStore::new(&dir, "trimmed");
+    write(&cfg, &batch(0..50)).await;
+    let parent = emu.open_shards("trimmed").await.unwrap()[0].shard_id.clone();
+    // Read and commit one batch of the parent only.
+    let (_, client) = rt::clients(&cfg).await;
+    let mut source = Source::<RtJson>::builder().config(cfg.clone()).client(client).checkpoints(store()).start().await.unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(10), source.next()).await.unwrap().unwrap();
+    assert!(first.records.len() < 50, "{kind}: one small batch");
+    source.ack(first.ack);
+    let committed = match source.checkpoint().shards.get(&parent) {
+        Some(ShardPosition::After { sequence_number, .. }) => sequence_number.clone(),
+        other => panic!("{kind}: parent position {other:?}"),
+    };
+    source.close().await.unwrap();
+    // The parent is split (so it is closed, with children) and more is written.
+    emu.split_shard("trimmed", &parent).await.unwrap();
+    write(&cfg, &batch(50..80)).await;
+
+    let proxy = FaultProxy::start(&emu.endpoint()).await.unwrap();
+    proxy.set(Faults { hide_shards: vec![parent.clone()], ..Faults::default() });
+    let mut via_proxy = rt::config_for::<RtJson>(&proxy.endpoint(), "trimmed");
+    via_proxy.source.polling.max_records = 10;
+    let (_, client) = rt::clients(&via_proxy).await;
+    let mut source =
+        Source::<RtJson>::builder().config(via_proxy.clone()).client(client.clone()).checkpoints(store()).start().await.unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(10), source.next()).await.unwrap().unwrap_err();
+    match &err {
+        SourceError::DataLoss { shard_id, position, .. } => {
+            assert_eq!((shard_id, position), (&parent, &committed), "{kind}: {err}");
+        }
+        other => panic!("{kind}: expected data loss, got {other}"),
+    }
+    assert!(err.to_string().contains("--on-data-loss continue"), "{kind}: {err}");
+    drop(source);
+
+    // `continue`: the loss is counted, the children are read whole, and the
+    // committed checkpoint no longer holds the lost shard.
+    let mut source = Source::<RtJson>::builder()
+        .config(via_proxy)
+        .client(client)
+        .checkpoints(store())
+        .on_data_loss(OnDataLoss::Continue)
+        .start()
+        .await
+        .unwrap();
+    let got = read_n(&mut source, 30).await;
+    assert_eq!(ids(&got), (50..80).collect::<Vec<_>>(), "{kind}");
+    assert_eq!(source.stats().data_loss, 1, "{kind}");
+    source.close().await.unwrap();
+    let cp: kinesis_tables::checkpoint::Checkpoint = serde_json::from_slice(&std::fs::read(store().path()).unwrap()).unwrap();
+    assert!(!cp.shards.contains_key(&parent), "{kind}: {cp:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trimmed_parent_kinesis_mock() {
+    trimmed_parent_is_data_loss(Kind::KinesisMock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trimmed_parent_ferrokinesis() {
+    trimmed_parent_is_data_loss(Kind::Ferrokinesis).await;
+}
+
+/// A checkpointed position older than the stream's retention period (the
+/// fault proxy makes records look two days old, as for a consumer stopped
+/// that long): records after it may have been trimmed unread. The source
+/// fails naming the shard and position; with `continue` it counts the loss
+/// and resumes after the position.
+async fn position_past_retention_is_data_loss(kind: Kind) {
+    use kinesis_tables::checkpoint::ShardPosition;
+    use kinesis_tables::policy::OnDataLoss;
+    use kinesis_tables::source::SourceError;
+    use kinesis_tables_tests::faultproxy::{FaultProxy, Faults};
+    let emu = Emulator::start(kind).await.unwrap();
+    emu.create_stream("aged", 1).await.unwrap();
+    let cfg = rt::config_for::<RtJson>(&emu.endpoint(), "aged");
+    let dir = temp_dir("aged", kind);
+    let store = || FileCheckpointStore::new(&dir, "aged");
+    write(&cfg, &batch(0..20)).await;
+
+    let proxy = FaultProxy::start(&emu.endpoint()).await.unwrap();
+    proxy.set(Faults { age_records: Some(Duration::from_secs(48 * 3600)), ..Faults::default() });
+    let via_proxy = rt::config_for::<RtJson>(&proxy.endpoint(), "aged");
+    let (_, client) = rt::clients(&via_proxy).await;
+    let mut source = Source::<RtJson>::builder().config(via_proxy).client(client).checkpoints(store()).start().await.unwrap();
+    assert_eq!(read_n(&mut source, 20).await.len(), 20, "{kind}");
+    source.close().await.unwrap();
+    let cp: kinesis_tables::checkpoint::Checkpoint = serde_json::from_slice(&std::fs::read(store().path()).unwrap()).unwrap();
+    let (shard, committed) = match cp.shards.iter().next() {
+        Some((id, ShardPosition::After { sequence_number, arrival_millis: Some(a), .. })) => {
+            assert!(*a < chrono::Utc::now().timestamp_millis() - 47 * 3_600_000, "{kind}: arrival stored: {a}");
+            (id.clone(), sequence_number.clone())
+        }
+        other => panic!("{kind}: {other:?}"),
+    };
+    drop(proxy);
+
+    write(&cfg, &batch(20..30)).await;
+    let (_, client) = rt::clients(&cfg).await;
+    let mut source = Source::<RtJson>::builder().config(cfg.clone()).client(client.clone()).checkpoints(store()).start().await.unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(10), source.next()).await.unwrap().unwrap_err();
+    match &err {
+        SourceError::DataLoss { shard_id, position, reason } => {
+            assert_eq!((shard_id, position), (&shard, &committed), "{kind}: {err}");
+            assert!(reason.contains("24 h"), "{kind}: names the retention period: {reason}");
+        }
+        other => panic!("{kind}: expected data loss, got {other}"),
+    }
+    drop(source);
+
+    let mut source = Source::<RtJson>::builder()
+        .config(cfg)
+        .client(client)
+        .checkpoints(store())
+        .on_data_loss(OnDataLoss::Continue)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(ids(&read_n(&mut source, 10).await), (20..30).collect::<Vec<_>>(), "{kind}");
+    assert_eq!(source.stats().data_loss, 1, "{kind}");
+    source.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn position_past_retention_kinesis_mock() {
+    position_past_retention_is_data_loss(Kind::KinesisMock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn position_past_retention_ferrokinesis() {
+    position_past_retention_is_data_loss(Kind::Ferrokinesis).await;
+}

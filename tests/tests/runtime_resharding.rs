@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use kinesis_tables::checkpoint::FileCheckpointStore;
+use std::collections::BTreeSet;
+
+use kinesis_tables::checkpoint::{Checkpoint, FileCheckpointStore, ShardPosition};
 use kinesis_tables::sink::Sink;
 use kinesis_tables::source::Source;
 use kinesis_tables_tests::emulator::{Emulator, Kind};
@@ -47,8 +49,15 @@ async fn resharding(kind: Kind) {
     assert!(again.is_empty(), "{kind}: {} records re-read after a restart", again.len());
     let status = source.shard_status();
     for s in all.iter().filter(|s| !s.is_open()) {
-        assert_eq!(status.get(&s.shard_id).copied(), Some("finished"), "{kind}: closed shard {} after restart: {status:?}", s.shard_id);
+        // Finished, or pruned (gone from the source's maps) once its children were checkpointed.
+        let st = status.get(&s.shard_id).copied();
+        assert!(matches!(st, None | Some("finished")), "{kind}: closed shard {} after restart: {status:?}", s.shard_id);
     }
+    // Every closed shard had children that were read and checkpointed, so
+    // none is left in the checkpoint: it does not grow with every reshard.
+    let cp: Checkpoint = serde_json::from_slice(&std::fs::read(store().path()).unwrap()).unwrap();
+    let open: BTreeSet<&str> = all.iter().filter(|s| s.is_open()).map(|s| s.shard_id.as_str()).collect();
+    assert_eq!(cp.shards.keys().map(String::as_str).collect::<BTreeSet<_>>(), open, "{kind}: {cp:?}");
     let extra: Vec<RtJson> = (0..100).map(|n| RtJson::make("after-restart", n)).collect();
     let mut sink = Sink::<RtJson>::with_client(sink_client, &cfg);
     for r in &extra {
@@ -93,4 +102,118 @@ async fn resharding_kinesis_mock() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resharding_ferrokinesis() {
     resharding(Kind::Ferrokinesis).await;
+}
+
+/// A split and, at once, a split of the (empty) lower child; the parent's
+/// last batch is left unacknowledged while everything else is acknowledged.
+/// No shard may be committed as finished, and no descendant's position
+/// committed, while a listed parent is not finished: otherwise a crash and a
+/// restart read the grandchildren alongside the parent's replayed tail, and
+/// a key's newer records overtake its older ones.
+async fn empty_child_waits_for_parent(kind: Kind) {
+    let emu = Emulator::start(kind).await.unwrap();
+    emu.create_stream("nested", 1).await.unwrap();
+    let mut cfg = rt::config_for::<RtJson>(&emu.endpoint(), "nested");
+    cfg.source.polling.max_records = 100;
+    let dir = std::env::temp_dir().join(format!("kt-nested-{}-{}", kind.name(), fastrand::u64(..)));
+    let store = || FileCheckpointStore::new(&dir, "nested");
+    let (sink_client, source_client) = rt::clients(&cfg).await;
+    let all: Vec<RtJson> = rt::records(1500, 8);
+    let (a, rest) = all.split_at(500);
+    let (b, c) = rest.split_at(500);
+    let write = |records: &[RtJson]| {
+        let records = records.to_vec();
+        let (client, cfg) = (sink_client.clone(), cfg.clone());
+        async move {
+            let mut sink = Sink::<RtJson>::with_client(client, &cfg);
+            for r in &records {
+                sink.send(r).await.unwrap();
+            }
+            sink.close().await.unwrap();
+        }
+    };
+    write(a).await;
+    let parent = emu.open_shards("nested").await.unwrap()[0].shard_id.clone();
+    let [low, _high] = emu.split_shard("nested", &parent).await.unwrap();
+    emu.split_shard("nested", &low.shard_id).await.unwrap();
+    write(b).await;
+    let shards = emu.list_shards("nested").await.unwrap();
+    let parents_of = |id: &str| -> Vec<String> {
+        let s = shards.iter().find(|s| s.shard_id == id).unwrap();
+        s.parent_shard_id.iter().chain(&s.adjacent_parent_shard_id).cloned().collect()
+    };
+
+    // Run 1: everything but the parent's last batch is acknowledged.
+    let last_of_parent = a.last().unwrap().key_n();
+    let mut source = Source::<RtJson>::builder()
+        .config(cfg.clone())
+        .client(source_client.clone())
+        .checkpoints(store())
+        .commit_interval(Duration::from_millis(100))
+        .start()
+        .await
+        .unwrap();
+    let mut run1: Vec<RtJson> = Vec::new();
+    let mut distinct = std::collections::HashSet::new();
+    while distinct.len() < a.len() + b.len() {
+        let batch = tokio::time::timeout(Duration::from_secs(15), source.next())
+            .await
+            .unwrap_or_else(|_| panic!("{kind}: only {} of {} records read", distinct.len(), a.len() + b.len()))
+            .unwrap();
+        let records: Vec<RtJson> = batch
+            .records
+            .into_iter()
+            .map(|mut r| {
+                r.take_metadata().unwrap();
+                r
+            })
+            .collect();
+        let holds_parent_tail = records.iter().any(|r| r.key_n() == last_of_parent);
+        distinct.extend(records.iter().map(|r| r.key_n()));
+        if !holds_parent_tail {
+            run1.extend(records);
+            source.ack(batch.ack);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let cp: Checkpoint = serde_json::from_slice(&std::fs::read(store().path()).unwrap()).unwrap();
+    assert_ne!(cp.shards.get(&parent), Some(&ShardPosition::Finished), "{kind}: the parent's tail was never acknowledged");
+    for (id, pos) in &cp.shards {
+        for p in parents_of(id) {
+            assert_eq!(
+                cp.shards.get(&p),
+                Some(&ShardPosition::Finished),
+                "{kind}: shard {id} is committed ({pos:?}) while its parent {p} is not finished: {cp:?}"
+            );
+        }
+    }
+    drop(source); // a crash: nothing more is committed
+
+    // Run 2, after more records: the parent's tail comes before anything of its descendants.
+    write(c).await;
+    let source = Source::<RtJson>::builder().config(cfg.clone()).client(source_client).checkpoints(store()).start().await.unwrap();
+    let run2 = read_with_shards(source, all.len()).await;
+    let keyed: Vec<(String, i64)> = run2.iter().map(|(_, r)| r.key_n()).collect();
+    rt::check_order(&keyed).unwrap_or_else(|e| panic!("{kind}: run 2: {e}"));
+    let last_parent = run2.iter().rposition(|(s, _)| *s == parent).expect("the parent's tail is read again");
+    let first_other = run2.iter().position(|(s, _)| *s != parent).expect("descendants are read");
+    assert!(
+        last_parent < first_other,
+        "{kind}: a descendant's record (at {first_other}) came before the parent's tail ended (at {last_parent})"
+    );
+    let mut got: Vec<RtJson> = run1;
+    got.extend(run2.into_iter().map(|(_, r)| r));
+    let ids: std::collections::HashSet<(String, i64)> = got.iter().map(|r| r.key_n()).collect();
+    assert!(all.iter().all(|r| ids.contains(&r.key_n())), "{kind}: records lost");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_child_waits_for_parent_kinesis_mock() {
+    empty_child_waits_for_parent(Kind::KinesisMock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_child_waits_for_parent_ferrokinesis() {
+    empty_child_waits_for_parent(Kind::Ferrokinesis).await;
 }
