@@ -27,6 +27,7 @@ async fn faults(kind: Kind) {
         delay_for: Duration::from_millis(200),
         cut: 0.03,
         seed: Some(7),
+        ..Faults::default()
     });
     let mut cfg = rt::config_for::<RtJson>(&proxy.endpoint(), "faults");
     // Under a 15% failure rate per call, the default 3 retries (as in Flink)
