@@ -40,14 +40,20 @@ pub fn check_source(path: &str, source: &str) -> Checked {
         Ok(doc) => {
             let inputs = crate::spec::tables(&doc, &mut diags);
             for input in &inputs {
-                if let Some(ir) = crate::table::check(input, &mut diags) {
+                // Each table is checked on its own: another table's errors
+                // must not make this one fail (its pipelines would then
+                // report it as having errors).
+                let mut own = Diags::default();
+                if let Some(ir) = crate::table::check(input, &mut own) {
                     tables.push(ir);
                 }
+                diags.items.extend(own.items);
             }
             let pipeline_inputs = crate::spec::pipelines(&doc, &mut diags);
             // Pipelines are checked against the tables that passed.
+            let declared: Vec<(&str, Span)> = inputs.iter().map(|t| (t.name.as_str(), t.name_span)).collect();
             for p in &pipeline_inputs {
-                if let Some(ir) = crate::pipeline::check(p, &tables, &mut diags) {
+                if let Some(ir) = crate::pipeline::check(p, &tables, &declared, &mut diags) {
                     pipelines.push(ir);
                 }
             }

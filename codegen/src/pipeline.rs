@@ -74,8 +74,11 @@ fn converts(from: &SqlType, to: &SqlType) -> Option<bool> {
     }
 }
 
-/// Checks one pipeline against the spec's tables.
-pub fn check(p: &PipelineInput, tables: &[TableIr], diags: &mut Diags<Span>) -> Option<PipelineIr> {
+/// Checks one pipeline against the spec's tables: `tables` are those that
+/// passed their checks, `declared` every table the spec names (with where),
+/// so that a pipeline of a table with errors says so rather than that there
+/// is no such table.
+pub fn check(p: &PipelineInput, tables: &[TableIr], declared: &[(&str, Span)], diags: &mut Diags<Span>) -> Option<PipelineIr> {
     let mut ok = true;
     if p.name.is_empty() || !p.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
         diags.push(
@@ -95,14 +98,25 @@ pub fn check(p: &PipelineInput, tables: &[TableIr], diags: &mut Diags<Span>) -> 
             return None;
         };
         let t = tables.iter().find(|t| &t.name == name);
-        if t.is_none() {
-            let d = Diag::error(*span, format!("there is no table `{name}` in this spec")).label("unknown table");
-            diags.push(match crate::suggest::closest(name, tables.iter().map(|t| t.name.as_str())) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(format!("tables here: {}", tables.iter().map(|t| format!("`{}`", t.name)).collect::<Vec<_>>().join(", "))),
-            });
+        if t.is_some() {
+            return t;
         }
-        t
+        if let Some((_, at)) = declared.iter().find(|(n, _)| n == name) {
+            let side = if at.start < span.start { "above" } else { "below" };
+            diags.push(
+                Diag::error(*span, format!("table `{name}` has errors (see {side})"))
+                    .label("table with errors")
+                    .help("fix the table's errors; the pipeline is checked once it is valid"),
+            );
+            return None;
+        }
+        let d = Diag::error(*span, format!("there is no table `{name}` in this spec")).label("unknown table");
+        diags.push(match crate::suggest::closest(name, declared.iter().map(|(n, _)| *n)) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None if declared.is_empty() => d.help("the spec has no tables: define it under `tables:`"),
+            None => d.help(format!("tables here: {}", declared.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
+        });
+        None
     };
     let from = find("from", &p.from, diags);
     let to = find("to", &p.to, diags);

@@ -11,7 +11,8 @@ use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -100,20 +101,174 @@ impl CheckpointStore for MemoryCheckpointStore {
 }
 
 /// One JSON file per source, replaced atomically.
+///
+/// [`FileCheckpointStore::open`] also locks the source's checkpoint against
+/// other processes: an exclusive lock on `NAME.lock` beside `NAME.checkpoint.json`,
+/// held for as long as the store (or a clone of it) lives. Several sources
+/// may share a directory; two processes of one source may not.
 #[derive(Debug, Clone)]
 pub struct FileCheckpointStore {
     path: PathBuf,
+    /// The open, locked `NAME.lock`; `None` for an unlocked [`FileCheckpointStore::new`].
+    lock: Option<Arc<std::fs::File>>,
+}
+
+/// Why [`FileCheckpointStore::open`] failed.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Another process holds the lock: another instance of the same source
+    /// (pipeline) runs on this checkpoint directory.
+    Locked {
+        lock_file: PathBuf,
+        /// Who holds it, as written in the lock file (`host=… pid=… started=…`).
+        holder: String,
+    },
+    /// The directory or the lock file could not be created, written or locked.
+    Failed(CheckpointError),
+}
+
+impl OpenError {
+    /// Whether another process holds the lock.
+    pub fn is_locked(&self) -> bool {
+        matches!(self, OpenError::Locked { .. })
+    }
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::Locked { lock_file, holder } => write!(
+                f,
+                "checkpoint lock {} is held by another process ({holder}): another instance of this pipeline is running \
+                 on this checkpoint directory; stop it first, or give this one another checkpoint directory",
+                lock_file.display()
+            ),
+            OpenError::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+/// The most of a lock file that is read to name its holder.
+const MAX_HOLDER_BYTES: u64 = 512;
+
+/// Temporary files written by this process, for unique names.
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// This machine's host name, made safe for a file name: in containers every
+/// process is PID 1, so a PID alone names no process. Read from
+/// `/proc/sys/kernel/hostname` (the UTS namespace's, so a container's own),
+/// else `HOSTNAME`/`COMPUTERNAME`, without a dependency for `gethostname`.
+fn host_name() -> &'static str {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .or_else(|| std::env::var("COMPUTERNAME").ok())
+            .unwrap_or_default();
+        let safe: String =
+            raw.trim().chars().take(64).map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+        if safe.is_empty() { "unknown-host".to_owned() } else { safe }
+    })
 }
 
 impl FileCheckpointStore {
-    /// The checkpoint of source `name` in directory `dir` (created if missing).
+    /// The checkpoint of source `name` in directory `dir` (created on the
+    /// first save), WITHOUT the lock that [`FileCheckpointStore::open`] takes:
+    /// for tests and tools that know no other process uses it.
     pub fn new(dir: impl AsRef<Path>, name: &str) -> Self {
         let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
-        FileCheckpointStore { path: dir.as_ref().join(format!("{safe}.checkpoint.json")) }
+        FileCheckpointStore { path: dir.as_ref().join(format!("{safe}.checkpoint.json")), lock: None }
+    }
+
+    /// The checkpoint of source `name` in directory `dir` (created if
+    /// missing), locked for this process: takes an exclusive, non-blocking
+    /// lock on `NAME.lock` beside the checkpoint and writes
+    /// `host=… pid=… started=…` into it. If another process holds it, the
+    /// error names the lock file and that holder. The lock is released when
+    /// the store and its clones are dropped (or the process ends).
+    ///
+    /// Take it before anything else touches the stream: before the
+    /// checkpoint is loaded and before an EFO consumer is registered.
+    pub fn open(dir: impl AsRef<Path>, name: &str) -> Result<Self, OpenError> {
+        use std::io::Write;
+        let mut store = Self::new(dir.as_ref(), name);
+        let lock_file = store.lock_path();
+        let failed =
+            |what: &str, e: std::io::Error| OpenError::Failed(CheckpointError(format!("cannot {what} {}: {e}", lock_file.display())));
+        std::fs::create_dir_all(dir.as_ref()).map_err(|e| {
+            OpenError::Failed(CheckpointError(format!("cannot create checkpoint directory {}: {e}", dir.as_ref().display())))
+        })?;
+        // Not truncated on open: until the lock is ours, the file names its holder.
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_file)
+            .map_err(|e| failed("open checkpoint lock", e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = Self::holder(&mut file);
+                return Err(OpenError::Locked { lock_file, holder });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(failed("lock checkpoint lock", e)),
+        }
+        let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        file.set_len(0)
+            .and_then(|()| writeln!(file, "host={} pid={} started={started}", host_name(), std::process::id()))
+            .and_then(|()| file.flush())
+            .map_err(|e| failed("write checkpoint lock", e))?;
+        store.lock = Some(Arc::new(file));
+        store.remove_stale_temporaries();
+        Ok(store)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// `NAME.lock`, beside the checkpoint.
+    pub fn lock_path(&self) -> PathBuf {
+        let name = self.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        self.path.with_file_name(format!("{}.lock", name.strip_suffix(".checkpoint.json").unwrap_or(name)))
+    }
+
+    /// Who holds a lock file, from its text: at most [`MAX_HOLDER_BYTES`],
+    /// printable characters only (the file is another process's, so untrusted).
+    fn holder(file: &mut std::fs::File) -> String {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        let _ = file.take(MAX_HOLDER_BYTES).read_to_end(&mut bytes);
+        let text: String = String::from_utf8_lossy(&bytes).trim().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        if text.is_empty() { "holder unknown: its lock file is still empty".to_owned() } else { text }
+    }
+
+    /// Temporary files a crashed process of this source left behind. Only
+    /// called with the lock held, so none of them is being written.
+    fn remove_stale_temporaries(&self) {
+        let (Some(dir), Some(name)) = (self.path.parent(), self.path.file_name().and_then(|n| n.to_str())) else { return };
+        let prefix = format!("{name}.tmp.");
+        let old_prefix = format!("{}.tmp.", name.strip_suffix(".json").unwrap_or(name));
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(n) = file_name.to_str() else { continue };
+            if n.starts_with(&prefix) || n.starts_with(&old_prefix) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    /// A temporary file name unique per process and per attempt: host, PID
+    /// (PID 1 in every container), a counter and a random suffix.
+    fn temporary_path(path: &Path) -> PathBuf {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("checkpoint");
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        path.with_file_name(format!("{name}.tmp.{}.{}.{n}.{:08x}", host_name(), std::process::id(), fastrand::u32(..)))
     }
 
     fn load_sync(path: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
@@ -127,20 +282,66 @@ impl FileCheckpointStore {
     }
 
     fn save_sync(path: &Path, cp: &Checkpoint) -> Result<(), CheckpointError> {
+        Self::save_sync_with(path, cp, sync_dir)
+    }
+
+    /// [`Self::save_sync`] with the directory sync as a parameter, so that
+    /// tests can make it fail.
+    fn save_sync_with(path: &Path, cp: &Checkpoint, sync_dir: fn(&Path) -> std::io::Result<()>) -> Result<(), CheckpointError> {
         use std::io::Write;
         let err = |what: &str, e: std::io::Error| CheckpointError(format!("cannot {what} checkpoint {}: {e}", path.display()));
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| err("create the directory of", e))?;
         let bytes = serde_json::to_vec_pretty(cp).map_err(|e| CheckpointError(format!("cannot encode checkpoint: {e}")))?;
-        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-        let mut f = std::fs::File::create(&tmp).map_err(|e| err("create", e))?;
-        f.write_all(&bytes).map_err(|e| err("write", e))?;
-        f.sync_all().map_err(|e| err("sync", e))?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(|e| err("replace", e))?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
+        let tmp = Self::temporary_path(path);
+        let written = (|| {
+            let mut f = std::fs::File::create_new(&tmp).map_err(|e| err("create", e))?;
+            f.write_all(&bytes).map_err(|e| err("write", e))?;
+            f.sync_all().map_err(|e| err("sync", e))?;
+            drop(f);
+            std::fs::rename(&tmp, path).map_err(|e| err("replace", e))
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
+        written?;
+        // Without it the rename may not survive a crash: the checkpoint would
+        // silently go back to the previous one. An error stops the source, as
+        // a failed write or file sync does.
+        sync_dir(dir).map_err(|e| {
+            CheckpointError(format!(
+                "checkpoint {} was replaced, but syncing its directory {} failed, so the new checkpoint may not survive a crash: {e}",
+                path.display(),
+                dir.display()
+            ))
+        })
+    }
+}
+
+/// Syncs a directory, so that a rename in it is durable. A file system that
+/// cannot sync directories at all (`EINVAL`, `ENOTSUP`) is warned about once,
+/// not treated as a failure; any other error is one.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        match std::fs::File::open(dir)?.sync_all() {
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported) => {
+                if !WARNED.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "the file system of {} cannot sync directories ({e}): a checkpoint written just before a crash may be lost",
+                        dir.display()
+                    );
+                }
+                Ok(())
+            }
+            r => r,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        // Directories cannot be opened for syncing here; the rename is what it is.
+        let _ = dir;
         Ok(())
     }
 }
@@ -188,6 +389,124 @@ mod tests {
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         std::fs::write(store.path(), b"{not json").unwrap();
         assert!(store.load().await.unwrap_err().0.contains("unreadable"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("kt-cp-{tag}-{}-{}", std::process::id(), fastrand::u64(..)))
+    }
+
+    #[test]
+    fn a_second_open_of_one_checkpoint_is_refused_naming_the_lock_file_and_its_holder() {
+        let dir = temp_dir("lock");
+        let first = FileCheckpointStore::open(&dir, "clicks").unwrap();
+        let lock_file = dir.join("clicks.lock");
+        assert_eq!(first.lock_path(), lock_file);
+        let err = FileCheckpointStore::open(&dir, "clicks").unwrap_err();
+        assert!(err.is_locked(), "{err}");
+        let OpenError::Locked { lock_file: named, holder } = &err else { unreachable!() };
+        assert_eq!(named, &lock_file);
+        assert!(holder.contains(&format!("host={}", host_name())), "{holder}");
+        assert!(holder.contains(&format!("pid={}", std::process::id())), "{holder}");
+        assert!(holder.contains("started="), "{holder}");
+        let message = err.to_string();
+        assert!(message.contains(&lock_file.display().to_string()) && message.contains(holder.as_str()), "{message}");
+        // The refused open left the holder's record alone.
+        let text = std::fs::read_to_string(&lock_file).unwrap();
+        assert!(text.contains(&format!("pid={}", std::process::id())), "{text}");
+        drop(first);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn pipelines_sharing_a_directory_lock_only_their_own_checkpoint() {
+        let dir = temp_dir("share");
+        let a = FileCheckpointStore::open(&dir, "a").unwrap();
+        let b = FileCheckpointStore::open(&dir, "b").unwrap();
+        assert_ne!(a.lock_path(), b.lock_path());
+        assert!(FileCheckpointStore::open(&dir, "a").unwrap_err().is_locked());
+        assert!(FileCheckpointStore::open(&dir, "b").unwrap_err().is_locked());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_lock_is_released_when_the_store_and_its_clones_are_dropped() {
+        let dir = temp_dir("release");
+        let first = FileCheckpointStore::open(&dir, "p").unwrap();
+        let clone = first.clone();
+        drop(first);
+        assert!(FileCheckpointStore::open(&dir, "p").unwrap_err().is_locked(), "a clone still holds the lock");
+        drop(clone);
+        let again = FileCheckpointStore::open(&dir, "p").unwrap();
+        drop(again);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_empty_lock_file_of_a_holder_that_has_not_written_yet_is_named_as_such() {
+        let dir = temp_dir("empty");
+        std::fs::create_dir_all(&dir).unwrap();
+        let lock_file = dir.join("p.lock");
+        let f = std::fs::File::create(&lock_file).unwrap();
+        f.lock().unwrap();
+        let err = FileCheckpointStore::open(&dir, "p").unwrap_err();
+        assert!(err.to_string().contains("holder unknown"), "{err}");
+        drop(f);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_locked_store_saves_and_loads_and_removes_temporaries_left_by_a_crash() {
+        let dir = temp_dir("stale");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("p.checkpoint.json.tmp.h.1.0.0000abcd"), b"{").unwrap();
+        std::fs::write(dir.join("p.checkpoint.tmp.1"), b"{").unwrap();
+        std::fs::write(dir.join("q.checkpoint.json.tmp.h.1.0.0000abcd"), b"{").unwrap();
+        let store = FileCheckpointStore::open(&dir, "p").unwrap();
+        let cp = Checkpoint { stream: "s".into(), ..Checkpoint::default() };
+        store.save(cp.clone()).await.unwrap();
+        assert_eq!(store.load().await.unwrap(), Some(cp));
+        let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        // Another pipeline's temporary file is not this store's to remove.
+        assert_eq!(names, ["p.checkpoint.json", "p.lock", "q.checkpoint.json.tmp.h.1.0.0000abcd"]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn temporary_names_differ_per_attempt_and_name_host_and_process() {
+        let path = Path::new("/cp/p.checkpoint.json");
+        let (a, b) = (FileCheckpointStore::temporary_path(path), FileCheckpointStore::temporary_path(path));
+        assert_ne!(a, b);
+        for t in [&a, &b] {
+            let name = t.file_name().unwrap().to_str().unwrap();
+            assert!(name.starts_with(&format!("p.checkpoint.json.tmp.{}.{}.", host_name(), std::process::id())), "{name}");
+            assert_eq!(t.parent(), path.parent());
+        }
+    }
+
+    #[test]
+    fn a_failed_save_leaves_no_temporary_file() {
+        let dir = temp_dir("fail");
+        let store = FileCheckpointStore::new(&dir, "p");
+        // A non-empty directory where the checkpoint goes: the rename fails.
+        std::fs::create_dir_all(store.path().join("x")).unwrap();
+        let err = FileCheckpointStore::save_sync(store.path(), &Checkpoint::default()).unwrap_err();
+        assert!(err.0.contains("cannot replace"), "{err}");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "only the directory in the way is left");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_failed_directory_sync_is_an_error() {
+        let dir = temp_dir("dirsync");
+        let store = FileCheckpointStore::new(&dir, "p");
+        let cp = Checkpoint { stream: "s".into(), ..Checkpoint::default() };
+        let err = FileCheckpointStore::save_sync_with(store.path(), &cp, |_| Err(std::io::Error::other("injected EIO"))).unwrap_err();
+        assert!(err.0.contains("syncing its directory") && err.0.contains("injected EIO"), "{err}");
+        assert!(err.0.contains(&dir.display().to_string()), "{err}");
+        // The directory sync is the real one otherwise.
+        FileCheckpointStore::save_sync(store.path(), &cp).unwrap();
         let _ = std::fs::remove_dir_all(dir);
     }
 }

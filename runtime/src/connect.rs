@@ -114,6 +114,7 @@ pub async fn kinesis_client(
         loader = loader.endpoint_url(endpoint.to_string());
     }
     let base = loader.load().await;
+    warn_about_plain_http(cfg, &base);
     let region = base.region().cloned();
     let credentials = credentials_provider(&cfg.aws.credentials, &base, region.clone(), custom).await?;
     let mut builder = aws_sdk_kinesis::config::Builder::from(&base);
@@ -126,6 +127,56 @@ pub async fn kinesis_client(
         ));
     }
     Ok(aws_sdk_kinesis::Client::from_conf(builder.build()))
+}
+
+/// Warns (once per endpoint and process) when the Kinesis endpoint in use —
+/// the spec's `aws.endpoint`, else `AWS_ENDPOINT_URL_KINESIS` or
+/// `AWS_ENDPOINT_URL` (or a profile's `endpoint_url`) — or the spec's STS
+/// endpoint is plain `http://` to anything but a loopback address.
+fn warn_about_plain_http(cfg: &TableConfig, base: &aws_config::SdkConfig) {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let ignore_env = env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let kinesis = match &cfg.aws.endpoint {
+        Some(e) => Some((e.to_string(), "aws.endpoint")),
+        None => match env("AWS_ENDPOINT_URL_KINESIS").filter(|_| !ignore_env) {
+            Some(e) => Some((e, "AWS_ENDPOINT_URL_KINESIS")),
+            None => base.endpoint_url().map(|e| (e.to_owned(), "AWS_ENDPOINT_URL")),
+        },
+    };
+    let sts = match &cfg.aws.credentials {
+        Credentials::AssumeRole { sts_endpoint: Some(e), .. } => Some((e.to_string(), "aws.credentials.role.sts.endpoint")),
+        _ => None,
+    };
+    static WARNED: std::sync::Mutex<std::collections::BTreeSet<String>> = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    for (endpoint, origin) in kinesis.into_iter().chain(sts) {
+        let Some(host) = plain_http_host(&endpoint) else { continue };
+        if WARNED.lock().map(|mut w| w.insert(endpoint.clone())).unwrap_or(true) {
+            tracing::warn!(
+                "endpoint {endpoint} (from {origin}) is plain http:// to {host}, which is not a loopback address: requests and \
+                 their data travel unencrypted and unauthenticated; use https://"
+            );
+        }
+    }
+}
+
+/// The host of a plain-`http://` endpoint that is not a loopback address
+/// (127.0.0.0/8, ::1, `localhost` and `*.localhost`); `None` for `https://`,
+/// for loopback, and for text that is not a URL with a host.
+pub(crate) fn plain_http_host(endpoint: &str) -> Option<String> {
+    let uri: http::Uri = endpoint.trim().parse().ok()?;
+    if !uri.scheme_str()?.eq_ignore_ascii_case("http") {
+        return None;
+    }
+    let host = uri.host()?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.');
+    let loopback = match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.to_canonical().is_loopback(),
+        Err(_) => {
+            let lower = bare.to_ascii_lowercase();
+            lower == "localhost" || lower.ends_with(".localhost")
+        }
+    };
+    (!loopback).then(|| host.to_owned())
 }
 
 fn region_of(cfg: &TableConfig) -> Option<String> {
@@ -375,5 +426,38 @@ impl rustls::client::danger::ServerCertVerifier for TrustAll {
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_http_host;
+
+    #[test]
+    fn plain_http_is_flagged_unless_the_host_is_loopback() {
+        for quiet in [
+            "http://127.0.0.1:4567",
+            "http://127.1.2.3",
+            "http://[::1]:4567/",
+            "http://[::ffff:127.0.0.1]:80",
+            "http://localhost:4567",
+            "HTTP://LocalHost.",
+            "http://kinesis.localhost:4567",
+            "https://kinesis.us-east-1.amazonaws.com",
+            "https://10.0.0.5:443",
+            "not a url",
+        ] {
+            assert_eq!(plain_http_host(quiet), None, "{quiet}");
+        }
+        for (loud, host) in [
+            ("http://10.0.0.5:4567", "10.0.0.5"),
+            ("http://192.168.1.20", "192.168.1.20"),
+            ("http://[fd00::1]:4567", "[fd00::1]"),
+            ("http://kinesis.internal.example:4567", "kinesis.internal.example"),
+            ("Http://localhost.example.com", "localhost.example.com"),
+            ("http://0.0.0.0:4567", "0.0.0.0"),
+        ] {
+            assert_eq!(plain_http_host(loud).as_deref(), Some(host), "{loud}");
+        }
     }
 }

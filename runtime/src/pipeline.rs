@@ -56,6 +56,8 @@ pub enum PipelineError {
     Generator(String),
     /// The metrics endpoint could not be started.
     Metrics(String),
+    /// Another process of this pipeline holds its checkpoint lock.
+    CheckpointLocked(String),
 }
 
 impl std::fmt::Display for PipelineError {
@@ -65,6 +67,18 @@ impl std::fmt::Display for PipelineError {
             PipelineError::Sink(e) => write!(f, "{e}"),
             PipelineError::Generator(e) => write!(f, "datagen: {e}"),
             PipelineError::Metrics(e) => write!(f, "metrics endpoint: {e}"),
+            PipelineError::CheckpointLocked(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl PipelineError {
+    /// The process exit code: 2 when another process of the pipeline holds
+    /// its checkpoint, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            PipelineError::CheckpointLocked(_) => 2,
+            _ => 1,
         }
     }
 }
@@ -245,7 +259,10 @@ impl<S: Record> Input<S> {
             ConnectorKind::Datagen => Input::Datagen(Datagen::start().map_err(|e| PipelineError::Generator(e.0))?),
             _ => Input::Kinesis(Box::new(
                 Source::<S>::builder()
-                    .checkpoints(FileCheckpointStore::new(&options.checkpoint_dir, name))
+                    .checkpoints(FileCheckpointStore::open(&options.checkpoint_dir, name).map_err(|e| match e.is_locked() {
+                        true => PipelineError::CheckpointLocked(e.to_string()),
+                        false => PipelineError::Source(SourceError::Checkpoint(e.to_string())),
+                    })?)
                     .commit_interval(options.commit_interval)
                     .start()
                     .await?,
@@ -427,7 +444,7 @@ fn stop_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Sen
 
 /// A pipeline binary's `main`: parses the command line, sets up logging,
 /// runs the pipeline and turns the outcome into the exit code (0 success,
-/// 1 failure, 2 usage).
+/// 1 failure, 2 usage or the checkpoint locked by another process).
 ///
 /// `PIPELINE [--checkpoint-dir DIR] [--stop-when-idle DURATION] [--progress]`
 pub fn main<F>(name: &str, run: F) -> std::process::ExitCode
@@ -519,7 +536,7 @@ where
         }
         Err(e) => {
             eprintln!("{name}: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -33,6 +33,10 @@ impl Setup {
     }
 
     fn pipeline_at(&self, endpoint: &str, idle_ms: Option<u64>) -> tokio::process::Child {
+        self.command(endpoint, idle_ms).spawn().unwrap()
+    }
+
+    fn command(&self, endpoint: &str, idle_ms: Option<u64>) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kt_pipeline"));
         cmd.arg(&self.dir);
         if let Some(ms) = idle_ms {
@@ -41,7 +45,7 @@ impl Setup {
         // Only the standard AWS environment points the binary at the emulator.
         rt::aws_env(&mut cmd, endpoint);
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).kill_on_drop(true);
-        cmd.spawn().unwrap()
+        cmd
     }
 
     async fn write(&self, records: &[RtJson]) {
@@ -140,6 +144,65 @@ async fn crashes(kind: Kind) {
     assert!(out.status.success(), "{kind}: {}", out.status);
     let dups = check(kind, &sent, &s.output(sent.len() * 2).await);
     eprintln!("{kind}: {kills} kill -9s, {} records, {dups} duplicates in the output", sent.len());
+}
+
+/// A second process of the pipeline on the same checkpoint directory (a
+/// rolling deploy) exits 2 naming the lock file and its holder, and the
+/// first runs on undisturbed: every record once.
+async fn second_instance(kind: Kind) {
+    let s = setup(kind).await;
+    let sent: Vec<RtJson> = rt::records(1_000, 100);
+    s.write(&sent).await;
+    let mut first = s.pipeline(None);
+    let pid = first.id().unwrap();
+    // The lock file names its holder once the first holds the lock.
+    let lock_file = s.dir.join("json_to_csv.lock");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let holder = loop {
+        let text = std::fs::read_to_string(&lock_file).unwrap_or_default();
+        if text.contains(&format!("pid={pid} ")) {
+            break text.trim().to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "{kind}: the first pipeline never took its lock: {text:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(holder.starts_with("host=") && holder.contains(" started="), "{kind}: {holder}");
+    let second = s.command(&s.emu.endpoint(), Some(1_000)).stderr(Stdio::piped()).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{kind}: {stderr}");
+    assert!(stderr.contains(&lock_file.display().to_string()), "{kind}: the lock file is not named: {stderr}");
+    assert!(stderr.contains(&holder), "{kind}: the holder `{holder}` is not named: {stderr}");
+    assert!(second.stdout.is_empty(), "{kind}: the second pipeline ran");
+    // The first is untouched: it delivers everything, then stops cleanly.
+    assert!(first.try_wait().unwrap().is_none(), "{kind}: the first pipeline stopped");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = s.output(sent.len()).await;
+        let distinct: HashSet<_> = out.iter().collect();
+        if distinct.len() >= sent.len() || std::time::Instant::now() > deadline {
+            assert_eq!(check(kind, &sent, &out), 0, "{kind}: duplicates");
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = first.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{kind}: {}", out.status);
+    let n = sent.len();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains(&format!("{n} in, {n} out, stopped by signal")), "{kind}: {report}");
+}
+
+/// On both emulators, though the refused process stops before any request
+/// (the lock comes first), because the first process's run is emulator work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_instance_on_one_checkpoint_exits_2_kinesis_mock() {
+    second_instance(Kind::KinesisMock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_instance_on_one_checkpoint_exits_2_ferrokinesis() {
+    second_instance(Kind::Ferrokinesis).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

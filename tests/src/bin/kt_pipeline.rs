@@ -31,7 +31,7 @@ async fn main() {
         Ok(report) => println!("{} in, {} out, stopped by {}", report.records_in, report.records_out, report.stopped_by),
         Err(e) => {
             eprintln!("pipeline failed: {e}");
-            std::process::exit(1);
+            std::process::exit(e.exit_code().into());
         }
     }
 }
