@@ -53,6 +53,29 @@ impl DataType {
     }
 }
 
+/// How many characters of a value error messages and log lines echo.
+pub const ECHO_CHARS: usize = 64;
+
+/// A value as error messages and log lines show it: whole when it has at
+/// most [`ECHO_CHARS`] characters, else its first [`ECHO_CHARS`] characters,
+/// an ellipsis and its full length. Never splits a character.
+pub fn echo(s: &str) -> Echo<'_> {
+    Echo(s)
+}
+
+/// See [`echo`].
+#[derive(Debug, Clone, Copy)]
+pub struct Echo<'a>(&'a str);
+
+impl fmt::Display for Echo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(ECHO_CHARS) {
+            None => f.write_str(self.0),
+            Some((cut, _)) => write!(f, "{}… ({} bytes in all)", &self.0[..cut], self.0.len()),
+        }
+    }
+}
+
 /// A record could not be encoded. Nothing was written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodeError {
