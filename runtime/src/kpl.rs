@@ -84,7 +84,8 @@ mod pb {
     }
 }
 
-/// One user record inside an aggregated record.
+/// One user record inside an aggregated record, owned (the sink hands a lone
+/// record back as one; see [`Aggregate::to_vec`] for the source side).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubRecord {
     pub partition_key: String,
@@ -102,19 +103,53 @@ impl SubRecord {
     }
 }
 
+/// One user record inside an aggregated record, borrowed from the aggregated
+/// record's data: keys shared by many user records are not copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubRecordRef<'a> {
+    pub partition_key: &'a str,
+    /// The explicit hash key (a decimal number) when the producer set one.
+    pub explicit_hash_key: Option<&'a str>,
+    pub data: &'a [u8],
+    /// [`hash_key`] of `partition_key`, computed once per distinct key.
+    partition_hash: u128,
+}
+
+impl SubRecordRef<'_> {
+    /// Like [`SubRecord::effective_hash_key`], without hashing the key again.
+    pub fn effective_hash_key(&self) -> Option<u128> {
+        match self.explicit_hash_key {
+            Some(ehk) => parse_hash_key(ehk),
+            None => Some(self.partition_hash),
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_sub_record(&self) -> SubRecord {
+        SubRecord {
+            partition_key: self.partition_key.to_owned(),
+            explicit_hash_key: self.explicit_hash_key.map(str::to_owned),
+            data: self.data.to_vec(),
+        }
+    }
+}
+
 /// What a Kinesis record's data turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Deaggregated {
+pub enum Deaggregated<'a> {
     /// Not an aggregated record: deliver the record as it is.
     Plain,
     /// An aggregated record and the user records inside it, in order
     /// (sub-sequence numbers are the indexes).
-    Aggregated(Vec<SubRecord>),
+    Aggregated(Aggregate<'a>),
     /// The data starts with [`MAGIC`] but is not a valid aggregated record.
     /// As the KPL does, deliver the whole original data as one plain record
     /// (count it, and log the reason).
     Corrupt(CorruptReason),
 }
+
+/// The longest partition key Kinesis and the KPL accept, in characters.
+pub const MAX_PARTITION_KEY_CHARS: usize = 256;
 
 /// Why data that starts with [`MAGIC`] is not a valid aggregated record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +166,12 @@ pub enum CorruptReason {
     PartitionKeyIndexOutOfRange { record: usize, index: u64, table_len: usize },
     /// A record's `explicit_hash_key_index` is past the end of the key table.
     ExplicitHashKeyIndexOutOfRange { record: usize, index: u64, table_len: usize },
+    /// A user record (or one of its tags) lacks a field the format marks
+    /// `required` (`partition_key_index`, `data`, or a tag's `key`).
+    MissingField { record: usize, field: &'static str },
+    /// A user record's partition key is longer than
+    /// [`MAX_PARTITION_KEY_CHARS`] characters.
+    PartitionKeyTooLong { record: usize, chars: usize },
 }
 
 impl CorruptReason {
@@ -143,6 +184,8 @@ impl CorruptReason {
             CorruptReason::NoRecords => "no_records",
             CorruptReason::PartitionKeyIndexOutOfRange { .. } => "partition_key_index",
             CorruptReason::ExplicitHashKeyIndexOutOfRange { .. } => "explicit_hash_key_index",
+            CorruptReason::MissingField { .. } => "missing_field",
+            CorruptReason::PartitionKeyTooLong { .. } => "partition_key_too_long",
         }
     }
 }
@@ -163,6 +206,12 @@ impl fmt::Display for CorruptReason {
                 f,
                 "user record {record} has explicit hash key index {index} but the explicit hash key table has {table_len} entries"
             ),
+            CorruptReason::MissingField { record, field } => {
+                write!(f, "user record {record} lacks the required field `{field}`")
+            }
+            CorruptReason::PartitionKeyTooLong { record, chars } => {
+                write!(f, "user record {record} has a partition key of {chars} characters, over the limit of {MAX_PARTITION_KEY_CHARS}")
+            }
         }
     }
 }
@@ -178,13 +227,19 @@ pub fn is_aggregated(data: &[u8]) -> bool {
 /// Never fails and never panics: data without [`MAGIC`] is
 /// [`Deaggregated::Plain`], and data with the magic that is not a valid
 /// aggregated record is [`Deaggregated::Corrupt`]; in both cases the caller
-/// delivers the original record as it is. Tags of user records are read and
-/// dropped.
+/// delivers the original record as it is. Tags of user records are checked
+/// and dropped.
+///
+/// **Memory.** The user records borrow their keys and data from `data`; each
+/// costs a fixed 32 bytes, each key table entry 12 bytes, so the whole is at
+/// most about 6× `data.len()` whatever the input (a key shared by thousands
+/// of user records is neither copied nor hashed more than once).
 ///
 /// `outer_partition_key` is the partition key the Kinesis record was put
 /// under. It does not change the result (user records carry their own keys);
-/// it is only named in the debug event logged for a corrupt record.
-pub fn deaggregate(data: &[u8], outer_partition_key: &str) -> Deaggregated {
+/// it is only named (shortened) in the debug event logged for a corrupt
+/// record.
+pub fn deaggregate<'a>(data: &'a [u8], outer_partition_key: &str) -> Deaggregated<'a> {
     if !is_aggregated(data) {
         return Deaggregated::Plain;
     }
@@ -192,7 +247,7 @@ pub fn deaggregate(data: &[u8], outer_partition_key: &str) -> Deaggregated {
         Ok(records) => Deaggregated::Aggregated(records),
         Err(reason) => {
             tracing::debug!(
-                partition_key = outer_partition_key,
+                partition_key = %crate::codec::echo(outer_partition_key),
                 len = data.len(),
                 reason = %reason,
                 "record starts with the KPL magic but is not a valid aggregated record; delivering it as one record"
@@ -202,7 +257,248 @@ pub fn deaggregate(data: &[u8], outer_partition_key: &str) -> Deaggregated {
     }
 }
 
-fn decode_aggregated(data: &[u8]) -> Result<Vec<SubRecord>, CorruptReason> {
+/// A place in the protobuf message: offset and length. `u32` keeps the
+/// per-entry cost small; [`decode_aggregated`] refuses longer messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    fn of(self, message: &[u8]) -> &[u8] {
+        &message[self.start as usize..(self.start + self.len) as usize]
+    }
+    fn str_of(self, message: &[u8]) -> &str {
+        // Checked to be UTF-8 when decoded.
+        std::str::from_utf8(self.of(message)).unwrap_or_default()
+    }
+}
+
+/// `Entry::explicit_hash_key` of a user record without one.
+const NO_KEY: u32 = u32::MAX;
+
+/// A decoded user record: indexes into the key tables, where its data is,
+/// and the hash of its partition key (32 bytes in all).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    data: Span,
+    partition_key: u32,
+    explicit_hash_key: u32,
+    partition_hash: [u8; DIGEST_LEN],
+}
+
+/// The user records of a valid aggregated record, borrowing their keys and
+/// data from it. Iterate `&aggregate` for [`SubRecordRef`]s; iterating the
+/// aggregate itself gives owned [`SubRecord`]s, one at a time.
+#[derive(Clone)]
+pub struct Aggregate<'a> {
+    /// The protobuf message.
+    message: &'a [u8],
+    partition_keys: Vec<Span>,
+    explicit_hash_keys: Vec<Span>,
+    records: Vec<Entry>,
+}
+
+impl<'a> Aggregate<'a> {
+    /// How many user records it holds (at least one).
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Always `false`: an aggregated record without user records is corrupt.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The `i`th user record.
+    pub fn get(&self, i: usize) -> Option<SubRecordRef<'a>> {
+        self.records.get(i).map(|e| self.sub_record(e))
+    }
+
+    /// The user records, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = SubRecordRef<'a>> + '_ {
+        self.records.iter().map(|e| self.sub_record(e))
+    }
+
+    fn sub_record(&self, e: &Entry) -> SubRecordRef<'a> {
+        // The indexes were checked against the tables when decoded.
+        let m = self.message;
+        SubRecordRef {
+            partition_key: self.partition_keys[e.partition_key as usize].str_of(m),
+            explicit_hash_key: (e.explicit_hash_key != NO_KEY).then(|| self.explicit_hash_keys[e.explicit_hash_key as usize].str_of(m)),
+            data: e.data.of(m),
+            partition_hash: u128::from_be_bytes(e.partition_hash),
+        }
+    }
+
+    /// Owned copies of all the user records (copies every shared key: for
+    /// tests and small records).
+    pub fn to_vec(&self) -> Vec<SubRecord> {
+        self.iter().map(|s| s.to_sub_record()).collect()
+    }
+}
+
+impl PartialEq for Aggregate<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Aggregate<'_> {}
+
+impl fmt::Debug for Aggregate<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a, 'b> IntoIterator for &'b Aggregate<'a> {
+    type Item = SubRecordRef<'a>;
+    type IntoIter = Box<dyn ExactSizeIterator<Item = SubRecordRef<'a>> + 'b>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl<'a> IntoIterator for Aggregate<'a> {
+    type Item = SubRecord;
+    type IntoIter = OwnedIter<'a>;
+    fn into_iter(self) -> OwnedIter<'a> {
+        OwnedIter { aggregate: self, next: 0 }
+    }
+}
+
+/// Owned copies of the user records of an [`Aggregate`], made one at a time.
+pub struct OwnedIter<'a> {
+    aggregate: Aggregate<'a>,
+    next: usize,
+}
+
+impl Iterator for OwnedIter<'_> {
+    type Item = SubRecord;
+    fn next(&mut self) -> Option<SubRecord> {
+        let s = self.aggregate.get(self.next)?;
+        self.next += 1;
+        Some(s.to_sub_record())
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.aggregate.len() - self.next;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for OwnedIter<'_> {}
+
+/// A protobuf reader over one message, with positions relative to `base`.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    /// Offset of `buf` in the whole message.
+    base: usize,
+}
+
+/// Protobuf wire types.
+const VARINT: u8 = 0;
+const FIXED64: u8 = 1;
+const DELIMITED: u8 = 2;
+const FIXED32: u8 = 5;
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8], base: usize) -> Self {
+        Reader { buf, pos: 0, base }
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut v: u64 = 0;
+        for i in 0..10 {
+            let Some(&b) = self.buf.get(self.pos) else {
+                return Err(format!("truncated varint at byte {}", self.base + self.pos));
+            };
+            self.pos += 1;
+            if i == 9 && b > 1 {
+                return Err(format!("varint over 64 bits at byte {}", self.base + self.pos - 1));
+            }
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                return Ok(v);
+            }
+        }
+        unreachable!("the tenth byte ends the varint or fails")
+    }
+
+    /// A field key: (field number, wire type).
+    fn key(&mut self) -> Result<(u32, u8), String> {
+        let at = self.base + self.pos;
+        let key = self.varint()?;
+        let field = u32::try_from(key >> 3).map_err(|_| format!("invalid field key {key} at byte {at}"))?;
+        let wire = (key & 7) as u8;
+        if field == 0 {
+            return Err(format!("field number 0 at byte {at}"));
+        }
+        match wire {
+            VARINT | FIXED64 | DELIMITED | FIXED32 => Ok((field, wire)),
+            3 | 4 => Err(format!("field {field} is a group (wire type {wire}) at byte {at}; the format has none")),
+            _ => Err(format!("invalid wire type {wire} at byte {at}")),
+        }
+    }
+
+    /// A length-delimited value.
+    fn delimited(&mut self) -> Result<Span, String> {
+        let at = self.base + self.pos;
+        let len = self.varint()?;
+        let rest = self.buf.len() - self.pos;
+        match usize::try_from(len) {
+            Ok(len) if len <= rest => {
+                let span = Span { start: (self.base + self.pos) as u32, len: len as u32 };
+                self.pos += len;
+                Ok(span)
+            }
+            _ => Err(format!("a length of {len} at byte {at} runs past the end ({rest} bytes left)")),
+        }
+    }
+
+    fn skip(&mut self, wire: u8) -> Result<(), String> {
+        let fixed = match wire {
+            VARINT => return self.varint().map(drop),
+            DELIMITED => return self.delimited().map(drop),
+            FIXED64 => 8,
+            _ => 4,
+        };
+        if self.buf.len() - self.pos < fixed {
+            return Err(format!("truncated fixed-size value at byte {}", self.base + self.pos));
+        }
+        self.pos += fixed;
+        Ok(())
+    }
+}
+
+/// Fails unless field `field` came with wire type `want`.
+fn expect_wire(field: u32, wire: u8, want: u8) -> Result<(), String> {
+    if wire == want { Ok(()) } else { Err(format!("field {field} has wire type {wire}, expected {want}")) }
+}
+
+fn utf8(message: &[u8], span: Span, what: impl FnOnce() -> String) -> Result<Span, String> {
+    match std::str::from_utf8(span.of(message)) {
+        Ok(_) => Ok(span),
+        Err(e) => Err(format!("{} is not UTF-8: {e}", what())),
+    }
+}
+
+/// The encoded size of the smallest valid user record entry in
+/// `AggregatedRecord.records`: key and length, then `partition_key_index`
+/// (key and one varint byte) and `data` (key and a zero length).
+const MIN_RECORD_ENTRY: usize = 6;
+
+/// Decodes an aggregated record, checking it as the KPL does (the digest,
+/// the protobuf message, every `required` field, the key indexes) and the
+/// partition key length limit. Two passes over the message: the first
+/// counts the entries of each table, so that nothing grows by doubling.
+fn decode_aggregated(data: &[u8]) -> Result<Aggregate<'_>, CorruptReason> {
     if data.len() <= MAGIC.len() + DIGEST_LEN {
         return Err(CorruptReason::TooShort { len: data.len() });
     }
@@ -210,28 +506,150 @@ fn decode_aggregated(data: &[u8]) -> Result<Vec<SubRecord>, CorruptReason> {
     if md5(message)[..] != digest[..] {
         return Err(CorruptReason::DigestMismatch);
     }
-    let agg = pb::AggregatedRecord::decode(message).map_err(|e| CorruptReason::Protobuf(e.to_string()))?;
+    if u32::try_from(message.len()).is_err() {
+        return Err(CorruptReason::Protobuf(format!("a message of {} bytes is over 4 GiB", message.len())));
+    }
+    let pb = CorruptReason::Protobuf;
+
+    // Pass 1: the framing of the top-level message, and the table sizes.
+    let (mut n_pk, mut n_ehk, mut n_rec) = (0usize, 0usize, 0usize);
+    let mut r = Reader::new(message, 0);
+    while !r.at_end() {
+        let (field, wire) = r.key().map_err(pb)?;
+        let count = match field {
+            1 => &mut n_pk,
+            2 => &mut n_ehk,
+            3 => &mut n_rec,
+            _ => {
+                r.skip(wire).map_err(pb)?;
+                continue;
+            }
+        };
+        expect_wire(field, wire, DELIMITED).map_err(pb)?;
+        r.delimited().map_err(pb)?;
+        *count += 1;
+    }
+
+    // Pass 2: the tables and the user records. Each valid user record takes
+    // at least MIN_RECORD_ENTRY bytes, so more entries than that allows means
+    // some are invalid and fail before the vector would have to grow.
+    let mut agg = Aggregate {
+        message,
+        partition_keys: Vec::with_capacity(n_pk),
+        explicit_hash_keys: Vec::with_capacity(n_ehk),
+        records: Vec::with_capacity(n_rec.min(message.len() / MIN_RECORD_ENTRY)),
+    };
+    let mut r = Reader::new(message, 0);
+    while !r.at_end() {
+        let (field, wire) = r.key().map_err(pb)?;
+        match field {
+            1 => {
+                let span = r.delimited().map_err(pb)?;
+                let n = agg.partition_keys.len();
+                agg.partition_keys.push(utf8(message, span, || format!("partition key {n}")).map_err(pb)?);
+            }
+            2 => {
+                let span = r.delimited().map_err(pb)?;
+                let n = agg.explicit_hash_keys.len();
+                agg.explicit_hash_keys.push(utf8(message, span, || format!("explicit hash key {n}")).map_err(pb)?);
+            }
+            3 => {
+                let span = r.delimited().map_err(pb)?;
+                let entry = decode_record(message, span, agg.records.len(), n_pk, n_ehk)?;
+                agg.records.push(entry);
+            }
+            _ => r.skip(wire).map_err(pb)?,
+        }
+    }
     if agg.records.is_empty() {
         return Err(CorruptReason::NoRecords);
     }
-    let pks = agg.partition_key_table;
-    let ehks = agg.explicit_hash_key_table;
-    let mut out = Vec::with_capacity(agg.records.len());
-    for (i, r) in agg.records.into_iter().enumerate() {
-        let partition_key = table_entry(&pks, r.partition_key_index)
-            .ok_or(CorruptReason::PartitionKeyIndexOutOfRange { record: i, index: r.partition_key_index, table_len: pks.len() })?
-            .to_owned();
-        let explicit_hash_key = match r.explicit_hash_key_index {
-            None => None,
-            Some(index) => Some(
-                table_entry(&ehks, index)
-                    .ok_or(CorruptReason::ExplicitHashKeyIndexOutOfRange { record: i, index, table_len: ehks.len() })?
-                    .to_owned(),
-            ),
+
+    // Pass 3: each distinct partition key is checked and hashed once, by the
+    // first user record that uses it; the others copy its hash.
+    let mut first_use = vec![NO_KEY; agg.partition_keys.len()];
+    for i in 0..agg.records.len() {
+        let pk = agg.records[i].partition_key as usize;
+        let first = first_use[pk];
+        agg.records[i].partition_hash = if first == NO_KEY {
+            let key = agg.partition_keys[pk].str_of(message);
+            if key.len() > MAX_PARTITION_KEY_CHARS {
+                let chars = key.chars().count();
+                if chars > MAX_PARTITION_KEY_CHARS {
+                    return Err(CorruptReason::PartitionKeyTooLong { record: i, chars });
+                }
+            }
+            first_use[pk] = i as u32;
+            md5(key.as_bytes())
+        } else {
+            agg.records[first as usize].partition_hash
         };
-        out.push(SubRecord { partition_key, explicit_hash_key, data: r.data });
     }
-    Ok(out)
+    Ok(agg)
+}
+
+/// Decodes user record `index`, whose message is `span` of `message`, given
+/// the sizes of the key tables.
+fn decode_record(message: &[u8], span: Span, index: usize, n_pk: usize, n_ehk: usize) -> Result<Entry, CorruptReason> {
+    let pb = CorruptReason::Protobuf;
+    let (mut pk, mut ehk, mut data) = (None, None, None);
+    let mut r = Reader::new(span.of(message), span.start as usize);
+    while !r.at_end() {
+        let (field, wire) = r.key().map_err(pb)?;
+        match field {
+            1 | 2 => {
+                expect_wire(field, wire, VARINT).map_err(pb)?;
+                let v = r.varint().map_err(pb)?;
+                *(if field == 1 { &mut pk } else { &mut ehk }) = Some(v);
+            }
+            3 => {
+                expect_wire(field, wire, DELIMITED).map_err(pb)?;
+                data = Some(r.delimited().map_err(pb)?);
+            }
+            4 => {
+                expect_wire(field, wire, DELIMITED).map_err(pb)?;
+                let tag = r.delimited().map_err(pb)?;
+                check_tag(message, tag, index)?;
+            }
+            _ => r.skip(wire).map_err(pb)?,
+        }
+    }
+    let missing = |field| CorruptReason::MissingField { record: index, field };
+    let pk = pk.ok_or(missing("partition_key_index"))?;
+    let data = data.ok_or(missing("data"))?;
+    let partition_key = match u32::try_from(pk) {
+        Ok(i) if (i as usize) < n_pk => i,
+        _ => return Err(CorruptReason::PartitionKeyIndexOutOfRange { record: index, index: pk, table_len: n_pk }),
+    };
+    let explicit_hash_key = match ehk {
+        None => NO_KEY,
+        Some(e) => match u32::try_from(e) {
+            Ok(i) if (i as usize) < n_ehk => i,
+            _ => return Err(CorruptReason::ExplicitHashKeyIndexOutOfRange { record: index, index: e, table_len: n_ehk }),
+        },
+    };
+    Ok(Entry { data, partition_key, explicit_hash_key, partition_hash: [0; DIGEST_LEN] })
+}
+
+/// Checks a tag of user record `index`: a required UTF-8 `key`, an optional
+/// UTF-8 `value`. Tags are not handed on.
+fn check_tag(message: &[u8], span: Span, index: usize) -> Result<(), CorruptReason> {
+    let pb = CorruptReason::Protobuf;
+    let mut has_key = false;
+    let mut r = Reader::new(span.of(message), span.start as usize);
+    while !r.at_end() {
+        let (field, wire) = r.key().map_err(pb)?;
+        match field {
+            1 | 2 => {
+                expect_wire(field, wire, DELIMITED).map_err(pb)?;
+                let s = r.delimited().map_err(pb)?;
+                utf8(message, s, || format!("a tag of user record {index}")).map_err(pb)?;
+                has_key |= field == 1;
+            }
+            _ => r.skip(wire).map_err(pb)?,
+        }
+    }
+    if has_key { Ok(()) } else { Err(CorruptReason::MissingField { record: index, field: "tags.key" }) }
 }
 
 fn table_entry(table: &[String], index: u64) -> Option<&str> {
@@ -254,7 +672,9 @@ pub fn hash_key(partition_key: &str) -> u128 {
 /// leading zero).
 pub fn parse_hash_key(s: &str) -> Option<u128> {
     let b = s.as_bytes();
-    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) || (b.len() > 1 && b[0] == b'0') {
+    // 2^128 - 1 has 39 digits: a longer key is refused without reading it
+    // (user records may share one long key).
+    if b.is_empty() || b.len() > 39 || !b.iter().all(u8::is_ascii_digit) || (b.len() > 1 && b[0] == b'0') {
         return None;
     }
     s.parse().ok()
@@ -580,6 +1000,20 @@ mod tests {
         data
     }
 
+    /// The user records of an aggregated record (panics if it is not one).
+    fn read(data: &[u8]) -> Vec<SubRecord> {
+        match deaggregate(data, "outer") {
+            Deaggregated::Aggregated(subs) => {
+                for s in &subs {
+                    // The hash computed once per key is the key's hash.
+                    assert_eq!(s.effective_hash_key(), effective_hash_key(s.partition_key, s.explicit_hash_key));
+                }
+                subs.to_vec()
+            }
+            other => panic!("expected an aggregated record, got {other:?}"),
+        }
+    }
+
     fn corrupt_reason(data: &[u8]) -> CorruptReason {
         match deaggregate(data, "outer") {
             Deaggregated::Corrupt(reason) => reason,
@@ -604,7 +1038,7 @@ mod tests {
         assert_eq!(out.explicit_hash_key, None);
         assert_eq!(out.record_count, records.len());
         assert!(out.data.starts_with(&MAGIC));
-        assert_eq!(deaggregate(&out.data, &out.partition_key), Deaggregated::Aggregated(records.clone()));
+        assert_eq!(read(&out.data), records.clone());
 
         // Keys are stored once each, in order of first use.
         let body = &out.data[MAGIC.len()..out.data.len() - DIGEST_LEN];
@@ -685,6 +1119,7 @@ mod tests {
                 let Deaggregated::Aggregated(subs) = deaggregate(&out.data, &out.partition_key) else {
                     panic!("round {round}: not an aggregated record");
                 };
+                let subs = subs.to_vec();
                 assert_eq!(subs.len(), out.record_count);
                 assert_eq!(out.partition_key, subs[0].partition_key);
                 assert_eq!(out.explicit_hash_key, subs[0].explicit_hash_key);
@@ -739,7 +1174,7 @@ mod tests {
             let size = agg.size_bytes();
             let out = agg.finish().expect("not empty");
             assert_eq!(out.data.len(), size);
-            assert_eq!(deaggregate(&out.data, ""), Deaggregated::Aggregated(records));
+            assert_eq!(read(&out.data), records);
         }
         for len in [16_383 - 8, 16_383 - 5, 16_383 - 4, 16_383, 16_384, 2_097_151 - 6, 2_097_152] {
             let mut agg = Aggregator::new(usize::MAX, usize::MAX);
@@ -761,13 +1196,13 @@ mod tests {
         assert_eq!(agg.add("k", None, b"a"), AddOutcome::Added);
         assert_eq!(agg.add("j", None, b"b"), AddOutcome::Added);
         let Some(Flushed::Aggregated(out)) = agg.finish_or_single() else { panic!("two records are aggregated") };
-        assert_eq!(deaggregate(&out.data, "k"), Deaggregated::Aggregated(vec![sub("k", None, b"a"), sub("j", None, b"b")]));
+        assert_eq!(read(&out.data), vec![sub("k", None, b"a"), sub("j", None, b"b")]);
 
         // Data that looks aggregated is never sent plain.
         let inner = aggregate_all(&[sub("x", None, b"y")]).data;
         assert_eq!(agg.add("k", None, &inner), AddOutcome::Added);
         let Some(Flushed::Aggregated(out)) = agg.finish_or_single() else { panic!("magic data stays wrapped") };
-        assert_eq!(deaggregate(&out.data, "k"), Deaggregated::Aggregated(vec![sub("k", None, &inner)]));
+        assert_eq!(read(&out.data), vec![sub("k", None, &inner)]);
     }
 
     #[test]
@@ -834,7 +1269,7 @@ mod tests {
         // Tags are read and dropped.
         let mut tagged = record(1, Some(0));
         tagged.tags = vec![pb::Tag { key: "t".into(), value: Some("v".into()) }, pb::Tag { key: "u".into(), value: None }];
-        assert_eq!(deaggregate(&frame(&message(vec![tagged])), ""), Deaggregated::Aggregated(vec![sub("b", Some("7"), b"d")]));
+        assert_eq!(read(&frame(&message(vec![tagged]))), vec![sub("b", Some("7"), b"d")]);
 
         // Garbage after the magic, with a matching digest: not protobuf.
         for body in [&[0xff_u8; 8][..], &[0x0a, 0x05, b'a'], &[0x0a, 0x02, 0xc3, 0x28], &[0x1a, 0x80], &[0x0f]] {
@@ -878,5 +1313,227 @@ mod tests {
         assert_eq!(effective_hash_key("key", None), Some(80325066489831061459460196859901989661));
         assert_eq!(effective_hash_key("key", Some("5")), Some(5));
         assert_eq!(sub("key", Some("nope"), b"").effective_hash_key(), None);
+    }
+
+    /// Frames a hand-written protobuf body (magic, body, its MD5).
+    fn frame_raw(body: &[u8]) -> Vec<u8> {
+        [&MAGIC[..], body, &md5(body)].concat()
+    }
+
+    /// An aggregated record of `n` user records with empty data, all under
+    /// one partition key of `key_len` bytes.
+    fn shared_key_record(key_len: usize, n: usize) -> Vec<u8> {
+        let message = pb::AggregatedRecord {
+            partition_key_table: vec!["k".repeat(key_len)],
+            explicit_hash_key_table: Vec::new(),
+            records: (0..n)
+                .map(|_| pb::Record { partition_key_index: 0, explicit_hash_key_index: None, data: Vec::new(), tags: Vec::new() })
+                .collect(),
+        };
+        frame(&message)
+    }
+
+    #[test]
+    fn deaggregation_memory_is_bounded_by_the_input() {
+        // (name, data, user records in it, whether it is valid). A key over
+        // 256 characters makes a record corrupt; the bound holds either way.
+        let most = (1 << 20) / (MIN_RECORD_ENTRY + 1);
+        let mut cases = vec![
+            // The reported case: 107,560 bytes, a 64 KiB key, 7,000 empty user records.
+            ("64 KiB key x 7,000", shared_key_record(64 * 1024, 7_000), 7_000, false),
+            // 1 MiB variants: a longer key, and as many user records as fit.
+            ("900 KiB key x 20,000", shared_key_record(900 * 1024, 20_000), 20_000, false),
+            ("256-char key x 1 MiB of user records", shared_key_record(256, most), most, true),
+        ];
+        // Many distinct keys, each used once.
+        let many_keys = pb::AggregatedRecord {
+            partition_key_table: (0..40_000).map(|i| format!("{i:x}")).collect(),
+            explicit_hash_key_table: (0..40_000).map(|i| i.to_string()).collect(),
+            records: (0..40_000)
+                .map(|i| pb::Record { partition_key_index: i, explicit_hash_key_index: Some(i), data: Vec::new(), tags: Vec::new() })
+                .collect(),
+        };
+        cases.push(("40,000 distinct keys", frame(&many_keys), 40_000, true));
+        assert_eq!(cases[0].1.len(), 107_560);
+        for (name, data, n, valid) in &cases {
+            let (seen, peak) = counting::peak(|| {
+                let d = deaggregate(data, "outer");
+                // Reading every user record (keys, data, hash keys) allocates nothing.
+                match &d {
+                    Deaggregated::Aggregated(subs) => Some(
+                        subs.iter()
+                            .map(|s| s.partition_key.len() + s.data.len() + s.effective_hash_key().is_some() as usize)
+                            .sum::<usize>(),
+                    ),
+                    Deaggregated::Corrupt(CorruptReason::PartitionKeyTooLong { record: 0, .. }) => None,
+                    other => panic!("{name}: {other:?}"),
+                }
+            });
+            // About 10x the input, plus a fixed cost per user record.
+            let bound = 10 * data.len() + 64 * n;
+            assert!(peak <= bound, "{name}: {} bytes of input and {n} user records took {peak} bytes (bound {bound})", data.len());
+            assert_eq!(seen.is_some(), *valid, "{name}");
+        }
+    }
+
+    #[test]
+    fn records_breaking_the_kpl_rules_are_corrupt() {
+        // Kinesis counts a partition key's characters, not its bytes.
+        let key = |chars: usize, c: char| std::iter::repeat_n(c, chars).collect::<String>();
+        for c in ['k', 'к', '鍵', '🔑'] {
+            let ok = aggregate_all(&[sub("a", None, b"1"), sub(&key(256, c), None, b"2")]);
+            assert_eq!(read(&ok.data), vec![sub("a", None, b"1"), sub(&key(256, c), None, b"2")]);
+            let bad = aggregate_all(&[sub("a", None, b"1"), sub(&key(257, c), None, b"2"), sub(&key(257, c), None, b"3")]);
+            let reason = corrupt_reason(&bad.data);
+            assert_eq!(reason, CorruptReason::PartitionKeyTooLong { record: 1, chars: 257 }, "{c:?}");
+            assert_eq!(reason.kind(), "partition_key_too_long");
+            assert!(reason.to_string().contains("257 characters, over the limit of 256"), "{reason}");
+        }
+        // A long key in the table that no user record uses is not a user
+        // record's key.
+        let unused = pb::AggregatedRecord {
+            partition_key_table: vec!["a".into(), key(300, 'x')],
+            explicit_hash_key_table: Vec::new(),
+            records: vec![pb::Record { partition_key_index: 0, explicit_hash_key_index: None, data: b"d".to_vec(), tags: Vec::new() }],
+        };
+        assert_eq!(read(&frame(&unused)), vec![sub("a", None, b"d")]);
+
+        // Required fields, missing (prost would fill in 0 and empty data).
+        // Table `0a 01 'a'`, then one record entry `1a len ...`.
+        let with_record = |record: &[u8]| {
+            let mut body = vec![0x0a, 0x01, b'a', 0x1a, record.len() as u8];
+            body.extend_from_slice(record);
+            frame_raw(&body)
+        };
+        let missing = |field| CorruptReason::MissingField { record: 0, field };
+        assert_eq!(read(&with_record(&[0x08, 0x00, 0x1a, 0x00])), vec![sub("a", None, b"")]);
+        assert_eq!(corrupt_reason(&with_record(&[0x1a, 0x01, b'x'])), missing("partition_key_index"));
+        assert_eq!(corrupt_reason(&with_record(&[0x08, 0x00])), missing("data"));
+        assert_eq!(corrupt_reason(&with_record(&[])), missing("partition_key_index"));
+        // A tag needs its key; its value is optional.
+        assert_eq!(read(&with_record(&[0x08, 0x00, 0x1a, 0x00, 0x22, 0x03, 0x0a, 0x01, b't'])), vec![sub("a", None, b"")]);
+        let reason = corrupt_reason(&with_record(&[0x08, 0x00, 0x1a, 0x00, 0x22, 0x03, 0x12, 0x01, b'v']));
+        assert_eq!(reason, missing("tags.key"));
+        assert_eq!(reason.kind(), "missing_field");
+        assert_eq!(reason.to_string(), "user record 0 lacks the required field `tags.key`");
+        // Fields of the wrong wire type, groups, and unknown fields.
+        assert!(matches!(corrupt_reason(&with_record(&[0x0a, 0x00, 0x1a, 0x00])), CorruptReason::Protobuf(_)));
+        assert!(matches!(corrupt_reason(&with_record(&[0x08, 0x00, 0x1b, 0x1c])), CorruptReason::Protobuf(_)));
+        let unknown = [0x08, 0x00, 0x1a, 0x00, 0x28, 0x05, 0x31, 1, 2, 3, 4, 5, 6, 7, 8, 0x3a, 0x01, 0xff, 0x45, 1, 2, 3, 4];
+        assert_eq!(read(&with_record(&unknown)), vec![sub("a", None, b"")]);
+        // A later value of a field replaces an earlier one, as in protobuf.
+        assert_eq!(read(&with_record(&[0x08, 0x05, 0x1a, 0x01, b'x', 0x08, 0x00])), vec![sub("a", None, b"x")]);
+    }
+
+    #[test]
+    fn the_decoder_agrees_with_prost() {
+        // Mutated valid records, the digest fixed up: whatever prost decodes,
+        // the hand-written decoder reads the same (or refuses it for a rule
+        // prost does not check), and whatever prost refuses, so does it.
+        let mut rng = fastrand::Rng::with_seed(0x70b);
+        let (mut same, mut refused) = (0, 0);
+        for _ in 0..3000 {
+            let n = rng.usize(1..8);
+            let records = random_records(&mut rng, n);
+            let mut body = aggregate_all(&records).data;
+            body.truncate(body.len() - DIGEST_LEN);
+            body.drain(..MAGIC.len());
+            for _ in 0..rng.usize(1..4) {
+                let i = rng.usize(..body.len());
+                match rng.u8(..4) {
+                    0 => body.truncate(i.max(1)),
+                    1 => body[i] = rng.u8(..),
+                    2 => body.insert(i, rng.u8(..)),
+                    _ => body[i] ^= 1 << rng.u8(..8),
+                }
+            }
+            let data = frame_raw(&body);
+            let theirs = pb::AggregatedRecord::decode(&body[..]);
+            match (deaggregate(&data, ""), theirs) {
+                (Deaggregated::Aggregated(ours), Ok(theirs)) => {
+                    let theirs: Vec<SubRecord> = theirs
+                        .records
+                        .iter()
+                        .map(|r| SubRecord {
+                            partition_key: theirs.partition_key_table[r.partition_key_index as usize].clone(),
+                            explicit_hash_key: r.explicit_hash_key_index.map(|i| theirs.explicit_hash_key_table[i as usize].clone()),
+                            data: r.data.clone(),
+                        })
+                        .collect();
+                    assert_eq!(ours.to_vec(), theirs);
+                    same += 1;
+                }
+                (Deaggregated::Aggregated(ours), Err(e)) => panic!("prost refuses what we read ({e}): {ours:?}"),
+                (Deaggregated::Corrupt(CorruptReason::Protobuf(e)), Ok(theirs)) => panic!("we refuse ({e}) what prost reads: {theirs:?}"),
+                (Deaggregated::Corrupt(_), _) => refused += 1,
+                (Deaggregated::Plain, _) => unreachable!("framed with the magic"),
+            }
+        }
+        assert!(same > 100 && refused > 100, "{same} read, {refused} refused");
+    }
+
+    /// Counts the bytes allocated on each thread, to measure the peak memory
+    /// of a piece of code (the runtime crate's unit tests all run with it).
+    mod counting {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        thread_local! {
+            static LIVE: Cell<isize> = const { Cell::new(0) };
+            static PEAK: Cell<isize> = const { Cell::new(0) };
+        }
+
+        fn add(delta: isize) {
+            let _ = LIVE.try_with(|live| {
+                let now = live.get() + delta;
+                live.set(now);
+                let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+            });
+        }
+
+        pub struct Counting;
+
+        // SAFETY: every call goes to the system allocator unchanged; the
+        // counters are plain thread-local cells that never allocate.
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                let p = unsafe { System.alloc(layout) };
+                if !p.is_null() {
+                    add(layout.size() as isize);
+                }
+                p
+            }
+            unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+                let p = unsafe { System.alloc_zeroed(layout) };
+                if !p.is_null() {
+                    add(layout.size() as isize);
+                }
+                p
+            }
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                unsafe { System.dealloc(ptr, layout) };
+                add(-(layout.size() as isize));
+            }
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+                let p = unsafe { System.realloc(ptr, layout, new_size) };
+                if !p.is_null() {
+                    add(new_size as isize - layout.size() as isize);
+                }
+                p
+            }
+        }
+
+        #[global_allocator]
+        static COUNTING: Counting = Counting;
+
+        /// Runs `f` and returns what it returns and the most bytes it held
+        /// allocated at once on this thread (what it returns included).
+        pub fn peak<T>(f: impl FnOnce() -> T) -> (T, usize) {
+            let start = LIVE.with(Cell::get);
+            PEAK.with(|p| p.set(start));
+            let out = f();
+            let peak = PEAK.with(Cell::get) - start;
+            (out, peak.max(0) as usize)
+        }
     }
 }

@@ -1280,7 +1280,7 @@ fn alone_unit(e: Entry, shard: Option<Arc<str>>) -> Unit {
         _ => None,
     };
     if data.is_none() {
-        tracing::error!(key = &*e.key, "a record starting with the KPL magic does not fit an aggregated record; sending it as it is");
+        tracing::error!(key = %crate::codec::echo(&e.key), "a record starting with the KPL magic does not fit an aggregated record; sending it as it is");
     }
     Unit { key: e.key.clone(), is_aggregate: data.is_some(), aggregated: data, entries: vec![e], shard }
 }

@@ -1445,10 +1445,10 @@ fn decode_records<R: Record>(
                         timestamp: ts,
                         shard_id: shard,
                         sequence_number: seq,
-                        partition_key: &sub.partition_key,
+                        partition_key: sub.partition_key,
                         sub_sequence_number: Some(k as u64),
                     };
-                    if let Some(rec) = decode_one::<R>(cfg, counters, &sub.data, &meta)? {
+                    if let Some(rec) = decode_one::<R>(cfg, counters, sub.data, &meta)? {
                         out.records.push(rec);
                         out.origins.push(Origin { raw: i as u32, sub: Some((k as u32, count)) });
                     }

@@ -89,6 +89,7 @@ fn python_aggregates_rust_deaggregates() {
             let Deaggregated::Aggregated(subs) = kpl::deaggregate(data, pk) else {
                 panic!("max_size {max_size:?}, aggregate {i}: not de-aggregated: {:?}", kpl::deaggregate(data, pk));
             };
+            let subs = subs.to_vec();
             assert_eq!(subs.len(), *count);
             // The aggregated record goes under its first user record's keys.
             assert_eq!((pk, ehk), (&subs[0].partition_key, &subs[0].explicit_hash_key), "max_size {max_size:?}, aggregate {i}");
@@ -192,7 +193,7 @@ fn rust_aggregates_python_deaggregates() {
     // Rust's own reading, by the KPL rule.
     for outer in &outers {
         let delivered = match kpl::deaggregate(&outer.data, &outer.partition_key) {
-            Deaggregated::Aggregated(subs) => subs,
+            Deaggregated::Aggregated(subs) => subs.to_vec(),
             Deaggregated::Plain | Deaggregated::Corrupt(_) => vec![sub(&outer.partition_key, None, &outer.data)],
         };
         assert!(delivered == outer.expected, "Rust reads outer record {:?} wrong", outer.partition_key);

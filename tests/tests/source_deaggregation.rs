@@ -246,3 +246,40 @@ async fn polling_resumes_inside_an_aggregated_record() {
 async fn efo_resumes_inside_an_aggregated_record() {
     resumes_inside::<RtKplEfo>("EFO").await;
 }
+
+/// Records that break the KPL's rules — a user record's partition key over
+/// 256 characters (the reported memory blow-up: a 64 KiB key shared by 7,000
+/// empty user records), a user record without its required `data` — are
+/// delivered whole, once, and counted as corrupt; the record after them is
+/// read too, so the checkpoint passes them.
+async fn poison_records_are_delivered_whole(kind: Kind) {
+    let emu = Emulator::start(kind).await.unwrap();
+    emu.create_stream("rt-kpl-poison", 1).await.unwrap();
+    let long_key = "k".repeat(64 * 1024);
+    let (_, _, long) = aggregate(&vec![(long_key, Vec::new()); 7_000]);
+    assert_eq!(long.len(), 107_560);
+    // Magic, a message whose only user record lacks `data`, its MD5. The
+    // message is ASCII, so `hash_key` (MD5 of a string) gives the digest.
+    let message = "\x0a\x01a\x1a\x02\x08\x00";
+    let missing = [&kpl::MAGIC[..], message.as_bytes(), &kpl::hash_key(message).to_be_bytes()].concat();
+    let puts: Vec<Put> = vec![
+        ("poison-long".into(), None, long.clone()),
+        ("poison-missing".into(), None, missing.clone()),
+        ("after".into(), None, b"after".to_vec()),
+    ];
+    put(&emu, "rt-kpl-poison", &puts).await;
+    let (got, stats) = read_all::<RtKpl>(&emu, "rt-kpl-poison", None).await;
+    let want: Vec<Got> = puts.into_iter().map(|(pk, _, data)| (data, pk, None)).collect();
+    assert!(got == want, "{kind:?}: read {:?}", got.iter().map(|g| (g.0.len(), &g.1, g.2)).collect::<Vec<_>>());
+    assert_eq!((stats.corrupt_aggregates, stats.aggregated_records, stats.sub_records), (2, 0, 0), "{kind:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_records_are_delivered_whole_ferrokinesis() {
+    poison_records_are_delivered_whole(Kind::Ferrokinesis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_records_are_delivered_whole_kinesis_mock() {
+    poison_records_are_delivered_whole(Kind::KinesisMock).await;
+}

@@ -196,7 +196,7 @@ macro_rules! simple_csv {
                 Ok(true)
             }
             fn from_csv(text: &str, _: &'static DataType, _: &CsvCx) -> Result<Self, String> {
-                text.trim().parse().map_err(|_| format!("`{text}` is not a {}", stringify!($t)))
+                text.trim().parse().map_err(|_| format!("`{}` is not a {}", super::echo(text), stringify!($t)))
             }
         }
     )*};
@@ -225,7 +225,7 @@ impl CsvField for f32 {
     fn from_csv(t: &str, _: &'static DataType, _: &CsvCx) -> Result<Self, String> {
         match t {
             "NaN" | "Infinity" | "-Infinity" => text::parse_float(t).map(|f| f as f32),
-            _ => t.trim().parse::<f32>().map_err(|_| format!("`{t}` is not a number")),
+            _ => t.trim().parse::<f32>().map_err(|_| format!("`{}` is not a number", super::echo(t))),
         }
     }
 }

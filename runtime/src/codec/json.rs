@@ -173,7 +173,7 @@ impl<'de> Visitor<'de> for FloatVisitor {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
         match v {
             "NaN" | "Infinity" | "-Infinity" => text::parse_float(v).map_err(custom),
-            _ => Err(custom(format!("`{v}` is not a number"))),
+            _ => Err(custom(format!("`{}` is not a number", super::echo(v)))),
         }
     }
 }
@@ -394,7 +394,7 @@ impl<K: MapKey, V: JsonField> JsonField for BTreeMap<K, V> {
                     let key = K::read_key(&k.0, self.0.map_key()).map_err(custom)?;
                     let v = map.next_value_seed(JsonSeed::<V>::new(self.0.element(), self.1))?;
                     if out.insert(key, v).is_some() {
-                        return Err(custom(format!("duplicate map key `{}`", k.0)));
+                        return Err(custom(format!("duplicate map key `{}`", super::echo(&k.0))));
                     }
                 }
                 Ok(out)

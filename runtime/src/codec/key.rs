@@ -33,7 +33,7 @@ macro_rules! int_key {
                 Ok(())
             }
             fn read_key(s: &str, _: &'static DataType) -> Result<Self, String> {
-                s.parse().map_err(|_| format!("`{s}` is not a {}", stringify!($t)))
+                s.parse().map_err(|_| format!("`{}` is not a {}", super::echo(s), stringify!($t)))
             }
         }
     )*};
@@ -46,7 +46,7 @@ impl MapKey for bool {
         Ok(())
     }
     fn read_key(s: &str, _: &'static DataType) -> Result<Self, String> {
-        s.parse().map_err(|_| format!("`{s}` is not a boolean"))
+        s.parse().map_err(|_| format!("`{}` is not a boolean", super::echo(s)))
     }
 }
 

@@ -53,6 +53,29 @@ impl DataType {
     }
 }
 
+/// How many characters of a value error messages and log lines echo.
+pub const ECHO_CHARS: usize = 64;
+
+/// A value as error messages and log lines show it: whole when it has at
+/// most [`ECHO_CHARS`] characters, else its first [`ECHO_CHARS`] characters,
+/// an ellipsis and its full length. Never splits a character.
+pub fn echo(s: &str) -> Echo<'_> {
+    Echo(s)
+}
+
+/// See [`echo`].
+#[derive(Debug, Clone, Copy)]
+pub struct Echo<'a>(&'a str);
+
+impl fmt::Display for Echo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(ECHO_CHARS) {
+            None => f.write_str(self.0),
+            Some((cut, _)) => write!(f, "{}… ({} bytes in all)", &self.0[..cut], self.0.len()),
+        }
+    }
+}
+
 /// A record could not be encoded. Nothing was written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodeError {
@@ -96,9 +119,32 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
+    /// An invalid record. A message over [`MAX_MESSAGE_BYTES`] (a value
+    /// echoed whole by serde_json, say) keeps only its head and tail.
     pub fn invalid(message: impl Into<String>) -> Self {
-        DecodeError { kind: DecodeErrorKind::Invalid, message: message.into() }
+        DecodeError { kind: DecodeErrorKind::Invalid, message: cap_message(message.into()) }
     }
+}
+
+/// The longest decode error message kept whole.
+pub const MAX_MESSAGE_BYTES: usize = 256;
+
+/// Shortens a message over [`MAX_MESSAGE_BYTES`] to about its first 150
+/// and last 80 bytes (the end is where serde_json says what it expected, and
+/// where), never splitting a character.
+fn cap_message(m: String) -> String {
+    if m.len() <= MAX_MESSAGE_BYTES {
+        return m;
+    }
+    let mut head = 150;
+    while !m.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = m.len() - 80;
+    while !m.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{}… ({} bytes cut) …{}", &m[..head], tail - head, &m[tail..])
 }
 
 impl fmt::Display for DecodeError {
@@ -115,5 +161,73 @@ impl std::error::Error for DecodeError {}
 impl From<serde_json::Error> for DecodeError {
     fn from(e: serde_json::Error) -> Self {
         DecodeError::invalid(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_caps_values_on_character_boundaries() {
+        assert_eq!(echo("short").to_string(), "short");
+        let exact = "é".repeat(ECHO_CHARS);
+        assert_eq!(echo(&exact).to_string(), exact);
+        let long = format!("{exact}🔑tail");
+        assert_eq!(echo(&long).to_string(), format!("{exact}… ({} bytes in all)", long.len()));
+        assert_eq!(echo(&"🔑".repeat(1 << 18)).to_string(), format!("{}… (1048576 bytes in all)", "🔑".repeat(ECHO_CHARS)));
+    }
+
+    #[test]
+    fn decode_errors_do_not_echo_a_whole_value() {
+        use crate::codec::csv::{CsvCx, CsvField};
+        use crate::codec::json::{self, JsonCx};
+        use crate::config::TimestampStandard;
+
+        let mib = |c: &str| c.repeat((1 << 20) / c.len());
+        let cx = JsonCx {
+            timestamp_standard: TimestampStandard::Sql,
+            decimal_as_plain_number: false,
+            ignore_null_fields: false,
+            fail_on_missing_field: false,
+        };
+        let quoted = |v: &str| format!("\"{v}\"").into_bytes();
+        let csv = CsvCx {
+            delimiter: ',',
+            quote: Some('"'),
+            escape: None,
+            array_delimiter: ";",
+            null_literal: None,
+            decimal_scientific: false,
+            allow_comments: false,
+        };
+        let mut errors: Vec<(&str, String)> = vec![
+            // serde_json echoes a string it cannot take whole; the cap keeps
+            // what it expected and where.
+            ("json string for INT", json::decode_record::<i32>(&quoted(&mib("é")), &cx).unwrap_err().to_string()),
+            ("json string for DOUBLE", json::decode_record::<f64>(&quoted(&mib("x")), &cx).unwrap_err().to_string()),
+            ("json decimal", json::decode_record::<bigdecimal::BigDecimal>(&quoted(&mib("9x")), &cx).unwrap_err().to_string()),
+            ("csv INT", <i32 as CsvField>::from_csv(&mib("z"), &DataType::Int, &csv).unwrap_err()),
+            ("csv DATE", <chrono::NaiveDate as CsvField>::from_csv(&mib("z"), &DataType::Date, &csv).unwrap_err()),
+            ("csv TIMESTAMP", <chrono::NaiveDateTime as CsvField>::from_csv(&mib("z"), &DataType::Timestamp(3), &csv).unwrap_err()),
+            (
+                "csv DECIMAL",
+                <bigdecimal::BigDecimal as CsvField>::from_csv(&mib("12"), &DataType::Decimal { precision: 10, scale: 2 }, &csv)
+                    .unwrap_err(),
+            ),
+            ("any message", DecodeError::invalid(mib("m")).to_string()),
+        ];
+        let e = json::decode_record::<i32>(&quoted(&mib("é")), &cx).unwrap_err().to_string();
+        assert!(e.ends_with(&format!("expected i32 at line 1 column {}", (1 << 20) + 2)), "{e}");
+        errors.push((
+            "bad UTF-8 csv record",
+            crate::codec::csv::CsvRecord::parse(&[b'a'; 1 << 20].iter().copied().chain([0xff]).collect::<Vec<_>>(), &csv, 1)
+                .err()
+                .unwrap()
+                .to_string(),
+        ));
+        for (what, e) in errors {
+            assert!(e.len() < 400, "{what}: {} bytes: {}", e.len(), e.chars().take(300).collect::<String>());
+        }
     }
 }

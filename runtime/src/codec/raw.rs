@@ -53,7 +53,8 @@ impl RawField for bool {
         match data {
             [0] => Ok(false),
             [1] => Ok(true),
-            _ => Err(format!("expected one byte 0 or 1 for BOOLEAN, found {data:?}")),
+            [b] => Err(format!("expected one byte 0 or 1 for BOOLEAN, found {b}")),
+            _ => Err(format!("expected one byte 0 or 1 for BOOLEAN, found {} bytes", data.len())),
         }
     }
 }

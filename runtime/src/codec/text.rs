@@ -33,6 +33,11 @@ pub fn check_bytes(b: &[u8], dt: &DataType) -> Result<(), String> {
 /// Checks a decimal against DECIMAL(p, s) and returns it at scale `s`.
 /// A value needing more digits is an error, never rounded.
 pub fn fit_decimal(d: &BigDecimal, dt: &DataType) -> Result<BigDecimal, String> {
+    fit_decimal_shown(d, dt, &super::echo(&d.to_string()))
+}
+
+/// [`fit_decimal`], naming the value `shown` in its errors.
+fn fit_decimal_shown(d: &BigDecimal, dt: &DataType, shown: &dyn std::fmt::Display) -> Result<BigDecimal, String> {
     let DataType::Decimal { precision, scale } = *dt else { return Ok(d.clone()) };
     // Decide from the digit count and exponent first: rescaling a value like
     // `1e2000000000` would build a two-billion-digit number.
@@ -42,19 +47,19 @@ pub fn fit_decimal(d: &BigDecimal, dt: &DataType) -> Result<BigDecimal, String> 
         return Ok(BigDecimal::new(0.into(), scale as i64));
     }
     if digits - frac > precision as i64 - scale as i64 {
-        return Err(format!("{d} has more than {} digits before the point of DECIMAL({precision}, {scale})", precision - scale));
+        return Err(format!("{shown} has more than {} digits before the point of DECIMAL({precision}, {scale})", precision - scale));
     }
     if frac > scale as i64 + digits {
-        return Err(format!("{d} has more than {scale} digits after the point of DECIMAL({precision}, {scale})"));
+        return Err(format!("{shown} has more than {scale} digits after the point of DECIMAL({precision}, {scale})"));
     }
     let scaled = d.with_scale(scale as i64);
     if &scaled != d {
-        return Err(format!("{d} has more than {scale} digits after the point of DECIMAL({precision}, {scale})"));
+        return Err(format!("{shown} has more than {scale} digits after the point of DECIMAL({precision}, {scale})"));
     }
     let (digits, _) = scaled.as_bigint_and_exponent();
     let len = digits.magnitude().to_string().len();
     if digits.magnitude().to_string() != "0" && len > precision as usize {
-        return Err(format!("{d} has more than {precision} digits for DECIMAL({precision}, {scale})"));
+        return Err(format!("{shown} has more than {precision} digits for DECIMAL({precision}, {scale})"));
     }
     Ok(scaled)
 }
@@ -64,9 +69,102 @@ pub fn decimal_text(d: &BigDecimal, dt: &DataType, scientific: bool) -> Result<S
     Ok(if scientific { v.to_scientific_notation() } else { v.to_plain_string() })
 }
 
+/// The most digits a DECIMAL holds (DECIMAL(38)).
+const MAX_DECIMAL_DIGITS: usize = 38;
+
+/// Parses a decimal (`[+-]digits[.digits][(e|E)[+-]digits]`, at least one
+/// mantissa digit) and fits it to DECIMAL(p, s) (see [`fit_decimal`]).
+///
+/// The text is scanned once without building a number: leading and trailing
+/// zeros are dropped and a value with more significant digits than the
+/// precision (at most 38) is refused then. Only the remaining few digits are
+/// turned into a number, so the time is linear in the text's length
+/// (big-number parsing of a 1 MB mantissa is quadratic).
 pub fn parse_decimal(s: &str, dt: &DataType) -> Result<BigDecimal, String> {
-    let d: BigDecimal = s.trim().parse().map_err(|_| format!("`{s}` is not a decimal"))?;
-    fit_decimal(&d, dt)
+    let shown = super::echo(s);
+    let not = || format!("`{shown}` is not a decimal");
+    let b = s.trim().as_bytes();
+    let mut i = 0;
+    let negative = match b.first() {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let digits_from = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        &b[start..*i]
+    };
+    let int = digits_from(&mut i);
+    let frac = if b.get(i) == Some(&b'.') {
+        i += 1;
+        digits_from(&mut i)
+    } else {
+        &[][..]
+    };
+    if int.is_empty() && frac.is_empty() {
+        return Err(not());
+    }
+    // The exponent, saturated far beyond any DECIMAL's range.
+    const FAR: i64 = 1 << 50;
+    let mut exp: i64 = 0;
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let neg_exp = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let e = digits_from(&mut i);
+        if e.is_empty() {
+            return Err(not());
+        }
+        for d in e {
+            exp = (exp * 10 + i64::from(d - b'0')).min(FAR);
+        }
+        if neg_exp {
+            exp = -exp;
+        }
+    }
+    if i != b.len() {
+        return Err(not());
+    }
+    // The significant digits: the mantissa's digits without leading and
+    // trailing zeros, and the power of ten of the last one.
+    let all = || int.iter().chain(frac);
+    let leading = all().take_while(|&&d| d == b'0').count();
+    let total = int.len() + frac.len();
+    if leading == total {
+        return fit_decimal_shown(&BigDecimal::from(0), dt, &shown);
+    }
+    let trailing = all().rev().take_while(|&&d| d == b'0').count();
+    let significant = total - leading - trailing;
+    let max = match dt {
+        DataType::Decimal { precision, .. } => *precision as usize,
+        _ => MAX_DECIMAL_DIGITS,
+    };
+    if significant > max {
+        return Err(format!("`{shown}` has {significant} significant digits, more than DECIMAL({max}) holds"));
+    }
+    let text: String = all().skip(leading).take(significant).map(|&d| d as char).collect();
+    let mantissa: bigdecimal::num_bigint::BigInt = text.parse().map_err(|_| not())?;
+    let last_digit_power = (exp - frac.len() as i64 + trailing as i64).clamp(-FAR, FAR);
+    let d = BigDecimal::new(if negative { -mantissa } else { mantissa }, -last_digit_power);
+    fit_decimal_shown(&d, dt, &shown)
 }
 
 fn precision_of(dt: &DataType) -> u8 {
@@ -98,7 +196,7 @@ pub fn date_text(d: &NaiveDate) -> String {
 }
 
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("`{s}` is not a date (yyyy-MM-dd): {e}"))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("`{}` is not a date (yyyy-MM-dd): {e}", super::echo(s)))
 }
 
 pub fn time_text(t: &NaiveTime, dt: &DataType) -> Result<String, EncodeError> {
@@ -110,7 +208,7 @@ pub fn time_text(t: &NaiveTime, dt: &DataType) -> Result<String, EncodeError> {
 }
 
 pub fn parse_time(s: &str, dt: &DataType) -> Result<NaiveTime, String> {
-    let t = NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map_err(|e| format!("`{s}` is not a time (HH:mm:ss[.fff]): {e}"))?;
+    let t = NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map_err(|e| format!("`{}` is not a time (HH:mm:ss[.fff]): {e}", super::echo(s)))?;
     check_nanos(t.nanosecond(), precision_of(dt))?;
     Ok(t)
 }
@@ -126,7 +224,7 @@ pub fn timestamp_text(t: &NaiveDateTime, dt: &DataType, std: TimestampStandard) 
 pub fn parse_timestamp(s: &str, dt: &DataType) -> Result<NaiveDateTime, String> {
     let t = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
-        .map_err(|e| format!("`{s}` is not a timestamp (yyyy-MM-dd HH:mm:ss[.fff]): {e}"))?;
+        .map_err(|e| format!("`{}` is not a timestamp (yyyy-MM-dd HH:mm:ss[.fff]): {e}", super::echo(s)))?;
     check_nanos(t.nanosecond(), precision_of(dt))?;
     Ok(t)
 }
@@ -143,7 +241,7 @@ pub fn parse_timestamp_ltz(s: &str, dt: &DataType) -> Result<DateTime<Utc>, Stri
         .or_else(|_| DateTime::parse_from_str(&s.replacen('T', " ", 1), "%Y-%m-%d %H:%M:%S%.f%#z"))
         .map(|d| d.with_timezone(&Utc))
         .or_else(|_| s.strip_suffix('Z').ok_or(()).and_then(|n| parse_timestamp(n, dt).map(|n| n.and_utc()).map_err(|_| ())))
-        .map_err(|_| format!("`{s}` is not a timestamp with a zone (yyyy-MM-dd HH:mm:ss[.fff]Z)"))?;
+        .map_err(|_| format!("`{}` is not a timestamp with a zone (yyyy-MM-dd HH:mm:ss[.fff]Z)", super::echo(s)))?;
     check_nanos(t.nanosecond(), precision_of(dt))?;
     Ok(t)
 }
@@ -163,7 +261,7 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
         "NaN" => Ok(f64::NAN),
         "Infinity" => Ok(f64::INFINITY),
         "-Infinity" => Ok(f64::NEG_INFINITY),
-        _ => s.trim().parse::<f64>().map_err(|_| format!("`{s}` is not a number")),
+        _ => s.trim().parse::<f64>().map_err(|_| format!("`{}` is not a number", super::echo(s))),
     }
 }
 
@@ -185,5 +283,64 @@ mod tests {
         assert_eq!(parse_decimal("0e-2000000000", &dt).unwrap(), BigDecimal::from(0));
         assert!(parse_decimal("123456789.00", &dt).is_err());
         assert!(parse_decimal("1.005", &dt).is_err());
+    }
+
+    #[test]
+    fn long_decimals_are_refused_before_building_a_number() {
+        let dt = DataType::Decimal { precision: 38, scale: 10 };
+        // A 1 MB mantissa with a matching negative exponent (a value near 1):
+        // refused by its digit count, with a short message.
+        let long = format!("{}e-999999", "1234567890".repeat(100_000));
+        let e = parse_decimal(&long, &dt).unwrap_err();
+        assert!(e.contains("has 999999 significant digits, more than DECIMAL(38) holds"), "{e}");
+        assert!(e.len() < 300, "{} bytes: {e}", e.len());
+        assert!(e.starts_with("`1234567890123456789012345678901234567890123456789012345678901234… (1000008 bytes in all)`"), "{e}");
+        // The precision of the column counts, not 38.
+        let small = DataType::Decimal { precision: 5, scale: 2 };
+        assert!(parse_decimal("1.23456", &small).unwrap_err().contains("more than DECIMAL(5)"));
+        // Zeros around the significant digits are not digits of the value,
+        // however many there are.
+        let zeros = "0".repeat(1 << 20);
+        assert_eq!(parse_decimal(&format!("{zeros}1.5{zeros}"), &dt).unwrap().to_string(), "1.5000000000");
+        assert_eq!(parse_decimal(&format!("-{zeros}.{zeros}"), &dt).unwrap(), BigDecimal::from(0));
+        assert_eq!(parse_decimal(&format!("15{zeros}e-{}", (1 << 20) + 1), &dt).unwrap().to_string(), "1.5000000000");
+        // A huge exponent saturates and is refused by the range check.
+        let e = parse_decimal(&format!("1e{}", "9".repeat(1 << 20)), &dt).unwrap_err();
+        assert!(e.contains("digits before the point") && e.len() < 300, "{e}");
+        assert!(parse_decimal(&format!("1e-{}", "9".repeat(1 << 20)), &dt).unwrap_err().contains("digits after the point"));
+        // The accepted forms, and what is not a decimal.
+        for (text, value) in [
+            ("+1", "1.0000000000"),
+            (" -2.5 ", "-2.5000000000"),
+            (".5", "0.5000000000"),
+            ("5.", "5.0000000000"),
+            ("1E+2", "100.0000000000"),
+            ("-0", "0"),
+        ] {
+            assert_eq!(parse_decimal(text, &dt).map(|d| d.to_string()).as_deref(), Ok(value), "{text}");
+        }
+        for bad in ["", "-", ".", "e5", "1e", "1e+", "1.2.3", "1_0", "0x10", "1 2", "NaN", "--1", "١"] {
+            assert!(parse_decimal(bad, &dt).unwrap_err().ends_with("is not a decimal"), "{bad:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod scaling {
+    use super::*;
+
+    /// How long `parse_decimal` takes on an n-digit mantissa with a matching
+    /// negative exponent (a value near 1). A measurement, not a test:
+    /// `cargo test -p kinesis-tables --lib parse_decimal_scaling -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn parse_decimal_scaling() {
+        let dt = DataType::Decimal { precision: 38, scale: 10 };
+        for n in [12_500, 25_000, 50_000, 100_000, 200_000, 1_000_000] {
+            let s = format!("{}e-{}", "1234567890".repeat(n / 10), n - 1);
+            let t = std::time::Instant::now();
+            let r = parse_decimal(&s, &dt);
+            eprintln!("{n:>9} digits: {:>10.3} ms, {} bytes of message", t.elapsed().as_secs_f64() * 1e3, r.err().map_or(0, |e| e.len()));
+        }
     }
 }
