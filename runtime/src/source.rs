@@ -306,7 +306,7 @@ impl<R: Record> SourceBuilder<R> {
         let resumed = checkpoint.shards.keys().cloned().collect();
         let counters = Arc::new(Counters::default());
         let (cp_tx, cp_rx) = watch::channel(checkpoint.clone());
-        let committer = tokio::spawn(commit_loop(store, cp_rx, self.commit_interval, counters.clone()));
+        let committer = tokio::spawn(commit_loop(store.clone(), cp_rx, self.commit_interval, counters.clone()));
         let (tx, rx) = mpsc::channel(16);
         let rediscover = Arc::new(tokio::sync::Notify::new());
         let discovery = tokio::spawn(discovery_loop(
@@ -336,6 +336,7 @@ impl<R: Record> SourceBuilder<R> {
             first_start,
             resumed,
             pruned: std::collections::HashSet::new(),
+            store,
             retention_millis: described.retention_hours.map(|h| i64::from(h) * 3_600_000),
             on_data_loss: self.on_data_loss,
             failed: None,
@@ -431,6 +432,10 @@ pub struct Source<R: Record> {
     /// Finished shards dropped from the checkpoint and the maps once all
     /// their children were past their first checkpoint; never read again.
     pruned: std::collections::HashSet<String>,
+    /// The checkpoint store, held until the source is closed: a file store's
+    /// lock must outlive the deregistration of a JOB_MANAGED EFO consumer, or
+    /// a new process could take over the consumer that is being deregistered.
+    store: Arc<dyn CheckpointStore>,
     /// The stream's retention period, when DescribeStreamSummary gave it.
     retention_millis: Option<i64>,
     on_data_loss: OnDataLoss,
@@ -747,6 +752,8 @@ impl<R: Record> Source<R> {
         if let Some(efo) = self.efo.take() {
             efo.release(&self.client, &self.cfg).await?;
         }
+        // Only now may another process take the checkpoint (and the consumer).
+        let _ = &self.store;
         Ok(self.stats())
     }
 
