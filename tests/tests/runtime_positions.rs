@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
-use kinesis_tables::checkpoint::FileCheckpointStore;
+use kinesis_tables::checkpoint::{Checkpoint, FileCheckpointStore, ShardPosition};
 use kinesis_tables::config::StartPosition;
+use kinesis_tables::policy::OnDataLoss;
 use kinesis_tables::sink::Sink;
-use kinesis_tables::source::Source;
+use kinesis_tables::source::{Source, SourceError};
 use kinesis_tables_tests::emulator::{Emulator, Kind};
+use kinesis_tables_tests::faultproxy::{FaultProxy, Faults};
 use kinesis_tables_tests::generated::RtJson;
 use kinesis_tables_tests::rt::{self, TestRecord};
 
@@ -225,16 +227,38 @@ async fn recreated_stream_ferrokinesis() {
     recreated_stream_is_refused(Kind::Ferrokinesis).await;
 }
 
+/// The first `next` of a source over a lost position fails naming the shard
+/// and the position, and says how to go on; returns the reason.
+async fn expect_data_loss(mut source: Source<RtJson>, kind: Kind, shard: &str, committed: &str) -> String {
+    let err = tokio::time::timeout(Duration::from_secs(10), source.next()).await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("--on-data-loss continue"), "{kind}: {err}");
+    match err {
+        SourceError::DataLoss { shard_id, position, reason } => {
+            assert_eq!((shard_id.as_str(), position.as_str()), (shard, committed), "{kind}: {reason}");
+            reason
+        }
+        other => panic!("{kind}: expected data loss, got {other}"),
+    }
+}
+
+/// With `--on-data-loss continue`: reads the records `expected`, exactly,
+/// with the loss counted once.
+async fn continue_past_loss(cfg: kinesis_tables::TableConfig, store: FileCheckpointStore, kind: Kind, expected: std::ops::Range<i64>) {
+    let (_, client) = rt::clients(&cfg).await;
+    let mut source =
+        Source::<RtJson>::builder().config(cfg).client(client).checkpoints(store).on_data_loss(OnDataLoss::Continue).start().await.unwrap();
+    let want = expected.clone().count();
+    assert_eq!(ids(&read_n(&mut source, want).await), expected.collect::<Vec<_>>(), "{kind}");
+    assert_eq!(source.stats().data_loss, 1, "{kind}");
+    source.close().await.unwrap();
+}
+
 /// A closed shard whose checkpoint holds an unfinished position is trimmed
 /// (the fault proxy leaves it out of ListShards, as Kinesis does after the
 /// retention period): the source fails naming the shard and the position,
 /// rather than treating it as read; with `continue` it counts the loss,
 /// reads the children from their start and commits past the lost shard.
 async fn trimmed_parent_is_data_loss(kind: Kind) {
-    use kinesis_tables::checkpoint::ShardPosition;
-    use kinesis_tables::policy::OnDataLoss;
-    use kinesis_tables::source::SourceError;
-    use kinesis_tables_tests::faultproxy::{FaultProxy, Faults};
     let emu = Emulator::start(kind).await.unwrap();
     emu.create_stream("trimmed", 1).await.unwrap();
     let mut cfg = rt::config_for::<RtJson>(&emu.endpoint(), "trimmed");
@@ -263,33 +287,13 @@ async fn trimmed_parent_is_data_loss(kind: Kind) {
     let mut via_proxy = rt::config_for::<RtJson>(&proxy.endpoint(), "trimmed");
     via_proxy.source.polling.max_records = 10;
     let (_, client) = rt::clients(&via_proxy).await;
-    let mut source =
-        Source::<RtJson>::builder().config(via_proxy.clone()).client(client.clone()).checkpoints(store()).start().await.unwrap();
-    let err = tokio::time::timeout(Duration::from_secs(10), source.next()).await.unwrap().unwrap_err();
-    match &err {
-        SourceError::DataLoss { shard_id, position, .. } => {
-            assert_eq!((shard_id, position), (&parent, &committed), "{kind}: {err}");
-        }
-        other => panic!("{kind}: expected data loss, got {other}"),
-    }
-    assert!(err.to_string().contains("--on-data-loss continue"), "{kind}: {err}");
-    drop(source);
+    let source = Source::<RtJson>::builder().config(via_proxy.clone()).client(client).checkpoints(store()).start().await.unwrap();
+    expect_data_loss(source, kind, &parent, &committed).await;
 
     // `continue`: the loss is counted, the children are read whole, and the
     // committed checkpoint no longer holds the lost shard.
-    let mut source = Source::<RtJson>::builder()
-        .config(via_proxy)
-        .client(client)
-        .checkpoints(store())
-        .on_data_loss(OnDataLoss::Continue)
-        .start()
-        .await
-        .unwrap();
-    let got = read_n(&mut source, 30).await;
-    assert_eq!(ids(&got), (50..80).collect::<Vec<_>>(), "{kind}");
-    assert_eq!(source.stats().data_loss, 1, "{kind}");
-    source.close().await.unwrap();
-    let cp: kinesis_tables::checkpoint::Checkpoint = serde_json::from_slice(&std::fs::read(store().path()).unwrap()).unwrap();
+    continue_past_loss(via_proxy, store(), kind, 50..80).await;
+    let cp: Checkpoint = serde_json::from_slice(&std::fs::read(store().path()).unwrap()).unwrap();
     assert!(!cp.shards.contains_key(&parent), "{kind}: {cp:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -310,10 +314,6 @@ async fn trimmed_parent_ferrokinesis() {
 /// fails naming the shard and position; with `continue` it counts the loss
 /// and resumes after the position.
 async fn position_past_retention_is_data_loss(kind: Kind) {
-    use kinesis_tables::checkpoint::ShardPosition;
-    use kinesis_tables::policy::OnDataLoss;
-    use kinesis_tables::source::SourceError;
-    use kinesis_tables_tests::faultproxy::{FaultProxy, Faults};
     let emu = Emulator::start(kind).await.unwrap();
     emu.create_stream("aged", 1).await.unwrap();
     let cfg = rt::config_for::<RtJson>(&emu.endpoint(), "aged");
@@ -328,7 +328,7 @@ async fn position_past_retention_is_data_loss(kind: Kind) {
     let mut source = Source::<RtJson>::builder().config(via_proxy).client(client).checkpoints(store()).start().await.unwrap();
     assert_eq!(read_n(&mut source, 20).await.len(), 20, "{kind}");
     source.close().await.unwrap();
-    let cp: kinesis_tables::checkpoint::Checkpoint = serde_json::from_slice(&std::fs::read(store().path()).unwrap()).unwrap();
+    let cp: Checkpoint = serde_json::from_slice(&std::fs::read(store().path()).unwrap()).unwrap();
     let (shard, committed) = match cp.shards.iter().next() {
         Some((id, ShardPosition::After { sequence_number, arrival_millis: Some(a), .. })) => {
             assert!(*a < chrono::Utc::now().timestamp_millis() - 47 * 3_600_000, "{kind}: arrival stored: {a}");
@@ -340,28 +340,10 @@ async fn position_past_retention_is_data_loss(kind: Kind) {
 
     write(&cfg, &batch(20..30)).await;
     let (_, client) = rt::clients(&cfg).await;
-    let mut source = Source::<RtJson>::builder().config(cfg.clone()).client(client.clone()).checkpoints(store()).start().await.unwrap();
-    let err = tokio::time::timeout(Duration::from_secs(10), source.next()).await.unwrap().unwrap_err();
-    match &err {
-        SourceError::DataLoss { shard_id, position, reason } => {
-            assert_eq!((shard_id, position), (&shard, &committed), "{kind}: {err}");
-            assert!(reason.contains("24 h"), "{kind}: names the retention period: {reason}");
-        }
-        other => panic!("{kind}: expected data loss, got {other}"),
-    }
-    drop(source);
-
-    let mut source = Source::<RtJson>::builder()
-        .config(cfg)
-        .client(client)
-        .checkpoints(store())
-        .on_data_loss(OnDataLoss::Continue)
-        .start()
-        .await
-        .unwrap();
-    assert_eq!(ids(&read_n(&mut source, 10).await), (20..30).collect::<Vec<_>>(), "{kind}");
-    assert_eq!(source.stats().data_loss, 1, "{kind}");
-    source.close().await.unwrap();
+    let source = Source::<RtJson>::builder().config(cfg.clone()).client(client).checkpoints(store()).start().await.unwrap();
+    let reason = expect_data_loss(source, kind, &shard, &committed).await;
+    assert!(reason.contains("24 h"), "{kind}: names the retention period: {reason}");
+    continue_past_loss(cfg, store(), kind, 20..30).await;
     let _ = std::fs::remove_dir_all(dir);
 }
 

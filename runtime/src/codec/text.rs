@@ -85,17 +85,19 @@ pub fn parse_decimal(s: &str, dt: &DataType) -> Result<BigDecimal, String> {
     let not = || format!("`{shown}` is not a decimal");
     let b = s.trim().as_bytes();
     let mut i = 0;
-    let negative = match b.first() {
+    // An optional sign at `i`: whether it is `-`.
+    let sign = |i: &mut usize| match b.get(*i) {
         Some(b'-') => {
-            i += 1;
+            *i += 1;
             true
         }
         Some(b'+') => {
-            i += 1;
+            *i += 1;
             false
         }
         _ => false,
     };
+    let negative = sign(&mut i);
     let digits_from = |i: &mut usize| {
         let start = *i;
         while b.get(*i).is_some_and(u8::is_ascii_digit) {
@@ -118,17 +120,7 @@ pub fn parse_decimal(s: &str, dt: &DataType) -> Result<BigDecimal, String> {
     let mut exp: i64 = 0;
     if matches!(b.get(i), Some(b'e' | b'E')) {
         i += 1;
-        let neg_exp = match b.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
+        let neg_exp = sign(&mut i);
         let e = digits_from(&mut i);
         if e.is_empty() {
             return Err(not());
