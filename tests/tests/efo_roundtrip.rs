@@ -68,9 +68,7 @@ async fn round_trip(kind: Kind) {
     let again = rt::read_until(&mut source, 1, Duration::from_secs(4)).await.unwrap();
     assert!(again.is_empty(), "{kind}: {} records re-read after a restart", again.len());
     let status = source.shard_status();
-    for s in all.iter().filter(|s| !s.is_open()) {
-        assert_eq!(status.get(&s.shard_id).copied(), Some("finished"), "{kind}: closed shard {} after restart: {status:?}", s.shard_id);
-    }
+    rt::check_closed_shards_done(kind, &status, &all);
     assert!(source.lag().contains_key(&merged.shard_id), "{kind}: lag of the open shard is reported: {:?}", source.lag());
     let extra: Vec<RtJson> = (0..200).map(|n| RtJson::make("after-restart", n)).collect();
     let mut sink = Sink::<RtJson>::with_client(sink_client, &cfg);

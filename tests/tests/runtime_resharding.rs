@@ -48,11 +48,7 @@ async fn resharding(kind: Kind) {
     let again = rt::read_until(&mut source, 1, Duration::from_secs(4)).await.unwrap();
     assert!(again.is_empty(), "{kind}: {} records re-read after a restart", again.len());
     let status = source.shard_status();
-    for s in all.iter().filter(|s| !s.is_open()) {
-        // Finished, or pruned (gone from the source's maps) once its children were checkpointed.
-        let st = status.get(&s.shard_id).copied();
-        assert!(matches!(st, None | Some("finished")), "{kind}: closed shard {} after restart: {status:?}", s.shard_id);
-    }
+    rt::check_closed_shards_done(kind, &status, &all);
     // Every closed shard had children that were read and checkpointed, so
     // none is left in the checkpoint: it does not grow with every reshard.
     let cp: Checkpoint = serde_json::from_slice(&std::fs::read(store().path()).unwrap()).unwrap();
