@@ -47,10 +47,14 @@ pub const MAGIC: [u8; 4] = [0xF3, 0x89, 0x9A, 0xC2];
 /// Length of the MD5 digest that ends an aggregated record.
 pub const DIGEST_LEN: usize = 16;
 
-/// The protobuf messages of the format, written by hand (no `protoc`).
+/// The protobuf messages of the format, written by hand (no `protoc`), for
+/// prost to encode and decode.
 ///
-/// Fields marked `required` in the schema are always encoded, even when they
-/// hold `0` or an empty value: proto2 readers may insist on them.
+/// Fields marked `required` in the schema are declared `optional` here: prost
+/// does not check `required` fields (it fills in `0` or empty when one is
+/// absent), so the reader needs to see absence as `None`, and the writer
+/// always sets them (`Some`), so they are encoded even when they hold `0` or
+/// an empty value: proto2 readers may insist on them.
 mod pb {
     #[derive(Clone, PartialEq, prost::Message)]
     pub(super) struct AggregatedRecord {
@@ -62,23 +66,39 @@ mod pb {
         pub records: Vec<Record>,
     }
 
+    /// Only how many user records an `AggregatedRecord` holds: each entry
+    /// decodes to an empty message that takes no memory (everything else is
+    /// skipped), so counting them allocates nothing.
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(super) struct Shape {
+        #[prost(message, repeated, tag = "3")]
+        pub records: Vec<Skip>,
+    }
+
+    /// A message read for its framing only.
+    #[derive(Clone, Copy, PartialEq, prost::Message)]
+    pub(super) struct Skip {}
+
     #[derive(Clone, PartialEq, prost::Message)]
     pub(super) struct Tag {
-        #[prost(string, required, tag = "1")]
-        pub key: String,
+        /// `required`.
+        #[prost(string, optional, tag = "1")]
+        pub key: Option<String>,
         #[prost(string, optional, tag = "2")]
         pub value: Option<String>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub(super) struct Record {
-        #[prost(uint64, required, tag = "1")]
-        pub partition_key_index: u64,
+        /// `required`.
+        #[prost(uint64, optional, tag = "1")]
+        pub partition_key_index: Option<u64>,
         #[prost(uint64, optional, tag = "2")]
         pub explicit_hash_key_index: Option<u64>,
-        #[prost(bytes = "vec", required, tag = "3")]
-        pub data: Vec<u8>,
-        /// Decoded so that a record carrying tags is read, but not handed on.
+        /// `required`.
+        #[prost(bytes = "vec", optional, tag = "3")]
+        pub data: Option<Vec<u8>>,
+        /// Decoded so that a record carrying tags is checked, but not handed on.
         #[prost(message, repeated, tag = "4")]
         pub tags: Vec<Tag>,
     }
@@ -103,8 +123,8 @@ impl SubRecord {
     }
 }
 
-/// One user record inside an aggregated record, borrowed from the aggregated
-/// record's data: keys shared by many user records are not copied.
+/// One user record inside an aggregated record, borrowed from the decoded
+/// [`Aggregate`]: keys shared by many user records are not copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubRecordRef<'a> {
     pub partition_key: &'a str,
@@ -136,12 +156,12 @@ impl SubRecordRef<'_> {
 
 /// What a Kinesis record's data turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Deaggregated<'a> {
+pub enum Deaggregated {
     /// Not an aggregated record: deliver the record as it is.
     Plain,
     /// An aggregated record and the user records inside it, in order
     /// (sub-sequence numbers are the indexes).
-    Aggregated(Aggregate<'a>),
+    Aggregated(Aggregate),
     /// The data starts with [`MAGIC`] but is not a valid aggregated record.
     /// As the KPL does, deliver the whole original data as one plain record
     /// (count it, and log the reason).
@@ -230,16 +250,20 @@ pub fn is_aggregated(data: &[u8]) -> bool {
 /// delivers the original record as it is. Tags of user records are checked
 /// and dropped.
 ///
-/// **Memory.** The user records borrow their keys and data from `data`; each
-/// costs a fixed 32 bytes, each key table entry 12 bytes, so the whole is at
-/// most about 6× `data.len()` whatever the input (a key shared by thousands
-/// of user records is neither copied nor hashed more than once).
+/// **Memory.** prost decodes the message once: the data of the user records
+/// and the key table entries are copied once (at most `data.len()` bytes in
+/// all); each user record costs a fixed 80 bytes, each key table entry 28
+/// and each tag 48 while it is checked. A key shared by thousands of user
+/// records is neither copied nor hashed more than once. The whole is a fixed
+/// multiple of `data.len()` whatever the input: about 6× for the reported
+/// 64 KiB key shared by 7,000 user records, at most about 40× for crafted
+/// input made of 2-byte entries.
 ///
 /// `outer_partition_key` is the partition key the Kinesis record was put
 /// under. It does not change the result (user records carry their own keys);
 /// it is only named (shortened) in the debug event logged for a corrupt
 /// record.
-pub fn deaggregate<'a>(data: &'a [u8], outer_partition_key: &str) -> Deaggregated<'a> {
+pub fn deaggregate(data: &[u8], outer_partition_key: &str) -> Deaggregated {
     if !is_aggregated(data) {
         return Deaggregated::Plain;
     }
@@ -257,78 +281,55 @@ pub fn deaggregate<'a>(data: &'a [u8], outer_partition_key: &str) -> Deaggregate
     }
 }
 
-/// A place in the protobuf message: offset and length. `u32` keeps the
-/// per-entry cost small; [`decode_aggregated`] refuses longer messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Span {
-    start: u32,
-    len: u32,
-}
-
-impl Span {
-    fn of(self, message: &[u8]) -> &[u8] {
-        &message[self.start as usize..(self.start + self.len) as usize]
-    }
-    fn str_of(self, message: &[u8]) -> &str {
-        // Checked to be UTF-8 when decoded.
-        std::str::from_utf8(self.of(message)).unwrap_or_default()
-    }
-}
-
-/// `Entry::explicit_hash_key` of a user record without one.
-const NO_KEY: u32 = u32::MAX;
-
-/// A decoded user record: indexes into the key tables, where its data is,
-/// and the hash of its partition key (32 bytes in all).
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    data: Span,
-    partition_key: u32,
-    explicit_hash_key: u32,
-    partition_hash: [u8; DIGEST_LEN],
-}
-
-/// The user records of a valid aggregated record, borrowing their keys and
-/// data from it. Iterate `&aggregate` for [`SubRecordRef`]s; iterating the
-/// aggregate itself gives owned [`SubRecord`]s, one at a time.
+/// The user records of a valid aggregated record, as prost decoded them.
+/// Keys are stored once each, in the key tables; a user record refers to its
+/// keys by index. Iterate `&aggregate` for [`SubRecordRef`]s; iterating the
+/// aggregate itself gives owned [`SubRecord`]s, one at a time, moving the
+/// data out.
 #[derive(Clone)]
-pub struct Aggregate<'a> {
-    /// The protobuf message.
-    message: &'a [u8],
-    partition_keys: Vec<Span>,
-    explicit_hash_keys: Vec<Span>,
-    records: Vec<Entry>,
+pub struct Aggregate {
+    /// Checked by [`decode_aggregated`]: every record has its required
+    /// fields, its indexes are in range, and its tags are dropped.
+    message: pb::AggregatedRecord,
+    /// For each partition key table entry, where its hash is in `hashes`
+    /// ([`NO_SLOT`] when no user record uses it).
+    hash_slot: Vec<u32>,
+    /// [`hash_key`] of each distinct partition key that a user record uses.
+    hashes: Vec<u128>,
 }
 
-impl<'a> Aggregate<'a> {
+/// `Aggregate::hash_slot` of a partition key that no user record uses.
+const NO_SLOT: u32 = u32::MAX;
+
+impl Aggregate {
     /// How many user records it holds (at least one).
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.message.records.len()
     }
 
     /// Always `false`: an aggregated record without user records is corrupt.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.message.records.is_empty()
     }
 
     /// The `i`th user record.
-    pub fn get(&self, i: usize) -> Option<SubRecordRef<'a>> {
-        self.records.get(i).map(|e| self.sub_record(e))
+    pub fn get(&self, i: usize) -> Option<SubRecordRef<'_>> {
+        self.message.records.get(i).map(|r| self.sub_record(r))
     }
 
     /// The user records, in order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = SubRecordRef<'a>> + '_ {
-        self.records.iter().map(|e| self.sub_record(e))
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = SubRecordRef<'_>> + '_ {
+        self.message.records.iter().map(|r| self.sub_record(r))
     }
 
-    fn sub_record(&self, e: &Entry) -> SubRecordRef<'a> {
+    fn sub_record<'a>(&'a self, r: &'a pb::Record) -> SubRecordRef<'a> {
         // The indexes were checked against the tables when decoded.
-        let m = self.message;
+        let pk = r.partition_key_index.unwrap_or_default() as usize;
         SubRecordRef {
-            partition_key: self.partition_keys[e.partition_key as usize].str_of(m),
-            explicit_hash_key: (e.explicit_hash_key != NO_KEY).then(|| self.explicit_hash_keys[e.explicit_hash_key as usize].str_of(m)),
-            data: e.data.of(m),
-            partition_hash: u128::from_be_bytes(e.partition_hash),
+            partition_key: &self.message.partition_key_table[pk],
+            explicit_hash_key: r.explicit_hash_key_index.map(|i| self.message.explicit_hash_key_table[i as usize].as_str()),
+            data: r.data.as_deref().unwrap_or_default(),
+            partition_hash: self.hashes[self.hash_slot[pk] as usize],
         }
     }
 
@@ -339,317 +340,130 @@ impl<'a> Aggregate<'a> {
     }
 }
 
-impl PartialEq for Aggregate<'_> {
+impl PartialEq for Aggregate {
     fn eq(&self, other: &Self) -> bool {
         self.iter().eq(other.iter())
     }
 }
 
-impl Eq for Aggregate<'_> {}
+impl Eq for Aggregate {}
 
-impl fmt::Debug for Aggregate<'_> {
+impl fmt::Debug for Aggregate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
 }
 
-impl<'a, 'b> IntoIterator for &'b Aggregate<'a> {
-    type Item = SubRecordRef<'a>;
-    type IntoIter = Box<dyn ExactSizeIterator<Item = SubRecordRef<'a>> + 'b>;
+impl<'b> IntoIterator for &'b Aggregate {
+    type Item = SubRecordRef<'b>;
+    type IntoIter = Box<dyn ExactSizeIterator<Item = SubRecordRef<'b>> + 'b>;
     fn into_iter(self) -> Self::IntoIter {
         Box::new(self.iter())
     }
 }
 
-impl<'a> IntoIterator for Aggregate<'a> {
+impl IntoIterator for Aggregate {
     type Item = SubRecord;
-    type IntoIter = OwnedIter<'a>;
-    fn into_iter(self) -> OwnedIter<'a> {
-        OwnedIter { aggregate: self, next: 0 }
+    type IntoIter = OwnedIter;
+    fn into_iter(mut self) -> OwnedIter {
+        let records = std::mem::take(&mut self.message.records).into_iter();
+        OwnedIter { aggregate: self, records }
     }
 }
 
-/// Owned copies of the user records of an [`Aggregate`], made one at a time.
-pub struct OwnedIter<'a> {
-    aggregate: Aggregate<'a>,
-    next: usize,
+/// Owned user records of an [`Aggregate`], made one at a time: the data is
+/// moved out, the keys are copied.
+pub struct OwnedIter {
+    /// The key tables and hashes (its records are in `records`).
+    aggregate: Aggregate,
+    records: std::vec::IntoIter<pb::Record>,
 }
 
-impl Iterator for OwnedIter<'_> {
+impl Iterator for OwnedIter {
     type Item = SubRecord;
     fn next(&mut self) -> Option<SubRecord> {
-        let s = self.aggregate.get(self.next)?;
-        self.next += 1;
-        Some(s.to_sub_record())
+        let mut r = self.records.next()?;
+        let s = self.aggregate.sub_record(&r);
+        let (partition_key, explicit_hash_key) = (s.partition_key.to_owned(), s.explicit_hash_key.map(str::to_owned));
+        Some(SubRecord { partition_key, explicit_hash_key, data: r.data.take().unwrap_or_default() })
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.aggregate.len() - self.next;
-        (n, Some(n))
+        self.records.size_hint()
     }
 }
 
-impl ExactSizeIterator for OwnedIter<'_> {}
+impl ExactSizeIterator for OwnedIter {}
 
-/// A protobuf reader over one message, with positions relative to `base`.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    /// Offset of `buf` in the whole message.
-    base: usize,
-}
-
-/// Protobuf wire types.
-const VARINT: u8 = 0;
-const FIXED64: u8 = 1;
-const DELIMITED: u8 = 2;
-const FIXED32: u8 = 5;
-
-impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8], base: usize) -> Self {
-        Reader { buf, pos: 0, base }
-    }
-
-    fn at_end(&self) -> bool {
-        self.pos >= self.buf.len()
-    }
-
-    fn varint(&mut self) -> Result<u64, String> {
-        let mut v: u64 = 0;
-        for i in 0..10 {
-            let Some(&b) = self.buf.get(self.pos) else {
-                return Err(format!("truncated varint at byte {}", self.base + self.pos));
-            };
-            self.pos += 1;
-            if i == 9 && b > 1 {
-                return Err(format!("varint over 64 bits at byte {}", self.base + self.pos - 1));
-            }
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                return Ok(v);
-            }
-        }
-        unreachable!("the tenth byte ends the varint or fails")
-    }
-
-    /// A field key: (field number, wire type).
-    fn key(&mut self) -> Result<(u32, u8), String> {
-        let at = self.base + self.pos;
-        let key = self.varint()?;
-        let field = u32::try_from(key >> 3).map_err(|_| format!("invalid field key {key} at byte {at}"))?;
-        let wire = (key & 7) as u8;
-        if field == 0 {
-            return Err(format!("field number 0 at byte {at}"));
-        }
-        match wire {
-            VARINT | FIXED64 | DELIMITED | FIXED32 => Ok((field, wire)),
-            3 | 4 => Err(format!("field {field} is a group (wire type {wire}) at byte {at}; the format has none")),
-            _ => Err(format!("invalid wire type {wire} at byte {at}")),
-        }
-    }
-
-    /// A length-delimited value.
-    fn delimited(&mut self) -> Result<Span, String> {
-        let at = self.base + self.pos;
-        let len = self.varint()?;
-        let rest = self.buf.len() - self.pos;
-        match usize::try_from(len) {
-            Ok(len) if len <= rest => {
-                let span = Span { start: (self.base + self.pos) as u32, len: len as u32 };
-                self.pos += len;
-                Ok(span)
-            }
-            _ => Err(format!("a length of {len} at byte {at} runs past the end ({rest} bytes left)")),
-        }
-    }
-
-    fn skip(&mut self, wire: u8) -> Result<(), String> {
-        let fixed = match wire {
-            VARINT => return self.varint().map(drop),
-            DELIMITED => return self.delimited().map(drop),
-            FIXED64 => 8,
-            _ => 4,
-        };
-        if self.buf.len() - self.pos < fixed {
-            return Err(format!("truncated fixed-size value at byte {}", self.base + self.pos));
-        }
-        self.pos += fixed;
-        Ok(())
-    }
-}
-
-/// Fails unless field `field` came with wire type `want`.
-fn expect_wire(field: u32, wire: u8, want: u8) -> Result<(), String> {
-    if wire == want { Ok(()) } else { Err(format!("field {field} has wire type {wire}, expected {want}")) }
-}
-
-fn utf8(message: &[u8], span: Span, what: impl FnOnce() -> String) -> Result<Span, String> {
-    match std::str::from_utf8(span.of(message)) {
-        Ok(_) => Ok(span),
-        Err(e) => Err(format!("{} is not UTF-8: {e}", what())),
-    }
-}
-
-/// The encoded size of the smallest valid user record entry in
-/// `AggregatedRecord.records`: key and length, then `partition_key_index`
-/// (key and one varint byte) and `data` (key and a zero length).
-const MIN_RECORD_ENTRY: usize = 6;
-
-/// Decodes an aggregated record, checking it as the KPL does (the digest,
-/// the protobuf message, every `required` field, the key indexes) and the
-/// partition key length limit. Two passes over the message: the first
-/// counts the entries of each table, so that nothing grows by doubling.
-fn decode_aggregated(data: &[u8]) -> Result<Aggregate<'_>, CorruptReason> {
+/// Decodes an aggregated record with prost and checks it as the KPL does (the
+/// digest, the protobuf message, every `required` field, the key indexes) and
+/// the partition key length limit. Each distinct partition key that a user
+/// record uses is checked and hashed once.
+fn decode_aggregated(data: &[u8]) -> Result<Aggregate, CorruptReason> {
     if data.len() <= MAGIC.len() + DIGEST_LEN {
         return Err(CorruptReason::TooShort { len: data.len() });
     }
-    let (message, digest) = data[MAGIC.len()..].split_at(data.len() - MAGIC.len() - DIGEST_LEN);
-    if md5(message)[..] != digest[..] {
+    let (body, digest) = data[MAGIC.len()..].split_at(data.len() - MAGIC.len() - DIGEST_LEN);
+    if md5(body)[..] != digest[..] {
         return Err(CorruptReason::DigestMismatch);
     }
-    if u32::try_from(message.len()).is_err() {
-        return Err(CorruptReason::Protobuf(format!("a message of {} bytes is over 4 GiB", message.len())));
+    if u32::try_from(body.len()).is_err() {
+        // Table indexes and hash slots are kept as `u32`.
+        return Err(CorruptReason::Protobuf(format!("a message of {} bytes is over 4 GiB", body.len())));
     }
-    let pb = CorruptReason::Protobuf;
-
-    // Pass 1: the framing of the top-level message, and the table sizes.
-    let (mut n_pk, mut n_ehk, mut n_rec) = (0usize, 0usize, 0usize);
-    let mut r = Reader::new(message, 0);
-    while !r.at_end() {
-        let (field, wire) = r.key().map_err(pb)?;
-        let count = match field {
-            1 => &mut n_pk,
-            2 => &mut n_ehk,
-            3 => &mut n_rec,
-            _ => {
-                r.skip(wire).map_err(pb)?;
-                continue;
-            }
-        };
-        expect_wire(field, wire, DELIMITED).map_err(pb)?;
-        r.delimited().map_err(pb)?;
-        *count += 1;
-    }
-
-    // Pass 2: the tables and the user records. Each valid user record takes
-    // at least MIN_RECORD_ENTRY bytes, so more entries than that allows means
-    // some are invalid and fail before the vector would have to grow.
-    let mut agg = Aggregate {
-        message,
-        partition_keys: Vec::with_capacity(n_pk),
-        explicit_hash_keys: Vec::with_capacity(n_ehk),
-        records: Vec::with_capacity(n_rec.min(message.len() / MIN_RECORD_ENTRY)),
-    };
-    let mut r = Reader::new(message, 0);
-    while !r.at_end() {
-        let (field, wire) = r.key().map_err(pb)?;
-        match field {
-            1 => {
-                let span = r.delimited().map_err(pb)?;
-                let n = agg.partition_keys.len();
-                agg.partition_keys.push(utf8(message, span, || format!("partition key {n}")).map_err(pb)?);
-            }
-            2 => {
-                let span = r.delimited().map_err(pb)?;
-                let n = agg.explicit_hash_keys.len();
-                agg.explicit_hash_keys.push(utf8(message, span, || format!("explicit hash key {n}")).map_err(pb)?);
-            }
-            3 => {
-                let span = r.delimited().map_err(pb)?;
-                let entry = decode_record(message, span, agg.records.len(), n_pk, n_ehk)?;
-                agg.records.push(entry);
-            }
-            _ => r.skip(wire).map_err(pb)?,
-        }
-    }
-    if agg.records.is_empty() {
+    // prost grows a repeated field by doubling its vector, which for 80-byte
+    // records would be up to 80 bytes per input byte: count them first (no
+    // allocation) and decode into a vector of the exact size. When counting
+    // fails, decoding fails too, and says why.
+    let n_records = pb::Shape::decode(body).map_or(0, |shape| shape.records.len());
+    let mut message = pb::AggregatedRecord { records: Vec::with_capacity(n_records), ..Default::default() };
+    message.merge(body).map_err(|e| CorruptReason::Protobuf(e.to_string()))?;
+    if message.records.is_empty() {
         return Err(CorruptReason::NoRecords);
     }
 
-    // Pass 3: each distinct partition key is checked and hashed once, by the
-    // first user record that uses it; the others copy its hash.
-    let mut first_use = vec![NO_KEY; agg.partition_keys.len()];
-    for i in 0..agg.records.len() {
-        let pk = agg.records[i].partition_key as usize;
-        let first = first_use[pk];
-        agg.records[i].partition_hash = if first == NO_KEY {
-            let key = agg.partition_keys[pk].str_of(message);
-            if key.len() > MAX_PARTITION_KEY_CHARS {
-                let chars = key.chars().count();
-                if chars > MAX_PARTITION_KEY_CHARS {
-                    return Err(CorruptReason::PartitionKeyTooLong { record: i, chars });
-                }
-            }
-            first_use[pk] = i as u32;
-            md5(key.as_bytes())
-        } else {
-            agg.records[first as usize].partition_hash
-        };
-    }
-    Ok(agg)
-}
-
-/// Decodes user record `index`, whose message is `span` of `message`, given
-/// the sizes of the key tables.
-fn decode_record(message: &[u8], span: Span, index: usize, n_pk: usize, n_ehk: usize) -> Result<Entry, CorruptReason> {
-    let pb = CorruptReason::Protobuf;
-    let (mut pk, mut ehk, mut data) = (None, None, None);
-    let mut r = Reader::new(span.of(message), span.start as usize);
-    while !r.at_end() {
-        let (field, wire) = r.key().map_err(pb)?;
-        match field {
-            1 | 2 => {
-                expect_wire(field, wire, VARINT).map_err(pb)?;
-                let v = r.varint().map_err(pb)?;
-                *(if field == 1 { &mut pk } else { &mut ehk }) = Some(v);
-            }
-            3 => {
-                expect_wire(field, wire, DELIMITED).map_err(pb)?;
-                data = Some(r.delimited().map_err(pb)?);
-            }
-            4 => {
-                expect_wire(field, wire, DELIMITED).map_err(pb)?;
-                let tag = r.delimited().map_err(pb)?;
-                check_tag(message, tag, index)?;
-            }
-            _ => r.skip(wire).map_err(pb)?,
+    // The required fields (prost does not check them) and the indexes.
+    let (n_pk, n_ehk) = (message.partition_key_table.len(), message.explicit_hash_key_table.len());
+    for (record, r) in message.records.iter_mut().enumerate() {
+        let missing = |field| CorruptReason::MissingField { record, field };
+        let pk = r.partition_key_index.ok_or(missing("partition_key_index"))?;
+        if r.data.is_none() {
+            return Err(missing("data"));
+        }
+        if r.tags.iter().any(|t| t.key.is_none()) {
+            return Err(missing("tags.key"));
+        }
+        // Checked, not handed on.
+        r.tags = Vec::new();
+        if usize::try_from(pk).map_or(true, |i| i >= n_pk) {
+            return Err(CorruptReason::PartitionKeyIndexOutOfRange { record, index: pk, table_len: n_pk });
+        }
+        if let Some(ehk) = r.explicit_hash_key_index
+            && usize::try_from(ehk).map_or(true, |i| i >= n_ehk)
+        {
+            return Err(CorruptReason::ExplicitHashKeyIndexOutOfRange { record, index: ehk, table_len: n_ehk });
         }
     }
-    let missing = |field| CorruptReason::MissingField { record: index, field };
-    let pk = pk.ok_or(missing("partition_key_index"))?;
-    let data = data.ok_or(missing("data"))?;
-    let partition_key = match u32::try_from(pk) {
-        Ok(i) if (i as usize) < n_pk => i,
-        _ => return Err(CorruptReason::PartitionKeyIndexOutOfRange { record: index, index: pk, table_len: n_pk }),
-    };
-    let explicit_hash_key = match ehk {
-        None => NO_KEY,
-        Some(e) => match u32::try_from(e) {
-            Ok(i) if (i as usize) < n_ehk => i,
-            _ => return Err(CorruptReason::ExplicitHashKeyIndexOutOfRange { record: index, index: e, table_len: n_ehk }),
-        },
-    };
-    Ok(Entry { data, partition_key, explicit_hash_key, partition_hash: [0; DIGEST_LEN] })
-}
 
-/// Checks a tag of user record `index`: a required UTF-8 `key`, an optional
-/// UTF-8 `value`. Tags are not handed on.
-fn check_tag(message: &[u8], span: Span, index: usize) -> Result<(), CorruptReason> {
-    let pb = CorruptReason::Protobuf;
-    let mut has_key = false;
-    let mut r = Reader::new(span.of(message), span.start as usize);
-    while !r.at_end() {
-        let (field, wire) = r.key().map_err(pb)?;
-        match field {
-            1 | 2 => {
-                expect_wire(field, wire, DELIMITED).map_err(pb)?;
-                let s = r.delimited().map_err(pb)?;
-                utf8(message, s, || format!("a tag of user record {index}")).map_err(pb)?;
-                has_key |= field == 1;
-            }
-            _ => r.skip(wire).map_err(pb)?,
+    // Each partition key in use is checked and hashed once, by the first
+    // user record that uses it.
+    let mut hash_slot = vec![NO_SLOT; n_pk];
+    let mut hashes = Vec::new();
+    for (record, r) in message.records.iter().enumerate() {
+        let pk = r.partition_key_index.unwrap_or_default() as usize;
+        if hash_slot[pk] != NO_SLOT {
+            continue;
         }
+        let key = &message.partition_key_table[pk];
+        if key.len() > MAX_PARTITION_KEY_CHARS {
+            let chars = key.chars().count();
+            if chars > MAX_PARTITION_KEY_CHARS {
+                return Err(CorruptReason::PartitionKeyTooLong { record, chars });
+            }
+        }
+        hash_slot[pk] = hashes.len() as u32;
+        hashes.push(hash_key(key));
     }
-    if has_key { Ok(()) } else { Err(CorruptReason::MissingField { record: index, field: "tags.key" }) }
+    Ok(Aggregate { message, hash_slot, hashes })
 }
 
 fn table_entry(table: &[String], index: u64) -> Option<&str> {
@@ -848,9 +662,9 @@ impl Aggregator {
             self.ehk_index.insert(ehk.to_owned(), idx);
         }
         self.message.records.push(pb::Record {
-            partition_key_index: pk_idx,
+            partition_key_index: Some(pk_idx),
             explicit_hash_key_index: ehk_idx,
-            data: data.to_vec(),
+            data: Some(data.to_vec()),
             tags: Vec::new(),
         });
         self.message_len += grow;
@@ -896,13 +710,13 @@ impl Aggregator {
         }
         let (mut message, len) = self.take();
         if let [only] = &mut message.records[..]
-            && !is_aggregated(&only.data)
+            && !is_aggregated(only.data.as_deref().unwrap_or_default())
         {
             // A lone record's key tables hold exactly its keys.
             return Some(Flushed::Single(SubRecord {
                 partition_key: message.partition_key_table.pop().unwrap_or_default(),
                 explicit_hash_key: message.explicit_hash_key_table.pop(),
-                data: std::mem::take(&mut only.data),
+                data: only.data.take().unwrap_or_default(),
             }));
         }
         Some(Flushed::Aggregated(encode(message, len)))
@@ -930,7 +744,7 @@ fn encode(message: pb::AggregatedRecord, len: usize) -> AggregatedOut {
     let first = message.records.first();
     let key = |table: &[String], index: Option<u64>| index.and_then(|i| table_entry(table, i)).map(str::to_owned);
     AggregatedOut {
-        partition_key: key(&message.partition_key_table, first.map(|r| r.partition_key_index)).unwrap_or_default(),
+        partition_key: key(&message.partition_key_table, first.and_then(|r| r.partition_key_index)).unwrap_or_default(),
         explicit_hash_key: key(&message.explicit_hash_key_table, first.and_then(|r| r.explicit_hash_key_index)),
         data,
         record_count: message.records.len(),
@@ -1045,7 +859,7 @@ mod tests {
         let message = pb::AggregatedRecord::decode(body).expect("decodes");
         assert_eq!(message.partition_key_table, ["alpha", "beta", "gamma", "", "ключ"]);
         assert_eq!(message.explicit_hash_key_table, ["12345", "340282366920938463463374607431768211455", "0"]);
-        let indexes: Vec<_> = message.records.iter().map(|r| (r.partition_key_index, r.explicit_hash_key_index)).collect();
+        let indexes: Vec<_> = message.records.iter().map(|r| (r.partition_key_index.expect("set"), r.explicit_hash_key_index)).collect();
         assert_eq!(indexes, [(0, None), (1, Some(0)), (0, Some(0)), (2, Some(1)), (1, None), (3, Some(2)), (4, None), (0, Some(2))]);
     }
 
@@ -1244,9 +1058,9 @@ mod tests {
 
         // Indexes out of range.
         let record = |pk: u64, ehk: Option<u64>| pb::Record {
-            partition_key_index: pk,
+            partition_key_index: Some(pk),
             explicit_hash_key_index: ehk,
-            data: b"d".to_vec(),
+            data: Some(b"d".to_vec()),
             tags: Vec::new(),
         };
         let message = |records| pb::AggregatedRecord {
@@ -1268,7 +1082,7 @@ mod tests {
         );
         // Tags are read and dropped.
         let mut tagged = record(1, Some(0));
-        tagged.tags = vec![pb::Tag { key: "t".into(), value: Some("v".into()) }, pb::Tag { key: "u".into(), value: None }];
+        tagged.tags = vec![pb::Tag { key: Some("t".into()), value: Some("v".into()) }, pb::Tag { key: Some("u".into()), value: None }];
         assert_eq!(read(&frame(&message(vec![tagged]))), vec![sub("b", Some("7"), b"d")]);
 
         // Garbage after the magic, with a matching digest: not protobuf.
@@ -1320,6 +1134,11 @@ mod tests {
         [&MAGIC[..], body, &md5(body)].concat()
     }
 
+    /// The encoded size of the smallest valid user record entry in
+    /// `AggregatedRecord.records`: key and length, then `partition_key_index`
+    /// (key and one varint byte) and `data` (key and a zero length).
+    const MIN_RECORD_ENTRY: usize = 6;
+
     /// An aggregated record of `n` user records with empty data, all under
     /// one partition key of `key_len` bytes.
     fn shared_key_record(key_len: usize, n: usize) -> Vec<u8> {
@@ -1327,7 +1146,12 @@ mod tests {
             partition_key_table: vec!["k".repeat(key_len)],
             explicit_hash_key_table: Vec::new(),
             records: (0..n)
-                .map(|_| pb::Record { partition_key_index: 0, explicit_hash_key_index: None, data: Vec::new(), tags: Vec::new() })
+                .map(|_| pb::Record {
+                    partition_key_index: Some(0),
+                    explicit_hash_key_index: None,
+                    data: Some(Vec::new()),
+                    tags: Vec::new(),
+                })
                 .collect(),
         };
         frame(&message)
@@ -1350,7 +1174,12 @@ mod tests {
             partition_key_table: (0..40_000).map(|i| format!("{i:x}")).collect(),
             explicit_hash_key_table: (0..40_000).map(|i| i.to_string()).collect(),
             records: (0..40_000)
-                .map(|i| pb::Record { partition_key_index: i, explicit_hash_key_index: Some(i), data: Vec::new(), tags: Vec::new() })
+                .map(|i| pb::Record {
+                    partition_key_index: Some(i),
+                    explicit_hash_key_index: Some(i),
+                    data: Some(Vec::new()),
+                    tags: Vec::new(),
+                })
                 .collect(),
         };
         cases.push(("40,000 distinct keys", frame(&many_keys), 40_000, true));
@@ -1371,8 +1200,50 @@ mod tests {
             });
             // About 10x the input, plus a fixed cost per user record.
             let bound = 10 * data.len() + 64 * n;
+            eprintln!(
+                "{name}: {} bytes in, peak {peak} bytes = {:.2}x the input ({:.2}x the bound)",
+                data.len(),
+                peak as f64 / data.len() as f64,
+                peak as f64 / bound as f64
+            );
             assert!(peak <= bound, "{name}: {} bytes of input and {n} user records took {peak} bytes (bound {bound})", data.len());
             assert_eq!(seen.is_some(), *valid, "{name}");
+        }
+    }
+
+    #[test]
+    fn crafted_tables_and_tags_cost_memory_linear_in_the_input() {
+        // Entries of two bytes each that prost materializes: a key table
+        // entry is a 24-byte `String`, a tag 48 bytes (and its vector grows by
+        // doubling); a user record entry is 80 bytes (vector sized exactly).
+        // Whatever the input, the memory stays a fixed multiple of it.
+        let entries = |prefix: &[u8], entry: &[u8], n: usize, suffix: &[u8]| {
+            let mut body = prefix.to_vec();
+            body.extend(std::iter::repeat_n(entry, n).flatten());
+            body.extend_from_slice(suffix);
+            frame_raw(&body)
+        };
+        let n = 100_000;
+        // One user record (key 0, empty data) followed by `n` tags of 2 or 4 bytes.
+        let tagged = |tag: &[u8]| {
+            let len = 4 + n * tag.len();
+            let mut prefix = vec![0x0a, 0x00, 0x1a];
+            prost::encoding::encode_varint(len as u64, &mut prefix);
+            prefix.extend_from_slice(&[0x08, 0x00, 0x1a, 0x00]);
+            entries(&prefix, tag, n, &[])
+        };
+        let cases = [
+            ("empty partition keys", entries(&[], &[0x0a, 0x00], n, &[0x1a, 0x04, 0x08, 0x00, 0x1a, 0x00]), true),
+            ("empty explicit hash keys", entries(&[0x0a, 0x00], &[0x12, 0x00], n, &[0x1a, 0x04, 0x08, 0x00, 0x1a, 0x00]), true),
+            ("tags with empty keys", tagged(&[0x22, 0x02, 0x0a, 0x00]), true),
+            ("tags without keys", tagged(&[0x22, 0x00]), false),
+            ("empty user records", entries(&[0x0a, 0x00], &[0x1a, 0x00], n, &[]), false),
+        ];
+        for (name, data, valid) in &cases {
+            let (read, peak) = counting::peak(|| matches!(deaggregate(data, "outer"), Deaggregated::Aggregated(_)));
+            eprintln!("{name}: {} bytes in, peak {peak} bytes = {:.2}x the input", data.len(), peak as f64 / data.len() as f64);
+            assert_eq!(read, *valid, "{name}");
+            assert!(peak <= 50 * data.len(), "{name}: {} bytes of input took {peak} bytes", data.len());
         }
     }
 
@@ -1394,7 +1265,12 @@ mod tests {
         let unused = pb::AggregatedRecord {
             partition_key_table: vec!["a".into(), key(300, 'x')],
             explicit_hash_key_table: Vec::new(),
-            records: vec![pb::Record { partition_key_index: 0, explicit_hash_key_index: None, data: b"d".to_vec(), tags: Vec::new() }],
+            records: vec![pb::Record {
+                partition_key_index: Some(0),
+                explicit_hash_key_index: None,
+                data: Some(b"d".to_vec()),
+                tags: Vec::new(),
+            }],
         };
         assert_eq!(read(&frame(&unused)), vec![sub("a", None, b"d")]);
 
@@ -1426,10 +1302,11 @@ mod tests {
     }
 
     #[test]
-    fn the_decoder_agrees_with_prost() {
-        // Mutated valid records, the digest fixed up: whatever prost decodes,
-        // the hand-written decoder reads the same (or refuses it for a rule
-        // prost does not check), and whatever prost refuses, so does it.
+    fn mutated_records_are_read_whole_or_corrupt() {
+        // Mutated valid records, the digest fixed up: never a panic, never
+        // taken for a plain record; what is read has every index in range
+        // and the hash of its own key (`read` checks), and matches what
+        // prost decodes.
         let mut rng = fastrand::Rng::with_seed(0x70b);
         let (mut same, mut refused) = (0, 0);
         for _ in 0..3000 {
@@ -1448,25 +1325,15 @@ mod tests {
                 }
             }
             let data = frame_raw(&body);
-            let theirs = pb::AggregatedRecord::decode(&body[..]);
-            match (deaggregate(&data, ""), theirs) {
-                (Deaggregated::Aggregated(ours), Ok(theirs)) => {
-                    let theirs: Vec<SubRecord> = theirs
-                        .records
-                        .iter()
-                        .map(|r| SubRecord {
-                            partition_key: theirs.partition_key_table[r.partition_key_index as usize].clone(),
-                            explicit_hash_key: r.explicit_hash_key_index.map(|i| theirs.explicit_hash_key_table[i as usize].clone()),
-                            data: r.data.clone(),
-                        })
-                        .collect();
-                    assert_eq!(ours.to_vec(), theirs);
+            match deaggregate(&data, "") {
+                Deaggregated::Aggregated(subs) => {
+                    let message = pb::AggregatedRecord::decode(&body[..]).expect("read, so it decodes");
+                    assert_eq!(read(&data).len(), message.records.len());
+                    assert_eq!(subs.len(), message.records.len());
                     same += 1;
                 }
-                (Deaggregated::Aggregated(ours), Err(e)) => panic!("prost refuses what we read ({e}): {ours:?}"),
-                (Deaggregated::Corrupt(CorruptReason::Protobuf(e)), Ok(theirs)) => panic!("we refuse ({e}) what prost reads: {theirs:?}"),
-                (Deaggregated::Corrupt(_), _) => refused += 1,
-                (Deaggregated::Plain, _) => unreachable!("framed with the magic"),
+                Deaggregated::Corrupt(_) => refused += 1,
+                Deaggregated::Plain => unreachable!("framed with the magic"),
             }
         }
         assert!(same > 100 && refused > 100, "{same} read, {refused} refused");
