@@ -277,11 +277,7 @@ pub async fn write_across_split_and_merge(
 
 /// After a restart, every closed shard is finished or pruned (gone from the
 /// source's maps once its children were checkpointed): none is read again.
-pub fn check_closed_shards_done(
-    kind: crate::emulator::Kind,
-    status: &BTreeMap<String, &'static str>,
-    all: &[crate::emulator::ShardInfo],
-) {
+pub fn check_closed_shards_done(kind: crate::emulator::Kind, status: &BTreeMap<String, &'static str>, all: &[crate::emulator::ShardInfo]) {
     for s in all.iter().filter(|s| !s.is_open()) {
         let st = status.get(&s.shard_id).copied();
         assert!(matches!(st, None | Some("finished")), "{kind}: closed shard {} after restart: {status:?}", s.shard_id);
