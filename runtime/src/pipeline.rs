@@ -791,3 +791,30 @@ impl Metrics {
         v2
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_durations_need_a_unit_and_never_overflow() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        // Used to panic in Duration::from_secs_f64.
+        let e = parse_duration("99999999999999999999999h").unwrap_err();
+        assert!(e.contains("too long"), "{e}");
+        // Used to mean seconds, where a spec's bare number means milliseconds.
+        let e = parse_duration("5").unwrap_err();
+        assert!(e.contains("no unit") && e.contains("5s"), "{e}");
+        assert!(parse_duration("five s").is_err());
+    }
+
+    #[test]
+    fn the_default_shutdown_timeout_fits_kubernetes_grace_period() {
+        let o = PipelineOptions::default();
+        assert_eq!(o.shutdown_timeout, Duration::from_secs(25));
+        assert_eq!(o.on_data_loss, OnDataLoss::Fail);
+    }
+}

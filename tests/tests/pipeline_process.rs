@@ -457,3 +457,52 @@ async fn refused_record_ferrokinesis() {
 async fn refused_record_kinesis_mock() {
     refused_record(Kind::KinesisMock).await;
 }
+
+/// `rt_raw` (which names the custom partitioner `crate::KeyBeforeColon`) as a
+/// hand-written Record that does not supply it.
+struct NoPartitioner(kinesis_tables_tests::generated::RtRaw);
+
+impl kinesis_tables::Record for NoPartitioner {
+    const TABLE_NAME: &'static str = "rt_raw";
+    const FORMAT: &'static str = "raw";
+    fn config() -> Result<std::borrow::Cow<'static, kinesis_tables::TableConfig>, kinesis_tables::ConfigError> {
+        kinesis_tables_tests::generated::RtRaw::config()
+    }
+    fn encode(&self) -> Result<Vec<u8>, kinesis_tables::EncodeError> {
+        self.0.encode()
+    }
+    fn decode(data: &[u8]) -> Result<Self, kinesis_tables::DecodeError> {
+        kinesis_tables_tests::generated::RtRaw::decode(data).map(NoPartitioner)
+    }
+    fn partition_key(&self) -> Result<Option<String>, kinesis_tables::EncodeError> {
+        self.0.partition_key()
+    }
+    fn set_metadata(&mut self, meta: &kinesis_tables::Metadata<'_>) {
+        self.0.set_metadata(meta)
+    }
+}
+
+/// A table that names a custom partitioner its Record type does not supply
+/// fails at start (it used to write with random keys, which breaks the order
+/// per key): `connect` returns the error, and a sink made by `with_client`
+/// refuses every record with it. No emulator: nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_custom_partitioner_fails_at_start() {
+    use kinesis_tables::Record;
+    let cfg = rt::config_for::<NoPartitioner>("http://127.0.0.1:9", "rt-raw");
+    let (client, _) = rt::clients(&cfg).await;
+    let mut sink = Sink::<NoPartitioner>::with_client(client, &cfg);
+    let named = |e: &kinesis_tables::sink::SinkError| {
+        let text = e.to_string();
+        assert!(text.contains("KeyBeforeColon") && text.contains("custom partitioner"), "{text}");
+    };
+    named(&sink.check().unwrap_err());
+    let record = NoPartitioner(kinesis_tables_tests::generated::RtRaw::make("k", 1));
+    let err = sink.send(&record).await.unwrap_err();
+    assert!(matches!(err, kinesis_tables::sink::SinkError::Failed { .. }), "{err:?}");
+    named(&err);
+    named(&sink.close().await.unwrap_err());
+    // `connect` (the table's own options: no network is needed to fail).
+    named(&Sink::<NoPartitioner>::connect().await.unwrap_err());
+    assert!(NoPartitioner::custom_partitioner().is_none());
+}
