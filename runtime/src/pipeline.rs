@@ -130,6 +130,9 @@ pub struct PipelineReport {
     pub stopped_by: &'static str,
 }
 
+/// How long a gauge series lives without being set (see `run`).
+const GAUGE_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How many source batches may wait for the sink before reading pauses.
 const MAX_PENDING_BATCHES: usize = 64;
 
@@ -174,6 +177,10 @@ where
     if let Some(addr) = options.metrics_addr {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)
+            // The metrics facade cannot remove a series: a gauge not set for
+            // this long is dropped. The run sets its gauges every 250 ms, so
+            // this removes the lag of a shard that finished (or was closed).
+            .idle_timeout(metrics_util::MetricKindMask::GAUGE, Some(GAUGE_IDLE_TIMEOUT))
             .install()
             .map_err(|e| PipelineError::Metrics(format!("{addr}: {e}")))?;
     }

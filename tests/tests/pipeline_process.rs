@@ -506,3 +506,65 @@ async fn a_missing_custom_partitioner_fails_at_start() {
     named(&Sink::<NoPartitioner>::connect().await.unwrap_err());
     assert!(NoPartitioner::custom_partitioner().is_none());
 }
+
+/// Waits until the metrics endpoint's text satisfies `ok`; returns the last text.
+async fn scrape_until(addr: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> Result<String, String> {
+    let t = std::time::Instant::now();
+    let mut last = String::new();
+    while t.elapsed() < limit {
+        if let Ok(body) = scrape(addr).await {
+            if ok(&body) {
+                return Ok(body);
+            }
+            last = body;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(last)
+}
+
+fn lag_series(body: &str, shard: &str) -> bool {
+    let label = format!("shard=\"{shard}\"");
+    body.lines().any(|l| l.starts_with("kinesis_tables_lag_ms{") && l.contains(&label))
+}
+
+/// A shard that finished (here: split, and read to its end) leaves the
+/// per-shard lag gauge: its `kinesis_tables_lag_ms{shard}` series goes, its
+/// children's appear. It used to keep its last value for the whole run.
+async fn lag_of_a_finished_shard(kind: Kind) {
+    let s = setup(kind).await;
+    let sent: Vec<RtJson> = rt::records(400, 8);
+    s.write(&sent[..200]).await;
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let dir = s.dir.join("lag");
+    let child = s.filter(&s.emu.endpoint(), "csv", 1, &[], &["--checkpoint-dir", dir.to_str().unwrap(), "--metrics-addr", &addr]);
+    let parent = "shardId-000000000000";
+    let limit = Duration::from_secs(60);
+    if let Err(last) = scrape_until(&addr, limit, |b| lag_series(b, parent)).await {
+        panic!("{kind}: no lag series for {parent}:\n{last}");
+    }
+    let [a, b] = s.emu.split_shard("rt-json", parent).await.unwrap();
+    s.write(&sent[200..]).await;
+    let gone =
+        scrape_until(&addr, limit, |body| !lag_series(body, parent) && lag_series(body, &a.shard_id) && lag_series(body, &b.shard_id))
+            .await;
+    kill(child.id().unwrap(), "-TERM");
+    let run = finish(child, Duration::from_secs(40)).await;
+    if let Err(last) = gone {
+        panic!("{kind}: the finished shard's lag series stayed (or its children's never came):\n{last}");
+    }
+    assert_eq!(run.code, Some(0), "{kind}: {}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_of_a_finished_shard_ferrokinesis() {
+    lag_of_a_finished_shard(Kind::Ferrokinesis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_of_a_finished_shard_kinesis_mock() {
+    lag_of_a_finished_shard(Kind::KinesisMock).await;
+}
