@@ -362,6 +362,19 @@ async fn shutdown_deadline(kind: Kind) {
         .unwrap_or_else(|| panic!("{kind}: no count of unwritten records: {}", run.stderr));
     assert!(unwritten > 0, "{kind}: {}", run.stderr);
 
+    // A sink with room for 10 records: the SIGTERM arrives while `send`
+    // waits for room, and must still be seen.
+    let before = proxy.counts().throttled;
+    let child = s.filter(&proxy.endpoint(), "csv-tight", 1, &[], &["--checkpoint-dir", dir, "--shutdown-timeout", "2s"]);
+    let pid = child.id().unwrap();
+    throttled_after(before).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    kill(pid, "-TERM");
+    let run = finish(child, Duration::from_secs(30)).await;
+    assert_eq!(run.code, Some(1), "{kind}: {}", run.stderr);
+    assert!(run.took < Duration::from_secs(2 + 10), "{kind}: took {:?}", run.took);
+    assert!(run.stderr.contains("10 record(s) were not written"), "{kind}: {}", run.stderr);
+
     // Two SIGTERMs: the second exits at once (143), whatever the deadline.
     let before = proxy.counts().throttled;
     let child = s.filter(&proxy.endpoint(), "csv", 1, &[], &["--checkpoint-dir", dir, "--shutdown-timeout", "10m"]);

@@ -4,8 +4,9 @@
 //! 20 records at a time) → a filtering transform → a sink chosen by the
 //! environment. Endpoint and credentials come from the AWS environment.
 //!
-//! - `KT_SINK`: `csv` (table `rt_csv`, stream `rt-csv`; the default), `print`
-//!   (`rt_print`, stdout) or `blackhole` (`rt_discard`).
+//! - `KT_SINK`: `csv` (table `rt_csv`, stream `rt-csv`; the default),
+//!   `csv-tight` (`rt_csv_tight`: the same stream, room for 10 records),
+//!   `print` (`rt_print`, stdout) or `blackhole` (`rt_discard`).
 //! - `KT_KEEP_EVERY=N`: keep the records whose `n` is a multiple of N
 //!   (0 keeps nothing; default 1, everything).
 //! - `KT_REFUSE=KEY/N`: the record with that key and `n` gets a key longer
@@ -14,7 +15,7 @@
 use std::process::ExitCode;
 
 use kinesis_tables::pipeline::{self, PipelineOptions};
-use kinesis_tables_tests::generated::{RtCsv, RtDiscard, RtPrint, RtSmallBatches};
+use kinesis_tables_tests::generated::{RtCsv, RtCsvTight, RtDiscard, RtPrint, RtSmallBatches};
 
 #[derive(Clone)]
 struct Filter {
@@ -51,6 +52,14 @@ fn main() -> ExitCode {
                 .await
             })
         }),
+        "csv-tight" => pipeline::main("filter", move |o: PipelineOptions| {
+            Box::pin(async move {
+                pipeline::run::<RtSmallBatches, RtCsvTight, _>("filter", &o, move |r: RtSmallBatches| {
+                    f.key(&r).map(|k| RtCsvTight { k, n: r.n, note: r.note, ok: Some(r.n % 2 == 0) })
+                })
+                .await
+            })
+        }),
         "print" => pipeline::main("filter", move |o: PipelineOptions| {
             Box::pin(async move {
                 pipeline::run::<RtSmallBatches, RtPrint, _>("filter", &o, move |r: RtSmallBatches| f.key(&r).map(|k| RtPrint { k, n: r.n }))
@@ -66,7 +75,7 @@ fn main() -> ExitCode {
             })
         }),
         other => {
-            eprintln!("KT_SINK: `{other}` is not csv, print or blackhole");
+            eprintln!("KT_SINK: `{other}` is not csv, csv-tight, print or blackhole");
             ExitCode::from(2)
         }
     }
