@@ -3,9 +3,20 @@
 //!
 //! A source batch is acknowledged (and so, within a commit interval,
 //! checkpointed) only after the sink has acknowledged every record made from
-//! it and from every earlier batch. A crash therefore repeats records, never
-//! skips them. SIGINT and SIGTERM stop reading, wait for the sink to
-//! acknowledge everything, commit the checkpoint and return `Ok`.
+//! it and from every earlier batch (a batch whose records the transform all
+//! dropped is acknowledged as soon as every earlier record is). A crash
+//! therefore repeats records, never skips them. SIGINT and SIGTERM stop
+//! reading (also while `send` waits for room in the sink), wait for the sink
+//! to acknowledge everything, commit the checkpoint and return `Ok`. The wait
+//! is bounded by [`PipelineOptions::shutdown_timeout`]: past it, the run
+//! commits what was acknowledged and fails with
+//! [`PipelineError::ShutdownTimeout`], which counts the records not written.
+//! A second SIGINT or SIGTERM exits the process at once (130 or 143),
+//! committing nothing more.
+//!
+//! A record the sink refuses (it cannot be encoded, its key is too long)
+//! fails the run with an error naming the source shard and sequence number,
+//! or with [`OnDataLoss::Continue`] is skipped and counted.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -624,16 +635,16 @@ where
          a second SIGINT or SIGTERM exits at once, committing nothing more).\n\
          The endpoint, region and credentials come from the spec and the standard AWS\n\
          environment (AWS_ENDPOINT_URL, AWS_REGION, the credentials chain). RUST_LOG sets logging.\n\n\
-         --checkpoint-dir DIR       where checkpoints live (default: checkpoints)\n\
-         --stop-when-idle DURATION  exit 0 once caught up with no records for DURATION (5s, 500ms, 2m)\n\
-         --shutdown-timeout DURATION  after a stop, wait at most DURATION for the sink to write what it\n\
-         \x20                          holds (default 25s); then commit what was written, report what\n\
-         \x20                          was not, and exit 1\n\
+         --checkpoint-dir DIR          where checkpoints live (default: checkpoints)\n\
+         --stop-when-idle DURATION     exit 0 once caught up with no records for DURATION (5s, 500ms, 2m)\n\
+         --shutdown-timeout DURATION   after a stop, wait at most DURATION (default 25s) for the sink to\n\
+         \x20                             write what it holds; then commit what was written, report what was\n\
+         \x20                             not, and exit 1\n\
          --on-data-loss fail|continue  a position past the stream's retention, or a record the sink\n\
-         \x20                          refuses: stop with an error naming it (fail, the default) or\n\
-         \x20                          skip it, count it in kinesis_tables_data_loss_total and go on\n\
-         --metrics-addr ADDR        serve Prometheus metrics at http://ADDR/metrics\n\
-         --progress                 print progress to stderr (the default on a terminal)"
+         \x20                             refuses: stop with an error naming it (fail, the default), or skip\n\
+         \x20                             it, count it in kinesis_tables_data_loss_total and go on\n\
+         --metrics-addr ADDR           serve Prometheus metrics at http://ADDR/metrics\n\
+         --progress                    print progress to stderr (the default on a terminal)"
     );
     let mut options = PipelineOptions::default();
     let mut args = std::env::args().skip(1);
