@@ -298,8 +298,9 @@ where
     // Drain: everything sent is acknowledged before the final checkpoint,
     // within the shutdown timeout.
     let deadline = tokio::time::Instant::now() + options.shutdown_timeout;
-    let drained = tokio::time::timeout_at(deadline, sink.flush()).await;
-    if drained.is_err() {
+    if let Ok(flushed) = tokio::time::timeout_at(deadline, sink.flush()).await {
+        flushed?;
+    } else {
         // Commit what was acknowledged, nothing more, and say what was not written.
         let through = *acks.borrow();
         release(&mut pending, through, &mut source);
@@ -314,7 +315,6 @@ where
         source.close().await?;
         return Err(PipelineError::ShutdownTimeout { timeout: options.shutdown_timeout, unwritten });
     }
-    drained.unwrap_or(Ok(()))?;
     for (_, ack) in pending.drain(..) {
         if let Some(ack) = ack {
             source.ack(ack);
