@@ -235,11 +235,31 @@ pub fn show_ms(ms: u64) -> String {
     }
 }
 
-/// Parses Flink duration syntax into whole milliseconds.
+/// What a number without a unit means to [`parse_duration_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BareNumber {
+    /// Milliseconds, as Flink's duration options mean (specs).
+    Millis,
+    /// Not a duration: a unit is mandatory (the command line, where `5` could
+    /// mean seconds as easily as milliseconds).
+    Refused,
+}
+
+/// Parses Flink duration syntax into whole milliseconds (a bare number is
+/// milliseconds, as in Flink's options).
 pub fn parse_duration(text: &str) -> Result<u64, ValueError> {
+    parse_duration_with(text, BareNumber::Millis)
+}
+
+/// Parses a duration into whole milliseconds: a whole number and a unit
+/// (`ns`, `us`, `ms`, `s`, `min`/`m`, `h`, `d` and their long names). One
+/// parser for specs and for pipeline command lines; `bare` says what a number
+/// without a unit means. Too long a duration is an error, never an overflow.
+pub fn parse_duration_with(text: &str, bare: BareNumber) -> Result<u64, ValueError> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
+    let too_long = || ValueError::new(format!("`{text}` is too long a duration"));
     let bad = || {
         ValueError::new(format!("`{text}` is not a duration"))
             .help("write a number and a unit, such as `10 s`, `250 ms`, `2 min` or `1 h` (a bare number is milliseconds)")
@@ -247,8 +267,12 @@ pub fn parse_duration(text: &str) -> Result<u64, ValueError> {
     if num.is_empty() {
         return Err(bad());
     }
-    let n: u128 = num.parse().map_err(|_| bad())?;
+    let n: u128 = num.parse().map_err(|_| if num.len() > 30 { too_long() } else { bad() })?;
     let unit = unit.trim();
+    if unit.is_empty() && bare == BareNumber::Refused {
+        return Err(ValueError::new(format!("`{text}` has no unit"))
+            .help(format!("add one, such as `{num}s` or `{num}ms` (units: ms, s, m or min, h, d)")));
+    }
     let nanos_per: u128 = match unit.to_ascii_lowercase().as_str() {
         "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1_000_000,
         "ns" | "nano" | "nanos" | "nanosecond" | "nanoseconds" => 1,
@@ -259,11 +283,11 @@ pub fn parse_duration(text: &str) -> Result<u64, ValueError> {
         "d" | "day" | "days" => 86_400_000_000_000,
         _ => return Err(bad()),
     };
-    let nanos = n.checked_mul(nanos_per).ok_or_else(|| ValueError::new(format!("`{text}` is too long")))?;
+    let nanos = n.checked_mul(nanos_per).ok_or_else(too_long)?;
     if nanos % 1_000_000 != 0 {
         return Err(ValueError::new(format!("`{text}` is not a whole number of milliseconds")));
     }
-    u64::try_from(nanos / 1_000_000).map_err(|_| ValueError::new(format!("`{text}` is too long")))
+    u64::try_from(nanos / 1_000_000).map_err(|_| too_long())
 }
 
 fn parse_char(text: &str) -> Result<char, ValueError> {
@@ -559,6 +583,25 @@ mod tests {
         assert!(parse_duration("ten s").is_err());
         assert!(parse_duration("10 fortnights").is_err());
         assert!(parse_duration("1500 us").is_err());
+    }
+
+    #[test]
+    fn duration_overflow_is_an_error_and_the_command_line_needs_a_unit() {
+        // Spec and command line share the parser: overflow is an error, never a panic.
+        for bare in [BareNumber::Millis, BareNumber::Refused] {
+            for text in ["99999999999999999999999h", "18446744073709551616ms", "999999999999999999999999999999999999999999 s"] {
+                let e = parse_duration_with(text, bare).unwrap_err();
+                assert!(e.message.contains("too long"), "{text}: {}", e.message);
+            }
+            assert_eq!(parse_duration_with("5s", bare).unwrap(), 5_000);
+            assert_eq!(parse_duration_with("500ms", bare).unwrap(), 500);
+            assert_eq!(parse_duration_with("2m", bare).unwrap(), 120_000);
+            assert_eq!(parse_duration_with("1h", bare).unwrap(), 3_600_000);
+        }
+        // A bare number: milliseconds in a spec (Flink), a usage error on the command line.
+        assert_eq!(parse_duration_with("1500", BareNumber::Millis).unwrap(), 1500);
+        let e = parse_duration_with("5", BareNumber::Refused).unwrap_err();
+        assert!(e.message.contains("no unit") && e.help.as_deref().is_some_and(|h| h.contains("5s")), "{e:?}");
     }
 
     #[test]

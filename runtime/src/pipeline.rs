@@ -3,9 +3,20 @@
 //!
 //! A source batch is acknowledged (and so, within a commit interval,
 //! checkpointed) only after the sink has acknowledged every record made from
-//! it and from every earlier batch. A crash therefore repeats records, never
-//! skips them. SIGINT and SIGTERM stop reading, wait for the sink to
-//! acknowledge everything, commit the checkpoint and return `Ok`.
+//! it and from every earlier batch (a batch whose records the transform all
+//! dropped is acknowledged as soon as every earlier record is). A crash
+//! therefore repeats records, never skips them. SIGINT and SIGTERM stop
+//! reading (also while `send` waits for room in the sink), wait for the sink
+//! to acknowledge everything, commit the checkpoint and return `Ok`. The wait
+//! is bounded by [`PipelineOptions::shutdown_timeout`]: past it, the run
+//! commits what was acknowledged and fails with
+//! [`PipelineError::ShutdownTimeout`], which counts the records not written.
+//! A second SIGINT or SIGTERM exits the process at once (130 or 143),
+//! committing nothing more.
+//!
+//! A record the sink refuses (it cannot be encoded, its key is too long)
+//! fails the run with an error naming the source shard and sequence number,
+//! or with [`OnDataLoss::Continue`] is skipped and counted.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -15,9 +26,10 @@ use crate::Record;
 use crate::checkpoint::FileCheckpointStore;
 use crate::config::ConnectorKind;
 use crate::datagen::Datagen;
+use crate::policy::OnDataLoss;
 use crate::print::{Blackhole, PrintSink};
 use crate::sink::{Sink, SinkError, SinkStats};
-use crate::source::{Ack, Source, SourceError, SourceStats};
+use crate::source::{Ack, Batch, Source, SourceError, SourceStats};
 
 /// How a pipeline runs.
 #[derive(Debug, Clone)]
@@ -33,6 +45,13 @@ pub struct PipelineOptions {
     pub progress_every: Option<Duration>,
     /// Serve Prometheus metrics at `http://ADDR/metrics`.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// How long the drain after a stop (the sink writing out what it holds)
+    /// may take. On expiry the run commits what was acknowledged, reports
+    /// what was not written and fails.
+    pub shutdown_timeout: Duration,
+    /// What to do with data that cannot be delivered: positions that fell
+    /// out of the stream's retention, and records the sink refuses.
+    pub on_data_loss: OnDataLoss,
 }
 
 impl Default for PipelineOptions {
@@ -43,9 +62,14 @@ impl Default for PipelineOptions {
             commit_interval: Duration::from_secs(1),
             progress_every: None,
             metrics_addr: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            on_data_loss: OnDataLoss::Fail,
         }
     }
 }
+
+/// The default `--shutdown-timeout`: inside Kubernetes' default 30 s grace period.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// Why a pipeline stopped.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +82,18 @@ pub enum PipelineError {
     Metrics(String),
     /// Another process of this pipeline holds its checkpoint lock.
     CheckpointLocked(String),
+    /// The sink refused a record the transform made (with `--on-data-loss fail`):
+    /// `origin` names the source record it came from, `reason` what is wrong with it.
+    Refused {
+        origin: String,
+        reason: String,
+    },
+    /// The drain after a stop did not finish within `--shutdown-timeout`:
+    /// what was acknowledged was committed, `unwritten` records were not written.
+    ShutdownTimeout {
+        timeout: Duration,
+        unwritten: u64,
+    },
 }
 
 impl std::fmt::Display for PipelineError {
@@ -68,6 +104,16 @@ impl std::fmt::Display for PipelineError {
             PipelineError::Generator(e) => write!(f, "datagen: {e}"),
             PipelineError::Metrics(e) => write!(f, "metrics endpoint: {e}"),
             PipelineError::CheckpointLocked(e) => write!(f, "{e}"),
+            PipelineError::Refused { origin, reason } => write!(
+                f,
+                "the sink refused a record made from {origin}: {reason} (`--on-data-loss continue` skips and counts such records)"
+            ),
+            PipelineError::ShutdownTimeout { timeout, unwritten } => write!(
+                f,
+                "the drain did not finish within the shutdown timeout ({} s): {unwritten} record(s) were not written; \
+                 the checkpoint holds only what was written, so a restart reads them again",
+                timeout.as_secs_f64()
+            ),
         }
     }
 }
@@ -108,6 +154,9 @@ pub struct PipelineReport {
     /// Why it ended: `signal`, `idle`, or `done` (a bounded source ended).
     pub stopped_by: &'static str,
 }
+
+/// How long a gauge series lives without being set (see `run`).
+const GAUGE_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many source batches may wait for the sink before reading pauses.
 const MAX_PENDING_BATCHES: usize = 64;
@@ -153,6 +202,10 @@ where
     if let Some(addr) = options.metrics_addr {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)
+            // The metrics facade cannot remove a series: a gauge not set for
+            // this long is dropped. The run sets its gauges every 250 ms, so
+            // this removes the lag of a shard that finished (or was closed).
+            .idle_timeout(metrics_util::MetricKindMask::GAUGE, Some(GAUGE_IDLE_TIMEOUT))
             .install()
             .map_err(|e| PipelineError::Metrics(format!("{addr}: {e}")))?;
     }
@@ -161,28 +214,65 @@ where
     let mut sink = Output::<D>::connect().await?;
     let mut acks = sink.acknowledgements();
     let mut pending: VecDeque<(u64, Option<Ack>)> = VecDeque::new();
-    let mut stop = stop_signal();
+    // Listens for SIGINT/SIGTERM for the whole run: the first stops it, a
+    // second one exits the process at once.
+    let signals = Signals::install();
+    let mut stop = signals.stopped.clone();
     let started = Instant::now();
     let mut last_record = Instant::now();
     let mut records_in = 0u64;
+    let mut refused_skipped = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_progress = (Instant::now(), 0u64);
-    let mut outs: Vec<D> = Vec::new();
+    let mut outs: Vec<(usize, D)> = Vec::new();
     let stopped_by = loop {
         tokio::select! {
             batch = source.next(), if pending.len() < MAX_PENDING_BATCHES => {
-                let Some((records, ack)) = batch? else { break "done" };
+                let Some(mut batch) = batch? else { break "done" };
+                let records = std::mem::take(&mut batch.records);
                 records_in += records.len() as u64;
                 metrics.batch(records.len());
                 last_record = Instant::now();
-                for record in records {
-                    outs.extend(transform.apply(record));
+                for (i, record) in records.into_iter().enumerate() {
+                    outs.extend(transform.apply(record).into_iter().map(|out| (i, out)));
                 }
-                for out in outs.drain(..) {
-                    sink.send(&out).await?;
+                let mut interrupted = false;
+                for (i, out) in outs.drain(..) {
+                    // `send` waits while the sink is full: a signal must still be seen.
+                    let sent = tokio::select! {
+                        sent = sink.send(&out) => sent,
+                        _ = stopped(&mut stop) => {
+                            interrupted = true;
+                            break;
+                        }
+                    };
+                    match sent {
+                        Ok(()) => {}
+                        Err(SinkError::Record(reason)) => {
+                            let origin = batch.origin_text(i);
+                            match options.on_data_loss {
+                                OnDataLoss::Fail => return Err(PipelineError::Refused { origin, reason }),
+                                OnDataLoss::Continue => {
+                                    refused_skipped += 1;
+                                    tracing::error!(pipeline = name, "skipping a record made from {origin} that the sink refused: {reason}");
+                                }
+                            }
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                if interrupted {
+                    // Part of the batch was not sent: it is not acknowledged,
+                    // so a restart reads it again.
+                    outs.clear();
+                    break "signal";
                 }
                 sink.end_batch()?;
-                pending.push_back((sink.accepted(), ack));
+                pending.push_back((sink.accepted(), batch.ack));
+                // A batch that sent nothing (a filtering transform) may be
+                // covered already: no new acknowledgement will announce it.
+                let through = *acks.borrow();
+                release(&mut pending, through, &mut source);
             }
             changed = acks.changed() => {
                 if changed.is_err() {
@@ -190,16 +280,14 @@ where
                     sink.flush().await?;
                 }
                 let through = *acks.borrow_and_update();
-                while pending.front().is_some_and(|(ticket, _)| *ticket <= through) {
-                    if let Some((_, Some(ack))) = pending.pop_front() {
-                        source.ack(ack);
-                    }
-                }
+                release(&mut pending, through, &mut source);
             }
-            _ = &mut stop => break "signal",
+            _ = stopped(&mut stop) => break "signal",
             _ = tick.tick() => {
                 sink.check()?;
-                metrics.update(records_in, source.stats(), &source.lag(), sink.stats());
+                let through = *acks.borrow();
+                release(&mut pending, through, &mut source);
+                metrics.update(records_in, source.stats(), &source.lag(), sink.stats(), refused_skipped);
                 if let Some(idle) = options.stop_when_idle
                     && last_record.elapsed() >= idle
                     && pending.is_empty()
@@ -221,8 +309,26 @@ where
             }
         }
     };
-    // Drain: everything sent is acknowledged before the final checkpoint.
-    sink.flush().await?;
+    // Drain: everything sent is acknowledged before the final checkpoint,
+    // within the shutdown timeout.
+    let deadline = tokio::time::Instant::now() + options.shutdown_timeout;
+    if let Ok(flushed) = tokio::time::timeout_at(deadline, sink.flush()).await {
+        flushed?;
+    } else {
+        // Commit what was acknowledged, nothing more, and say what was not written.
+        let through = *acks.borrow();
+        release(&mut pending, through, &mut source);
+        let stats = sink.abort();
+        let unwritten = stats.accepted.saturating_sub(stats.acknowledged + stats.given_up);
+        tracing::error!(
+            pipeline = name,
+            unwritten,
+            "the drain did not finish within {:?}; committing what was acknowledged",
+            options.shutdown_timeout
+        );
+        source.close().await?;
+        return Err(PipelineError::ShutdownTimeout { timeout: options.shutdown_timeout, unwritten });
+    }
     for (_, ack) in pending.drain(..) {
         if let Some(ack) = ack {
             source.ack(ack);
@@ -230,7 +336,8 @@ where
     }
     let stats = sink.close().await?;
     source.close().await?;
-    metrics.update(records_in, SourceStats::default(), &BTreeMap::new(), stats);
+    drop(signals);
+    metrics.update(records_in, SourceStats::default(), &BTreeMap::new(), stats, refused_skipped);
     tracing::info!(
         pipeline = name,
         records_in,
@@ -244,6 +351,44 @@ where
         _ => started.elapsed(),
     };
     Ok(PipelineReport { records_in, records_out: stats.acknowledged, seconds: active.as_secs_f64(), stopped_by })
+}
+
+/// Acknowledges, in order, the pending source batches whose records the sink
+/// has all acknowledged (`through`: the sink's count of leading acknowledged
+/// records; a batch's ticket is the sink's accepted count after it).
+fn release<S: Record>(pending: &mut VecDeque<(u64, Option<Ack>)>, through: u64, source: &mut Input<S>) {
+    while pending.front().is_some_and(|(ticket, _)| *ticket <= through) {
+        if let Some((_, Some(ack))) = pending.pop_front() {
+            source.ack(ack);
+        }
+    }
+}
+
+/// One batch from a pipeline's source: its records, what acknowledges it,
+/// and (from Kinesis) where each record came from.
+struct Pulled<S> {
+    records: Vec<S>,
+    ack: Option<Ack>,
+    /// The source batch, its records taken: for [`Batch::origin`].
+    from: Option<Batch<S>>,
+}
+
+impl<S> Pulled<S> {
+    /// Names where record `i` came from, for an error message.
+    fn origin_text(&self, i: usize) -> String {
+        match &self.from {
+            Some(b) => match b.origin(i) {
+                Some(o) => match o.sub_sequence_number {
+                    Some(sub) => {
+                        format!("shard {}, sequence number {}, sub-sequence number {sub}", b.shard_id, o.sequence_number)
+                    }
+                    None => format!("shard {}, sequence number {}", b.shard_id, o.sequence_number),
+                },
+                None => format!("shard {}, record {i} of a batch", b.shard_id),
+            },
+            None => format!("generated row {i} of a batch"),
+        }
+    }
 }
 
 /// A pipeline's source: a Kinesis stream or generated rows.
@@ -264,6 +409,7 @@ impl<S: Record> Input<S> {
                         false => PipelineError::Source(SourceError::Checkpoint(e.to_string())),
                     })?)
                     .commit_interval(options.commit_interval)
+                    .on_data_loss(options.on_data_loss)
                     .start()
                     .await?,
             )),
@@ -271,13 +417,16 @@ impl<S: Record> Input<S> {
     }
 
     /// The next batch and what acknowledges it; `None` once a bounded source is done.
-    async fn next(&mut self) -> Result<Option<(Vec<S>, Option<Ack>)>, PipelineError> {
+    async fn next(&mut self) -> Result<Option<Pulled<S>>, PipelineError> {
         match self {
             Input::Kinesis(s) => {
-                let b = s.next().await?;
-                Ok(Some((b.records, Some(b.ack))))
+                let mut b = s.next().await?;
+                let records = std::mem::take(&mut b.records);
+                Ok(Some(Pulled { records, ack: Some(b.ack.clone()), from: Some(b) }))
             }
-            Input::Datagen(d) => Ok(d.next().await.map_err(|e| PipelineError::Generator(e.0))?.map(|rows| (rows, None))),
+            Input::Datagen(d) => {
+                Ok(d.next().await.map_err(|e| PipelineError::Generator(e.0))?.map(|records| Pulled { records, ack: None, from: None }))
+            }
         }
     }
 
@@ -374,6 +523,14 @@ impl<D: Record> Output<D> {
         }
     }
 
+    /// Stops at once, abandoning what is not yet written.
+    fn abort(self) -> SinkStats {
+        match self {
+            Output::Kinesis(s) => s.abort(),
+            other => other.stats(),
+        }
+    }
+
     async fn close(self) -> Result<SinkStats, SinkError> {
         match self {
             Output::Kinesis(s) => s.close().await,
@@ -417,36 +574,71 @@ impl<D: Record> Output<D> {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-fn stop_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
-    Box::pin(async {
+/// Resolves once the run was asked to stop.
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    // The sender lives as long as the run: an error cannot mean "stop".
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// SIGINT and SIGTERM for the length of a run: the first sets `stopped`
+/// (the run drains and commits); a second exits the process at once, with
+/// 130 (SIGINT) or 143 (SIGTERM), committing nothing more.
+struct Signals {
+    stopped: tokio::sync::watch::Receiver<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        let (tx, stopped) = tokio::sync::watch::channel(false);
+        // Registered now, not when the task first runs, so no signal is missed.
         #[cfg(unix)]
-        {
+        let streams = {
             use tokio::signal::unix::{SignalKind, signal};
             match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-                (Ok(mut int), Ok(mut term)) => {
-                    tokio::select! {
-                        _ = int.recv() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                _ => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
+                (Ok(int), Ok(term)) => Some((int, term)),
+                _ => None,
             }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    })
+        };
+        let task = tokio::spawn(async move {
+            #[cfg(unix)]
+            let mut streams = streams;
+            let mut next = async || -> (&'static str, i32) {
+                #[cfg(unix)]
+                if let Some((int, term)) = &mut streams {
+                    return tokio::select! {
+                        _ = int.recv() => ("SIGINT", 130),
+                        _ = term.recv() => ("SIGTERM", 143),
+                    };
+                }
+                let _ = tokio::signal::ctrl_c().await;
+                ("SIGINT", 130)
+            };
+            let (first, _) = next().await;
+            tracing::info!("{first}: stopping (a second SIGINT or SIGTERM exits at once)");
+            tx.send_replace(true);
+            let (second, code) = next().await;
+            eprintln!("{second} while stopping: exiting at once without committing anything more");
+            std::process::exit(code);
+        });
+        Signals { stopped, task }
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// A pipeline binary's `main`: parses the command line, sets up logging,
 /// runs the pipeline and turns the outcome into the exit code (0 success,
 /// 1 failure, 2 usage or the checkpoint locked by another process).
 ///
-/// `PIPELINE [--checkpoint-dir DIR] [--stop-when-idle DURATION] [--progress]`
+/// `PIPELINE [--checkpoint-dir DIR] [--stop-when-idle DURATION] [--shutdown-timeout DURATION]
+/// [--on-data-loss fail|continue] [--metrics-addr ADDR] [--progress]`
 pub fn main<F>(name: &str, run: F) -> std::process::ExitCode
 where
     F: FnOnce(PipelineOptions) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<PipelineReport, PipelineError>> + Send>>,
@@ -454,14 +646,22 @@ where
     use std::io::IsTerminal;
     use std::process::ExitCode;
     let usage = format!(
-        "usage: {name} [--checkpoint-dir DIR] [--stop-when-idle DURATION] [--metrics-addr ADDR] [--progress]\n\n\
-         Runs pipeline `{name}` until SIGINT or SIGTERM (then drains, commits and exits 0).\n\
+        "usage: {name} [--checkpoint-dir DIR] [--stop-when-idle DURATION] [--shutdown-timeout DURATION]\n\
+         \x20      [--on-data-loss fail|continue] [--metrics-addr ADDR] [--progress]\n\n\
+         Runs pipeline `{name}` until SIGINT or SIGTERM (then drains, commits and exits 0;\n\
+         a second SIGINT or SIGTERM exits at once, committing nothing more).\n\
          The endpoint, region and credentials come from the spec and the standard AWS\n\
          environment (AWS_ENDPOINT_URL, AWS_REGION, the credentials chain). RUST_LOG sets logging.\n\n\
-         --checkpoint-dir DIR       where checkpoints live (default: checkpoints)\n\
-         --stop-when-idle DURATION  exit 0 once caught up with no records for DURATION (5s, 500ms, 2m)\n\
-         --metrics-addr ADDR        serve Prometheus metrics at http://ADDR/metrics\n\
-         --progress                 print progress to stderr (the default on a terminal)"
+         --checkpoint-dir DIR          where checkpoints live (default: checkpoints)\n\
+         --stop-when-idle DURATION     exit 0 once caught up with no records for DURATION (5s, 500ms, 2m)\n\
+         --shutdown-timeout DURATION   after a stop, wait at most DURATION (default 25s) for the sink to\n\
+         \x20                             write what it holds; then commit what was written, report what was\n\
+         \x20                             not, and exit 1\n\
+         --on-data-loss fail|continue  a position past the stream's retention, or a record the sink\n\
+         \x20                             refuses: stop with an error naming it (fail, the default), or skip\n\
+         \x20                             it, count it in kinesis_tables_data_loss_total and go on\n\
+         --metrics-addr ADDR           serve Prometheus metrics at http://ADDR/metrics\n\
+         --progress                    print progress to stderr (the default on a terminal)"
     );
     let mut options = PipelineOptions::default();
     let mut args = std::env::args().skip(1);
@@ -476,14 +676,26 @@ where
                     return ExitCode::from(2);
                 }
             },
-            "--stop-when-idle" => match value(&mut args).as_deref().map(parse_duration) {
-                Some(Ok(d)) => options.stop_when_idle = Some(d),
+            "--stop-when-idle" | "--shutdown-timeout" => match value(&mut args).as_deref().map(parse_duration) {
+                Some(Ok(d)) if a == "--stop-when-idle" => options.stop_when_idle = Some(d),
+                Some(Ok(d)) => options.shutdown_timeout = d,
                 Some(Err(e)) => {
-                    eprintln!("--stop-when-idle: {e}\n\n{usage}");
+                    eprintln!("{a}: {e}\n\n{usage}");
                     return ExitCode::from(2);
                 }
                 None => {
-                    eprintln!("--stop-when-idle needs a duration\n\n{usage}");
+                    eprintln!("{a} needs a duration such as 5s\n\n{usage}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--on-data-loss" => match value(&mut args).map(|v| v.parse::<OnDataLoss>()) {
+                Some(Ok(p)) => options.on_data_loss = p,
+                Some(Err(e)) => {
+                    eprintln!("--on-data-loss: {e}\n\n{usage}");
+                    return ExitCode::from(2);
+                }
+                None => {
+                    eprintln!("--on-data-loss needs `fail` or `continue`\n\n{usage}");
                     return ExitCode::from(2);
                 }
             },
@@ -541,23 +753,18 @@ where
     }
 }
 
-/// `5s`, `500ms`, `2m`, `1h` (a bare number is seconds).
+/// A command-line duration: `5s`, `500ms`, `2m`, `1h`. The unit is
+/// mandatory; the parser is the one specs use
+/// ([`kinesis_tables_codegen::value::parse_duration_with`]).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("`{text}` is not a duration such as 5s, 500ms or 2m"))?;
-    let secs = match unit.trim() {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        other => return Err(format!("unknown unit `{other}` in `{text}` (use ms, s, m or h)")),
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("`{text}` is not a duration"));
+    use kinesis_tables_codegen::value::{BareNumber, parse_duration_with};
+    match parse_duration_with(text, BareNumber::Refused) {
+        Ok(ms) => Ok(Duration::from_millis(ms)),
+        Err(e) => Err(match e.help {
+            Some(help) => format!("{}: {help}", e.message),
+            None => e.message,
+        }),
     }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 /// The pipeline's Prometheus metrics (a no-op unless `--metrics-addr` installed
@@ -577,7 +784,7 @@ impl Metrics {
         metrics::histogram!("kinesis_tables_source_batch_records", self.labels.clone()).record(records as f64);
     }
 
-    fn update(&mut self, records_in: u64, si: SourceStats, lag: &BTreeMap<String, i64>, so: SinkStats) {
+    fn update(&mut self, records_in: u64, si: SourceStats, lag: &BTreeMap<String, i64>, so: SinkStats, refused_skipped: u64) {
         let l = &self.labels;
         metrics::counter!("kinesis_tables_records_in_total", l.clone()).absolute(records_in);
         metrics::counter!("kinesis_tables_records_out_total", l.clone()).absolute(so.acknowledged);
@@ -597,6 +804,9 @@ impl Metrics {
         ] {
             metrics::counter!("kinesis_tables_errors_total", Self::with(l, "kind", kind)).absolute(n);
         }
+        // Data given up on under `--on-data-loss continue`.
+        metrics::counter!("kinesis_tables_data_loss_total", Self::with(l, "kind", "retention")).absolute(si.data_loss);
+        metrics::counter!("kinesis_tables_data_loss_total", Self::with(l, "kind", "sink_refused")).absolute(refused_skipped);
         if so.requests > 0 {
             metrics::gauge!("kinesis_tables_sink_batch_records_avg", l.clone()).set(so.acknowledged as f64 / so.requests as f64);
         }
@@ -614,5 +824,32 @@ impl Metrics {
         let mut v2 = l.to_vec();
         v2.push(metrics::Label::new(k, v.to_owned()));
         v2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_durations_need_a_unit_and_never_overflow() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        // Used to panic in Duration::from_secs_f64.
+        let e = parse_duration("99999999999999999999999h").unwrap_err();
+        assert!(e.contains("too long"), "{e}");
+        // Used to mean seconds, where a spec's bare number means milliseconds.
+        let e = parse_duration("5").unwrap_err();
+        assert!(e.contains("no unit") && e.contains("5s"), "{e}");
+        assert!(parse_duration("five s").is_err());
+    }
+
+    #[test]
+    fn the_default_shutdown_timeout_fits_kubernetes_grace_period() {
+        let o = PipelineOptions::default();
+        assert_eq!(o.shutdown_timeout, Duration::from_secs(25));
+        assert_eq!(o.on_data_loss, OnDataLoss::Fail);
     }
 }

@@ -99,10 +99,13 @@ impl<R: Record> PrintSink<R> {
         err
     }
 
-    /// Flushes what was written; the rows count as acknowledged.
+    /// Flushes what was written; the rows count as acknowledged. Publishes
+    /// the acknowledged count even when nothing was buffered, so that a
+    /// caller waiting for a notification after a batch with no rows is told.
     pub fn flush(&mut self) -> Result<(), SinkError> {
         self.check()?;
         if self.buffered == 0 {
+            self.acked.send_replace(self.stats.acknowledged);
             return Ok(());
         }
         if let Err(e) = self.out.writer().flush() {

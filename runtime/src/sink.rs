@@ -238,11 +238,17 @@ impl<R: Record> Sink<R> {
         let client = connect::kinesis_client(&cfg, HttpSettings::sink(&cfg), R::custom_credentials())
             .await
             .map_err(|e| SinkError::Failed { reason: e.to_string(), given_up: 0 })?;
-        Ok(Self::with_client(client, &cfg))
+        let sink = Self::with_client(client, &cfg);
+        // A sink that cannot start (a missing custom partitioner) fails here.
+        sink.check()?;
+        Ok(sink)
     }
 
-    /// A sink over an existing client.
+    /// A sink over an existing client. A sink that cannot work (the table
+    /// names a custom partitioner that `R` does not supply) is failed from
+    /// the start: [`Sink::check`], `send` and `flush` return the reason.
     pub fn with_client(client: Client, cfg: &TableConfig) -> Self {
+        let mut unusable = None;
         let keys = match &cfg.sink.partitioner {
             PartitionerConfig::Random => KeySource::Random,
             PartitionerConfig::Fixed => KeySource::Fixed(random_key().into()),
@@ -250,8 +256,13 @@ impl<R: Record> Sink<R> {
             PartitionerConfig::Custom { type_path } => match R::custom_partitioner() {
                 Some(p) => KeySource::Custom(p),
                 None => {
-                    // Generated code always supplies it; a hand-written Record might not.
-                    tracing::error!(table = R::TABLE_NAME, "custom partitioner `{type_path}` was not supplied; using random keys");
+                    // Generated code always supplies it; a hand-written Record
+                    // might not. Random keys would break the order per key.
+                    unusable = Some(format!(
+                        "table `{}` names the custom partitioner `{type_path}`, but its Record type does not supply it \
+                         (`Record::custom_partitioner` returned None)",
+                        R::TABLE_NAME
+                    ));
                     KeySource::Random
                 }
             },
@@ -277,6 +288,14 @@ impl<R: Record> Sink<R> {
             failure: Mutex::new(None),
             acknowledged_through: tokio::sync::watch::Sender::new(0),
         });
+        let unusable_from_start = unusable.is_some();
+        if let Some(reason) = unusable {
+            tracing::error!(table = R::TABLE_NAME, "sink failed: {reason}");
+            if let Ok(mut f) = shared.failure.lock() {
+                *f = Some(reason);
+            }
+            permits.close();
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         let target = Arc::new(Target::new(&cfg.stream));
         let worker = Worker {
@@ -291,7 +310,7 @@ impl<R: Record> Sink<R> {
             inflight: JoinSet::new(),
             inflight_keys: HashSet::new(),
             waiters: Vec::new(),
-            failed: false,
+            failed: unusable_from_start,
             stalled: false,
             retry_wake: None,
             task_sizes: std::collections::HashMap::new(),
@@ -409,6 +428,17 @@ impl<R: Record> Sink<R> {
             let _ = w.await;
         }
         flushed.map(|_| self.stats())
+    }
+
+    /// Stops the worker at once, abandoning the records it holds (they are
+    /// not acknowledged), and returns the counters. For a shutdown that ran
+    /// out of time; [`Sink::close`] is the orderly way.
+    pub fn abort(mut self) -> SinkStats {
+        self.tx = None;
+        if let Some(w) = self.worker.take() {
+            w.abort();
+        }
+        self.stats()
     }
 
     /// `Err` once the sink has failed (what `send` and `flush` would return).

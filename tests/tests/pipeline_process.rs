@@ -9,7 +9,7 @@ use std::time::Duration;
 use kinesis_tables::sink::Sink;
 use kinesis_tables::source::Source;
 use kinesis_tables_tests::emulator::{Emulator, Kind};
-use kinesis_tables_tests::generated::{RtCsv, RtJson};
+use kinesis_tables_tests::generated::{RtCsv, RtJson, RtPrint};
 use kinesis_tables_tests::rt::{self, TestRecord};
 
 struct Setup {
@@ -256,4 +256,391 @@ async fn a_slow_first_read_is_not_idleness() {
     assert!(report.contains("500 in, 500 out, stopped by idle"), "{report}");
     assert!(proxy.counts().delayed > 0);
     assert_eq!(check(Kind::Ferrokinesis, &sent, &s.output(sent.len()).await), 0);
+}
+
+// ---- The pipeline command line (tests/src/bin/kt_filter.rs): filtering
+// transforms, the shutdown deadline, and records the sink refuses.
+
+/// What a `kt_filter` run printed and how it ended.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+impl Setup {
+    /// Starts `kt_filter` with `args`, writing into `sink` (`csv`, `print`,
+    /// `blackhole`) the records whose `n` is a multiple of `keep_every`.
+    fn filter(&self, endpoint: &str, sink: &str, keep_every: i64, env: &[(&str, &str)], args: &[&str]) -> tokio::process::Child {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kt_filter"));
+        cmd.args(args);
+        rt::aws_env(&mut cmd, endpoint);
+        cmd.env("KT_SINK", sink).env("KT_KEEP_EVERY", keep_every.to_string()).env("RUST_LOG", "warn");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd.spawn().unwrap()
+    }
+
+    /// Runs `kt_filter` to its end; fails the test if it has not ended within `limit`.
+    async fn filter_run(&self, sink: &str, keep_every: i64, checkpoints: &str, extra: &[&str], limit: Duration) -> Run {
+        let dir = self.dir.join(checkpoints);
+        let mut args = vec!["--checkpoint-dir", dir.to_str().unwrap(), "--stop-when-idle", "2s", "--progress"];
+        args.extend_from_slice(extra);
+        let child = self.filter(&self.emu.endpoint(), sink, keep_every, &[], &args);
+        finish(child, limit).await
+    }
+}
+
+async fn finish(mut child: tokio::process::Child, limit: Duration) -> Run {
+    use tokio::io::AsyncReadExt;
+    let t = std::time::Instant::now();
+    let read = |pipe: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>| {
+        tokio::spawn(async move {
+            let mut text = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut text).await;
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = tokio::time::timeout(limit, child.wait()).await;
+    if status.is_err() {
+        let _ = child.kill().await;
+        let err = stderr.await.unwrap();
+        panic!("the pipeline had not ended after {limit:?}; its stderr:\n{err}");
+    }
+    Run { code: status.unwrap().unwrap().code(), stdout: stdout.await.unwrap(), stderr: stderr.await.unwrap(), took: t.elapsed() }
+}
+
+fn kill(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill").args([signal, &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// A transform that keeps about one record in a thousand (and one that keeps
+/// nothing) makes long runs of source batches with no output. Each must still
+/// be acknowledged: the pipeline used to stop reading after 64 of them in a
+/// row, and `--stop-when-idle` never fired. Into a Kinesis stream, `print`
+/// and `blackhole`, each run ends by idleness and writes exactly the kept records.
+async fn filtering(kind: Kind) {
+    let s = setup(kind).await;
+    // kinesis-mock writes about 8,000 records in 20 s on the CI machine, so
+    // it gets fewer; both are read 20 records per GetRecords (rt_small_batches).
+    let n = if kind == Kind::Ferrokinesis { 20_000 } else { 6_000 };
+    let sent: Vec<RtJson> = rt::records(n, 6);
+    s.write(&sent).await;
+    let kept: Vec<&RtJson> = sent.iter().filter(|r| r.n % 1000 == 0).collect();
+    let limit = Duration::from_secs(if kind == Kind::Ferrokinesis { 90 } else { 150 });
+    let report = |kept: usize| format!("filter: {n} in, {kept} out in ");
+
+    let run = s.filter_run("csv", 1000, "csv", &[], limit).await;
+    assert_eq!(run.code, Some(0), "{kind}: {}", run.stderr);
+    assert!(run.stderr.contains(&report(kept.len())) && run.stderr.contains("stopped by idle"), "{kind}: {}", run.stderr);
+    let want: Vec<(String, i64)> = kept.iter().map(|r| r.key_n()).collect();
+    let mut out = s.output(want.len()).await;
+    assert_eq!(rt::check_order(&out), Ok((want.len(), 0)), "{kind}: the kept records, each once");
+    out.sort();
+    let mut sorted = want.clone();
+    sorted.sort();
+    assert_eq!(out, sorted, "{kind}");
+
+    // Keeping nothing: every batch is output-less.
+    let run = s.filter_run("csv", 0, "nothing", &[], limit).await;
+    assert_eq!(run.code, Some(0), "{kind}: {}", run.stderr);
+    assert!(run.stderr.contains(&report(0)) && run.stderr.contains("stopped by idle"), "{kind}: {}", run.stderr);
+
+    // Into `print`: stdout holds exactly the kept records.
+    let run = s.filter_run("print", 1000, "print", &[], limit).await;
+    assert_eq!(run.code, Some(0), "{kind}: {}", run.stderr);
+    assert!(run.stderr.contains(&report(kept.len())), "{kind}: {}", run.stderr);
+    let mut printed: Vec<&str> = run.stdout.lines().collect();
+    printed.sort();
+    let mut expected: Vec<String> = kept
+        .iter()
+        .map(|r| String::from_utf8(kinesis_tables::Record::encode(&RtPrint { k: r.k.clone(), n: r.n }).unwrap()).unwrap())
+        .collect();
+    expected.sort();
+    assert_eq!(printed, expected, "{kind}: print's output");
+
+    // `blackhole` acknowledged at once already; it still does.
+    let run = s.filter_run("blackhole", 1000, "blackhole", &[], limit).await;
+    assert_eq!(run.code, Some(0), "{kind}: {}", run.stderr);
+    assert!(run.stderr.contains(&report(kept.len())) && run.stderr.contains("stopped by idle"), "{kind}: {}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filtering_transform_ends_by_idleness_ferrokinesis() {
+    filtering(Kind::Ferrokinesis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filtering_transform_ends_by_idleness_kinesis_mock() {
+    filtering(Kind::KinesisMock).await;
+}
+
+/// SIGTERM while every PutRecords is throttled (the fault proxy) and the sink
+/// retries without limit (`rt_csv` has `sink.fail-on-error` false): the drain
+/// gives up after `--shutdown-timeout`, commits only what was acknowledged,
+/// says how many records were not written and exits 1. A second SIGTERM
+/// exits at once. A restart without faults then delivers every record.
+async fn shutdown_deadline(kind: Kind) {
+    use kinesis_tables_tests::faultproxy::{FaultProxy, Faults};
+    let s = setup(kind).await;
+    let sent: Vec<RtJson> = rt::records(if kind == Kind::Ferrokinesis { 2_000 } else { 1_000 }, 10);
+    s.write(&sent).await;
+    let proxy = FaultProxy::start(&s.emu.endpoint()).await.unwrap();
+    proxy.set(Faults { operations: vec!["PutRecords".into()], throttle: 1.0, ..Default::default() });
+    let dir = s.dir.join("csv");
+    let dir = dir.to_str().unwrap();
+    let proxy = &proxy;
+    let throttled_after = |before: u64| async move {
+        for _ in 0..300 {
+            if proxy.counts().throttled > before {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the pipeline never tried to write");
+    };
+
+    // One SIGTERM: the drain ends at the deadline.
+    let child = s.filter(&proxy.endpoint(), "csv", 1, &[], &["--checkpoint-dir", dir, "--shutdown-timeout", "3s"]);
+    let pid = child.id().unwrap();
+    throttled_after(0).await;
+    kill(pid, "-TERM");
+    let run = finish(child, Duration::from_secs(30)).await;
+    assert_eq!(run.code, Some(1), "{kind}: {}", run.stderr);
+    assert!(run.took < Duration::from_secs(3 + 10), "{kind}: took {:?}", run.took);
+    let unwritten: u64 = run
+        .stderr
+        .split(" record(s) were not written")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{kind}: no count of unwritten records: {}", run.stderr));
+    assert!(unwritten > 0, "{kind}: {}", run.stderr);
+
+    // A sink with room for 10 records: the SIGTERM arrives while `send`
+    // waits for room, and must still be seen.
+    let before = proxy.counts().throttled;
+    let child = s.filter(&proxy.endpoint(), "csv-tight", 1, &[], &["--checkpoint-dir", dir, "--shutdown-timeout", "2s"]);
+    let pid = child.id().unwrap();
+    throttled_after(before).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    kill(pid, "-TERM");
+    let run = finish(child, Duration::from_secs(30)).await;
+    assert_eq!(run.code, Some(1), "{kind}: {}", run.stderr);
+    assert!(run.took < Duration::from_secs(2 + 10), "{kind}: took {:?}", run.took);
+    assert!(run.stderr.contains("10 record(s) were not written"), "{kind}: {}", run.stderr);
+
+    // Two SIGTERMs: the second exits at once (143), whatever the deadline.
+    let before = proxy.counts().throttled;
+    let child = s.filter(&proxy.endpoint(), "csv", 1, &[], &["--checkpoint-dir", dir, "--shutdown-timeout", "10m"]);
+    let pid = child.id().unwrap();
+    throttled_after(before).await;
+    kill(pid, "-TERM");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    kill(pid, "-TERM");
+    let run = finish(child, Duration::from_secs(20)).await;
+    assert_eq!(run.code, Some(143), "{kind}: {}", run.stderr);
+
+    // Nothing was written, nor committed past what was: a clean run delivers all.
+    let run = s.filter_run("csv", 1, "csv", &[], Duration::from_secs(120)).await;
+    assert_eq!(run.code, Some(0), "{kind}: {}", run.stderr);
+    let dups = check(kind, &sent, &s.output(sent.len()).await);
+    assert_eq!(dups, 0, "{kind}: nothing was written before the restart");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_deadline_ferrokinesis() {
+    shutdown_deadline(Kind::Ferrokinesis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_deadline_kinesis_mock() {
+    shutdown_deadline(Kind::KinesisMock).await;
+}
+
+/// A record the sink refuses after the transform (a key longer than the
+/// table's VARCHAR(16)): with `--on-data-loss fail` (the default) the run
+/// stops with an error naming the source shard and sequence number; with
+/// `continue` it skips the record, counts it in
+/// `kinesis_tables_data_loss_total{kind="sink_refused"}` and writes the rest.
+async fn refused_record(kind: Kind) {
+    let s = setup(kind).await;
+    let sent: Vec<RtJson> = rt::records(600, 6);
+    s.write(&sent).await;
+    let bad = ("key-3".to_owned(), 42);
+    let refuse = [("KT_REFUSE", "key-3/42")];
+    let dir = s.dir.join("fail");
+    let args = ["--checkpoint-dir", dir.to_str().unwrap(), "--stop-when-idle", "2s"];
+    let run = finish(s.filter(&s.emu.endpoint(), "csv", 1, &refuse, &args), Duration::from_secs(60)).await;
+    assert_eq!(run.code, Some(1), "{kind}: {}", run.stderr);
+    let line = run.stderr.lines().find(|l| l.contains("refused a record")).unwrap_or_else(|| panic!("{kind}: {}", run.stderr));
+    assert!(line.contains("shard shardId-") && line.contains("sequence number "), "{kind}: {line}");
+    assert!(line.contains("VARCHAR(16)") || line.contains("16"), "{kind}: the problem is named: {line}");
+    assert!(!line.contains("far-too-long-for-varchar-16"), "{kind}: the record itself is not printed: {line}");
+
+    // `continue`, restarting from the failed run's checkpoint: the record is
+    // skipped and counted, the rest written (the failed run may have written
+    // some records of batches it had not committed: those repeat).
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let args = ["--checkpoint-dir", dir.to_str().unwrap(), "--stop-when-idle", "3s", "--on-data-loss", "continue", "--metrics-addr", &addr];
+    let child = s.filter(&s.emu.endpoint(), "csv", 1, &refuse, &args);
+    let mut counted = false;
+    for _ in 0..300 {
+        if let Ok(body) = scrape(&addr).await
+            && body.lines().any(|l| l.starts_with("kinesis_tables_data_loss_total") && l.contains("sink_refused") && l.ends_with(" 1"))
+        {
+            counted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let run = finish(child, Duration::from_secs(60)).await;
+    assert_eq!(run.code, Some(0), "{kind}: {}", run.stderr);
+    assert!(counted, "{kind}: the refused record was not counted in kinesis_tables_data_loss_total");
+    assert!(run.stderr.contains("stopped by idle"), "{kind}: {}", run.stderr);
+    let want: Vec<RtJson> = sent.iter().filter(|r| r.key_n() != bad).cloned().collect();
+    check(kind, &want, &s.output(want.len() * 2).await);
+}
+
+/// The metrics endpoint's text, by plain HTTP/1.0.
+async fn scrape(addr: &str) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut c = tokio::net::TcpStream::connect(addr).await?;
+    c.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").await?;
+    let mut body = String::new();
+    c.read_to_string(&mut body).await?;
+    Ok(body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_record_ferrokinesis() {
+    refused_record(Kind::Ferrokinesis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_record_kinesis_mock() {
+    refused_record(Kind::KinesisMock).await;
+}
+
+/// `rt_raw` (which names the custom partitioner `crate::KeyBeforeColon`) as a
+/// hand-written Record that does not supply it.
+struct NoPartitioner(kinesis_tables_tests::generated::RtRaw);
+
+impl kinesis_tables::Record for NoPartitioner {
+    const TABLE_NAME: &'static str = "rt_raw";
+    const FORMAT: &'static str = "raw";
+    fn config() -> Result<std::borrow::Cow<'static, kinesis_tables::TableConfig>, kinesis_tables::ConfigError> {
+        kinesis_tables_tests::generated::RtRaw::config()
+    }
+    fn encode(&self) -> Result<Vec<u8>, kinesis_tables::EncodeError> {
+        self.0.encode()
+    }
+    fn decode(data: &[u8]) -> Result<Self, kinesis_tables::DecodeError> {
+        kinesis_tables_tests::generated::RtRaw::decode(data).map(NoPartitioner)
+    }
+    fn partition_key(&self) -> Result<Option<String>, kinesis_tables::EncodeError> {
+        self.0.partition_key()
+    }
+    fn set_metadata(&mut self, meta: &kinesis_tables::Metadata<'_>) {
+        self.0.set_metadata(meta)
+    }
+}
+
+/// A table that names a custom partitioner its Record type does not supply
+/// fails at start (it used to write with random keys, which breaks the order
+/// per key): `connect` returns the error, and a sink made by `with_client`
+/// refuses every record with it. No emulator: nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_custom_partitioner_fails_at_start() {
+    use kinesis_tables::Record;
+    let cfg = rt::config_for::<NoPartitioner>("http://127.0.0.1:9", "rt-raw");
+    let (client, _) = rt::clients(&cfg).await;
+    let mut sink = Sink::<NoPartitioner>::with_client(client, &cfg);
+    let named = |e: &kinesis_tables::sink::SinkError| {
+        let text = e.to_string();
+        assert!(text.contains("KeyBeforeColon") && text.contains("custom partitioner"), "{text}");
+    };
+    named(&sink.check().unwrap_err());
+    let record = NoPartitioner(kinesis_tables_tests::generated::RtRaw::make("k", 1));
+    let err = sink.send(&record).await.unwrap_err();
+    assert!(matches!(err, kinesis_tables::sink::SinkError::Failed { .. }), "{err:?}");
+    named(&err);
+    named(&sink.close().await.unwrap_err());
+    // `connect` (the table's own options: no network is needed to fail).
+    named(&Sink::<NoPartitioner>::connect().await.unwrap_err());
+    assert!(NoPartitioner::custom_partitioner().is_none());
+}
+
+/// Waits until the metrics endpoint's text satisfies `ok`; returns the last text.
+async fn scrape_until(addr: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> Result<String, String> {
+    let t = std::time::Instant::now();
+    let mut last = String::new();
+    while t.elapsed() < limit {
+        if let Ok(body) = scrape(addr).await {
+            if ok(&body) {
+                return Ok(body);
+            }
+            last = body;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(last)
+}
+
+fn lag_series(body: &str, shard: &str) -> bool {
+    let label = format!("shard=\"{shard}\"");
+    body.lines().any(|l| l.starts_with("kinesis_tables_lag_ms{") && l.contains(&label))
+}
+
+/// A shard that finished (here: split, and read to its end) leaves the
+/// per-shard lag gauge: its `kinesis_tables_lag_ms{shard}` series goes, its
+/// children's appear. It used to keep its last value for the whole run.
+async fn lag_of_a_finished_shard(kind: Kind) {
+    let s = setup(kind).await;
+    let sent: Vec<RtJson> = rt::records(400, 8);
+    s.write(&sent[..200]).await;
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let dir = s.dir.join("lag");
+    let child = s.filter(&s.emu.endpoint(), "csv", 1, &[], &["--checkpoint-dir", dir.to_str().unwrap(), "--metrics-addr", &addr]);
+    let parent = "shardId-000000000000";
+    let limit = Duration::from_secs(60);
+    if let Err(last) = scrape_until(&addr, limit, |b| lag_series(b, parent)).await {
+        panic!("{kind}: no lag series for {parent}:\n{last}");
+    }
+    let [a, b] = s.emu.split_shard("rt-json", parent).await.unwrap();
+    s.write(&sent[200..]).await;
+    let gone =
+        scrape_until(&addr, limit, |body| !lag_series(body, parent) && lag_series(body, &a.shard_id) && lag_series(body, &b.shard_id))
+            .await;
+    kill(child.id().unwrap(), "-TERM");
+    let run = finish(child, Duration::from_secs(40)).await;
+    if let Err(last) = gone {
+        panic!("{kind}: the finished shard's lag series stayed (or its children's never came):\n{last}");
+    }
+    assert_eq!(run.code, Some(0), "{kind}: {}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_of_a_finished_shard_ferrokinesis() {
+    lag_of_a_finished_shard(Kind::Ferrokinesis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_of_a_finished_shard_kinesis_mock() {
+    lag_of_a_finished_shard(Kind::KinesisMock).await;
 }

@@ -22,6 +22,7 @@ async fn main() {
         commit_interval: Duration::from_millis(500),
         progress_every: None,
         metrics_addr: None,
+        ..PipelineOptions::default()
     };
     let result = pipeline::run::<RtJson, RtCsv, _>("json_to_csv", &options, |r: RtJson| {
         Some(RtCsv { k: r.k, n: r.n, note: r.note, ok: Some(r.n % 2 == 0), shard: String::new() })
