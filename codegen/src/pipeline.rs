@@ -265,7 +265,7 @@ pub fn emit(pipelines: &[PipelineIr]) -> TokenStream {
                 let transform = #transform;
                 ::kinesis_tables::pipeline::run::<#from, #to, _>(#name, options, transform).await
             }
-            #[doc = " The pipeline's command line (`--checkpoint-dir`, `--stop-when-idle`, `--progress`): call it from `main`."]
+            #[doc = " The pipeline's command line (`--checkpoint-dir`, `--stop-when-idle`, `--shutdown-timeout`, `--on-data-loss`, `--metrics-addr`, `--progress`; `--help` lists them): call it from `main`."]
             pub fn #main_name() -> ::std::process::ExitCode {
                 ::kinesis_tables::pipeline::main(#name, |options| ::std::boxed::Box::pin(async move { #fn_name(&options).await }))
             }

@@ -1,5 +1,12 @@
 //! Generated JSON encode/decode against a hand-written `serde_json` derive on
 //! the same struct, in the same run. Report: generated time / serde time.
+//!
+//! Also: a record whose DECIMAL column holds a 1 MB mantissa with a matching
+//! negative exponent (a value near 1, the input that made `parse_decimal`
+//! quadratic), decoded by the generated decoder (refused: more digits than
+//! DECIMAL(12, 2) holds) against `serde_json` merely parsing the same bytes
+//! into a `Value`, and the same at 100 KB: both ratios near 1 and a tenfold
+//! step between the sizes mean linear time.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use kinesis_tables::Record;
@@ -74,5 +81,27 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// `{"k":"a","n":1,"amount":<digits>e-<digits - 1>}` with `digits` digits.
+fn long_decimal_record(digits: usize) -> Vec<u8> {
+    let mantissa = "1234567890".repeat(digits / 10);
+    format!(r#"{{"k":"a","n":1,"amount":{mantissa}e-{}}}"#, digits - 1).into_bytes()
+}
+
+fn long_decimals(c: &mut Criterion) {
+    use kinesis_tables_tests::generated::RtJson;
+    let mut group = c.benchmark_group("long_decimal");
+    group.sample_size(10);
+    for (label, digits) in [("100KB", 100_000), ("1MB", 1_000_000)] {
+        let record = long_decimal_record(digits);
+        let err = RtJson::decode(&record).unwrap_err().to_string();
+        assert!(err.len() < 400, "the error echoes at most a little of the value: {} bytes", err.len());
+        group.bench_function(format!("{label}/generated_decode"), |b| b.iter(|| black_box(RtJson::decode(black_box(&record)).is_err())));
+        group.bench_function(format!("{label}/serde_json_value"), |b| {
+            b.iter(|| black_box(serde_json::from_slice::<serde_json::Value>(black_box(&record)).is_ok()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, long_decimals);
 criterion_main!(benches);

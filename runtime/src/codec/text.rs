@@ -316,23 +316,3 @@ mod tests {
         }
     }
 }
-
-#[cfg(test)]
-mod scaling {
-    use super::*;
-
-    /// How long `parse_decimal` takes on an n-digit mantissa with a matching
-    /// negative exponent (a value near 1). A measurement, not a test:
-    /// `cargo test -p kinesis-tables --lib parse_decimal_scaling -- --ignored --nocapture`
-    #[test]
-    #[ignore]
-    fn parse_decimal_scaling() {
-        let dt = DataType::Decimal { precision: 38, scale: 10 };
-        for n in [12_500, 25_000, 50_000, 100_000, 200_000, 1_000_000] {
-            let s = format!("{}e-{}", "1234567890".repeat(n / 10), n - 1);
-            let t = std::time::Instant::now();
-            let r = parse_decimal(&s, &dt);
-            eprintln!("{n:>9} digits: {:>10.3} ms, {} bytes of message", t.elapsed().as_secs_f64() * 1e3, r.err().map_or(0, |e| e.len()));
-        }
-    }
-}

@@ -1,4 +1,4 @@
-//! The pipeline binary: `{{name}} [--checkpoint-dir DIR] [--stop-when-idle 5s] [--progress]`.
+//! The pipeline binary: `{{name}} [--checkpoint-dir DIR] [--stop-when-idle 5s] [--shutdown-timeout 25s] [--on-data-loss fail|continue] [--metrics-addr ADDR] [--progress]`.
 //! Endpoint, region and credentials come from the spec and the AWS environment.
 
 /// The tables and pipelines of specs/pipeline.yaml.
