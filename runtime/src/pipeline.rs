@@ -225,6 +225,9 @@ where
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut last_progress = (Instant::now(), 0u64);
     let mut outs: Vec<(usize, D)> = Vec::new();
+    // When a stop signal was seen: the drain (and the rest of a batch being
+    // sent when it came) must end within the shutdown timeout from then.
+    let mut signalled_at: Option<tokio::time::Instant> = None;
     let stopped_by = loop {
         tokio::select! {
             batch = source.next(), if pending.len() < MAX_PENDING_BATCHES => {
@@ -238,32 +241,34 @@ where
                 }
                 let mut interrupted = false;
                 for (i, out) in outs.drain(..) {
-                    // `send` waits while the sink is full: a signal must still be seen.
-                    let sent = tokio::select! {
-                        sent = sink.send(&out) => sent,
-                        _ = stopped(&mut stop) => {
-                            interrupted = true;
-                            break;
-                        }
-                    };
-                    match sent {
-                        Ok(()) => {}
-                        Err(SinkError::Record(reason)) => {
-                            let origin = batch.origin_text(i);
-                            match options.on_data_loss {
-                                OnDataLoss::Fail => return Err(PipelineError::Refused { origin, reason }),
-                                OnDataLoss::Continue => {
-                                    refused_skipped += 1;
-                                    tracing::error!(pipeline = name, "skipping a record made from {origin} that the sink refused: {reason}");
+                    // `send` waits while the sink is full: a signal must still
+                    // be seen. It does not abandon the batch at once (a healthy
+                    // sink finishes it, so a clean stop repeats nothing); the
+                    // rest of the batch is sent within the shutdown timeout.
+                    // `send` is cancel-safe: it only waits before accepting.
+                    if signalled_at.is_none() {
+                        tokio::select! {
+                            sent = sink.send(&out) => {
+                                if let Err(e) = sent {
+                                    refused(e, i, &batch, options, name, &mut refused_skipped)?;
                                 }
+                                continue;
                             }
+                            _ = stopped(&mut stop) => signalled_at = Some(tokio::time::Instant::now()),
                         }
-                        Err(e) => return Err(e.into()),
+                    }
+                    let deadline = signalled_at.unwrap_or_else(tokio::time::Instant::now) + options.shutdown_timeout;
+                    let Ok(sent) = tokio::time::timeout_at(deadline, sink.send(&out)).await else {
+                        interrupted = true;
+                        break;
+                    };
+                    if let Err(e) = sent {
+                        refused(e, i, &batch, options, name, &mut refused_skipped)?;
                     }
                 }
                 if interrupted {
-                    // Part of the batch was not sent: it is not acknowledged,
-                    // so a restart reads it again.
+                    // Part of the batch was not sent within the shutdown
+                    // timeout: it is not acknowledged, so a restart reads it again.
                     outs.clear();
                     break "signal";
                 }
@@ -273,6 +278,9 @@ where
                 // covered already: no new acknowledgement will announce it.
                 let through = *acks.borrow();
                 release(&mut pending, through, &mut source);
+                if signalled_at.is_some() {
+                    break "signal";
+                }
             }
             changed = acks.changed() => {
                 if changed.is_err() {
@@ -282,7 +290,10 @@ where
                 let through = *acks.borrow_and_update();
                 release(&mut pending, through, &mut source);
             }
-            _ = stopped(&mut stop) => break "signal",
+            _ = stopped(&mut stop) => {
+                signalled_at = Some(tokio::time::Instant::now());
+                break "signal";
+            }
             _ = tick.tick() => {
                 sink.check()?;
                 let through = *acks.borrow();
@@ -311,7 +322,7 @@ where
     };
     // Drain: everything sent is acknowledged before the final checkpoint,
     // within the shutdown timeout.
-    let deadline = tokio::time::Instant::now() + options.shutdown_timeout;
+    let deadline = signalled_at.unwrap_or_else(tokio::time::Instant::now) + options.shutdown_timeout;
     if let Ok(flushed) = tokio::time::timeout_at(deadline, sink.flush()).await {
         flushed?;
     } else {
@@ -361,6 +372,33 @@ fn release<S: Record>(pending: &mut VecDeque<(u64, Option<Ack>)>, through: u64, 
         if let Some((_, Some(ack))) = pending.pop_front() {
             source.ack(ack);
         }
+    }
+}
+
+/// A sink error for output `i` of a source batch: a refused record fails the
+/// run naming where it came from, or (`--on-data-loss continue`) is skipped
+/// and counted; any other error fails the run.
+fn refused<S>(
+    e: SinkError,
+    i: usize,
+    batch: &Pulled<S>,
+    options: &PipelineOptions,
+    name: &str,
+    refused_skipped: &mut u64,
+) -> Result<(), PipelineError> {
+    match e {
+        SinkError::Record(reason) => {
+            let origin = batch.origin_text(i);
+            match options.on_data_loss {
+                OnDataLoss::Fail => Err(PipelineError::Refused { origin, reason }),
+                OnDataLoss::Continue => {
+                    *refused_skipped += 1;
+                    tracing::error!(pipeline = name, "skipping a record made from {origin} that the sink refused: {reason}");
+                    Ok(())
+                }
+            }
+        }
+        e => Err(e.into()),
     }
 }
 
