@@ -19,7 +19,7 @@
 //! or with [`OnDataLoss::Continue`] is skipped and counted.
 
 //!
-//! The parts: [`args`] (the command line and its environment variables),
+//! The parts: `args` (the command line and its environment variables),
 //! `signals`, `metrics` (Prometheus and `--progress`) and `io` (the source
 //! and sink traits and their Kinesis, datagen, print and blackhole implementations).
 
