@@ -17,7 +17,6 @@
 //! A record the sink refuses (it cannot be encoded, its key is too long)
 //! fails the run with an error naming the source shard and sequence number,
 //! or with [`OnDataLoss::Continue`] is skipped and counted.
-
 //!
 //! The parts: `args` (the command line and its environment variables),
 //! `signals`, `metrics` (Prometheus and `--progress`) and `io` (the source
