@@ -30,7 +30,7 @@ else
   command -v npm >/dev/null || { echo "install-emulators: npm not found (kinesis-mock needs Node.js >= 18 and npm)" >&2; exit 1; }
   echo "kinesis-mock: installing kinesis-local@$KINESIS_LOCAL_VERSION into $dest/npm"
   mkdir -p "$dest/npm"
-  npm install --prefix "$dest/npm" --no-audit --no-fund --save-exact "kinesis-local@$KINESIS_LOCAL_VERSION"
+  npm install --prefix "$dest/npm" --no-audit --no-fund --loglevel=error --save-exact "kinesis-local@$KINESIS_LOCAL_VERSION"
   [[ -f "$mock_dir/main.js" ]] || { echo "install-emulators: $mock_dir/main.js missing after npm install" >&2; exit 1; }
 fi
 
@@ -49,8 +49,12 @@ else
   command -v cargo >/dev/null || { echo "install-emulators: cargo not found (ferrokinesis is built from crates.io)" >&2; exit 1; }
   echo "ferrokinesis: building $FERROKINESIS_VERSION (loopback wrapper) into $ferro_root (takes a few minutes)"
   # A target dir of its own, so the workspace's target/ and its lock are untouched.
-  CARGO_TARGET_DIR="$dest/ferrokinesis-target" \
-    cargo install --path "$ferro_src" --locked --force --root "$ferro_root"
+  # Cargo's progress and errors go to stderr as usual; only its advice to add
+  # $ferro_root/bin to PATH is dropped (the tests and the quickstart find the
+  # binary by its path). pipefail keeps cargo's exit status.
+  { CARGO_TARGET_DIR="$dest/ferrokinesis-target" \
+      cargo install --path "$ferro_src" --locked --force --root "$ferro_root" 2>&1 1>&3 \
+      | { grep -v 'to your PATH to be able to run the installed binaries' || true; } >&2; } 3>&1
   [[ -x "$ferro_bin" ]] || { echo "install-emulators: $ferro_bin missing after cargo install" >&2; exit 1; }
   echo "$ferro_hash" > "$ferro_stamp"
   # The build directory is only a cache (~hundreds of MB); drop it.

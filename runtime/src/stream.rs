@@ -61,7 +61,7 @@ impl Target {
         let wants_name = matches!(code, "InvalidArgumentException" | "ValidationException")
             && (msg.contains("StreamName") || msg.contains("streamName"));
         if wants_name && !self.by_name.swap(true, Ordering::Relaxed) {
-            tracing::info!(stream = %self.name, "the server does not accept stream ARNs ({msg}); naming the stream by name");
+            tracing::debug!(stream = %self.name, "the server does not accept stream ARNs ({msg}); naming the stream by name");
         }
         wants_name
     }
@@ -125,5 +125,61 @@ pub(crate) async fn list_shards(
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
             _ => return Ok(out),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_kinesis::error::ErrorMetadata;
+    use aws_sdk_kinesis::operation::list_shards::ListShardsError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    /// Collects what is logged at INFO and above.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// An emulator that knows streams only by name refuses the ARN on every
+    /// start: the table switches to the name, and a newcomer's INFO log does
+    /// not hear about it (it is a debug message).
+    #[test]
+    fn a_refused_arn_switches_to_the_name_below_info() {
+        let target = Target::new(&StreamRef::Arn {
+            arn: "arn:aws:kinesis:us-east-1:000000000000:stream/orders".into(),
+            region: "us-east-1".into(),
+            account: "000000000000".into(),
+            name: "orders".into(),
+        });
+        let refusal =
+            ListShardsError::generic(ErrorMetadata::builder().code("InvalidArgumentException").message("StreamName is required").build());
+        let e = SdkError::service_error(refusal, Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty()));
+        let info = Buffer::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer({
+                let info = info.clone();
+                move || info.clone()
+            })
+            .finish();
+        let refused = tracing::subscriber::with_default(subscriber, || target.refused_arn(&e, true));
+        assert!(refused);
+        assert_eq!(target.arn(), None, "later requests name the stream");
+        assert_eq!(target.name(), "orders");
+        let logged = String::from_utf8(info.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.is_empty(), "logged at INFO or above: {logged}");
     }
 }

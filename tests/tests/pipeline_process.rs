@@ -644,3 +644,55 @@ async fn lag_of_a_finished_shard_ferrokinesis() {
 async fn lag_of_a_finished_shard_kinesis_mock() {
     lag_of_a_finished_shard(Kind::KinesisMock).await;
 }
+
+/// What a newcomer sees at the end of a run, its options from the
+/// environment (`KT_…`; the flag wins): one report (the log's `stopped by
+/// idle … seconds=3.5` and the summary's `in 0.50 s` used to be two that
+/// disagreed), progress lines that do not read `0 records/s` once the last
+/// records are out, and with `KT_LOG_FORMAT=json` nothing but JSON lines.
+async fn final_report(kind: Kind) {
+    let s = setup(kind).await;
+    let n = 300;
+    s.write(&rt::records(n, 6)).await;
+    let dir = s.dir.join("report");
+    let limit = Duration::from_secs(90);
+    let env = [("RUST_LOG", "info"), ("KT_CHECKPOINT_DIR", dir.to_str().unwrap()), ("KT_STOP_WHEN_IDLE", "1h"), ("KT_PROGRESS", "1")];
+    let run = finish(s.filter(&s.emu.endpoint(), "blackhole", 1, &env, &["--stop-when-idle", "3s"]), limit).await;
+    assert_eq!(run.code, Some(0), "{kind}: {}", run.stderr);
+    let reports: Vec<&str> = run.stderr.lines().filter(|l| l.contains("stopped by")).collect();
+    assert_eq!(reports.len(), 1, "{kind}: one final report:\n{}", run.stderr);
+    assert!(
+        reports[0].starts_with(&format!("filter: {n} in, {n} out in ")) && reports[0].ends_with("stopped by idle"),
+        "{kind}: {}",
+        reports[0]
+    );
+    let done = format!("filter: {n} in, {n} out, ");
+    let after: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with(&done)).collect();
+    assert!(!after.is_empty(), "{kind}: no progress line once every record was out:\n{}", run.stderr);
+    assert!(after.iter().skip(1).all(|l| l.contains(", idle ")), "{kind}: {after:?}");
+    assert!(after.iter().all(|l| !l.contains(", 0 records/s")), "{kind}: {after:?}");
+    assert!(std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()), "{kind}: KT_CHECKPOINT_DIR was not used");
+
+    // JSON logs, from the checkpoint just written: nothing new, ends idle.
+    let env = [("RUST_LOG", "info"), ("KT_CHECKPOINT_DIR", dir.to_str().unwrap()), ("KT_PROGRESS", "1"), ("KT_LOG_FORMAT", "json")];
+    let run = finish(s.filter(&s.emu.endpoint(), "blackhole", 1, &env, &["--stop-when-idle", "1s"]), limit).await;
+    assert_eq!(run.code, Some(0), "{kind}: {}", run.stderr);
+    let events: Vec<serde_json::Value> = run
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{kind}: not a JSON line ({e}): {l}\n{}", run.stderr)))
+        .collect();
+    let ends: Vec<&serde_json::Value> = events.iter().filter(|e| e["fields"]["stopped_by"] == "idle").collect();
+    assert_eq!(ends.len(), 1, "{kind}: {}", run.stderr);
+    assert_eq!(ends[0]["fields"]["records_in"], 0, "{kind}: {}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn final_report_ferrokinesis() {
+    final_report(Kind::Ferrokinesis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn final_report_kinesis_mock() {
+    final_report(Kind::KinesisMock).await;
+}
