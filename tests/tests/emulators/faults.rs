@@ -62,12 +62,4 @@ async fn faults(kind: Kind) {
     assert!(st.throttled > 0 && st.transient_errors > 0, "{kind}: the source did not meet both throttling and failures: {st:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn faults_kinesis_mock() {
-    faults(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn faults_ferrokinesis() {
-    faults(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(faults, faults);

@@ -38,32 +38,8 @@ async fn roundtrip<R: TestRecord>(kind: Kind) {
     source.close().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn json_kinesis_mock() {
-    roundtrip::<RtJson>(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(json, roundtrip::<RtJson>);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn json_ferrokinesis() {
-    roundtrip::<RtJson>(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(csv, roundtrip::<RtCsv>);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn csv_kinesis_mock() {
-    roundtrip::<RtCsv>(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn csv_ferrokinesis() {
-    roundtrip::<RtCsv>(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn raw_kinesis_mock() {
-    roundtrip::<RtRaw>(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn raw_ferrokinesis() {
-    roundtrip::<RtRaw>(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(raw, roundtrip::<RtRaw>);

@@ -127,35 +127,11 @@ async fn latest_after_a_split(kind: Kind) {
     source.close().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn latest_after_split_kinesis_mock() {
-    latest_after_a_split(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(latest_after_split, latest_after_a_split);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn latest_after_split_ferrokinesis() {
-    latest_after_a_split(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(latest, latest_is_pinned);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn latest_kinesis_mock() {
-    latest_is_pinned(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn latest_ferrokinesis() {
-    latest_is_pinned(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn at_timestamp_kinesis_mock() {
-    at_timestamp(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn at_timestamp_ferrokinesis() {
-    at_timestamp(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(at_timestamp, at_timestamp);
 
 /// Reads until `want` records arrived (or 4 s pass with nothing new), acknowledging everything.
 async fn read_n(source: &mut Source<RtJson>, want: usize) -> Vec<RtJson> {
@@ -217,15 +193,7 @@ async fn recreated_stream_is_refused(kind: Kind) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn recreated_stream_kinesis_mock() {
-    recreated_stream_is_refused(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn recreated_stream_ferrokinesis() {
-    recreated_stream_is_refused(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(recreated_stream, recreated_stream_is_refused);
 
 /// The first `next` of a source over a lost position fails naming the shard
 /// and the position, and says how to go on; returns the reason.
@@ -298,15 +266,7 @@ async fn trimmed_parent_is_data_loss(kind: Kind) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trimmed_parent_kinesis_mock() {
-    trimmed_parent_is_data_loss(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trimmed_parent_ferrokinesis() {
-    trimmed_parent_is_data_loss(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(trimmed_parent, trimmed_parent_is_data_loss);
 
 /// A checkpointed position older than the stream's retention period (the
 /// fault proxy makes records look two days old, as for a consumer stopped
@@ -347,12 +307,4 @@ async fn position_past_retention_is_data_loss(kind: Kind) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn position_past_retention_kinesis_mock() {
-    position_past_retention_is_data_loss(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn position_past_retention_ferrokinesis() {
-    position_past_retention_is_data_loss(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(position_past_retention, position_past_retention_is_data_loss);

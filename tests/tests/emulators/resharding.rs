@@ -90,15 +90,7 @@ async fn read_with_shards(mut source: Source<RtJson>, want: usize) -> Vec<(Strin
     got
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resharding_kinesis_mock() {
-    resharding(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resharding_ferrokinesis() {
-    resharding(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(resharding, resharding);
 
 /// A split and, at once, a split of the (empty) lower child; the parent's
 /// batches after its first are left unacknowledged (a tail of several reads)
@@ -208,12 +200,4 @@ async fn empty_child_waits_for_parent(kind: Kind) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn empty_child_waits_for_parent_kinesis_mock() {
-    empty_child_waits_for_parent(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn empty_child_waits_for_parent_ferrokinesis() {
-    empty_child_waits_for_parent(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(empty_child_waits_for_parent, empty_child_waits_for_parent);

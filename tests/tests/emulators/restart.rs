@@ -119,12 +119,4 @@ async fn restart(kind: Kind) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restart_kinesis_mock() {
-    restart(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restart_ferrokinesis() {
-    restart(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(restart, restart);

@@ -125,15 +125,7 @@ async fn kill_and_restart(kind: Kind) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn efo_kill_restart_reuses_consumer_ferrokinesis() {
-    kill_and_restart(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn efo_kill_restart_reuses_consumer_kinesis_mock() {
-    kill_and_restart(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(efo_kill_restart_reuses_consumer, kill_and_restart);
 
 /// A clean stop and an immediate restart: the new start meets the consumer
 /// while it is being deleted and must end up with exactly one ACTIVE consumer
@@ -157,15 +149,7 @@ async fn fast_restart(kind: Kind) {
     assert!(left.is_empty(), "{kind}: {left:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn efo_fast_restart_after_clean_stop_ferrokinesis() {
-    fast_restart(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn efo_fast_restart_after_clean_stop_kinesis_mock() {
-    fast_restart(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(efo_fast_restart_after_clean_stop, fast_restart);
 
 /// SELF_MANAGED (kinesis-legacy, registration NONE, stream by name): a
 /// missing consumer fails the start, naming it and the stream; an existing
@@ -206,12 +190,4 @@ async fn self_managed(kind: Kind) {
     assert_eq!(list[0].arn, arn);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn efo_self_managed_ferrokinesis() {
-    self_managed(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn efo_self_managed_kinesis_mock() {
-    self_managed(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(efo_self_managed, self_managed);

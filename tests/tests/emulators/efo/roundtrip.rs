@@ -106,12 +106,4 @@ async fn read_with_shards(mut source: Source<RtJson>, want: usize) -> (Vec<(Stri
     (got, stats)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn efo_round_trip_ferrokinesis() {
-    round_trip(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn efo_round_trip_kinesis_mock() {
-    round_trip(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(efo_round_trip, round_trip);

@@ -16,17 +16,10 @@ use kinesis_tables_tests::emulator::{ACCOUNT_ID, Emulator, Kind, REGION, ShardIn
 
 const RECORDS: usize = 100;
 
-#[tokio::test]
-async fn kinesis_mock_put_read_split_merge() {
-    put_read_split_merge(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(put_read_split_merge, put_read_split_merge);
 
-#[tokio::test]
-async fn ferrokinesis_put_read_split_merge() {
-    put_read_split_merge(Kind::Ferrokinesis).await;
-}
-
-/// Adding a kind to `Kind` without a test above fails to compile here.
+/// Adding a kind to `Kind` fails to compile here, a reminder to give it its
+/// test in `on_each_emulator!` (which runs the case above on each kind).
 #[test]
 fn every_kind_is_tested() {
     for kind in Kind::ALL {

@@ -274,12 +274,4 @@ async fn poison_records_are_delivered_whole(kind: Kind) {
     assert_eq!((stats.corrupt_aggregates, stats.aggregated_records, stats.sub_records), (2, 0, 0), "{kind:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poison_records_are_delivered_whole_ferrokinesis() {
-    poison_records_are_delivered_whole(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poison_records_are_delivered_whole_kinesis_mock() {
-    poison_records_are_delivered_whole(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(poison_records_are_delivered_whole, poison_records_are_delivered_whole);

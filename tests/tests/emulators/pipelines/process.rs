@@ -193,47 +193,18 @@ async fn second_instance(kind: Kind) {
     assert!(report.contains(&format!("{n} in, {n} out, stopped by signal")), "{kind}: {report}");
 }
 
-/// On both emulators, though the refused process stops before any request
-/// (the lock comes first), because the first process's run is emulator work.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_instance_on_one_checkpoint_exits_2_kinesis_mock() {
-    second_instance(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(
+    /// On both emulators, though the refused process stops before any request
+    /// (the lock comes first), because the first process's run is emulator work.
+    a_second_instance_on_one_checkpoint_exits_2,
+    second_instance
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_instance_on_one_checkpoint_exits_2_ferrokinesis() {
-    second_instance(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(full_run, full_run);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn full_run_kinesis_mock() {
-    full_run(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(sigterm, sigterm);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn full_run_ferrokinesis() {
-    full_run(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_kinesis_mock() {
-    sigterm(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_ferrokinesis() {
-    sigterm(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crashes_kinesis_mock() {
-    crashes(Kind::KinesisMock).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crashes_ferrokinesis() {
-    crashes(Kind::Ferrokinesis).await;
-}
+kinesis_tables_tests::on_each_emulator!(crashes, crashes);
 
 /// `--stop-when-idle` means caught up, not merely quiet: with every
 /// GetRecords answered only after 2.5 s, a 1 s idle limit must still wait for
@@ -373,15 +344,7 @@ async fn filtering(kind: Kind) {
     assert!(run.stderr.contains(&report(kept.len())) && run.stderr.contains("stopped by idle"), "{kind}: {}", run.stderr);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn filtering_transform_ends_by_idleness_ferrokinesis() {
-    filtering(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn filtering_transform_ends_by_idleness_kinesis_mock() {
-    filtering(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(filtering_transform_ends_by_idleness, filtering);
 
 /// SIGTERM while every PutRecords is throttled (the fault proxy) and the sink
 /// retries without limit (`rt_csv` has `sink.fail-on-error` false): the drain
@@ -456,15 +419,7 @@ async fn shutdown_deadline(kind: Kind) {
     assert_eq!(dups, 0, "{kind}: nothing was written before the restart");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_deadline_ferrokinesis() {
-    shutdown_deadline(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_deadline_kinesis_mock() {
-    shutdown_deadline(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(shutdown_deadline, shutdown_deadline);
 
 /// A record the sink refuses after the transform (a key longer than the
 /// table's VARCHAR(16)): with `--on-data-loss fail` (the default) the run
@@ -524,15 +479,7 @@ async fn scrape(addr: &str) -> std::io::Result<String> {
     Ok(body)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_record_ferrokinesis() {
-    refused_record(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_record_kinesis_mock() {
-    refused_record(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(refused_record, refused_record);
 
 /// `rt_raw` (which names the custom partitioner `crate::KeyBeforeColon`) as a
 /// hand-written Record that does not supply it.
@@ -635,12 +582,4 @@ async fn lag_of_a_finished_shard(kind: Kind) {
     assert_eq!(run.code, Some(0), "{kind}: {}", run.stderr);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lag_of_a_finished_shard_ferrokinesis() {
-    lag_of_a_finished_shard(Kind::Ferrokinesis).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lag_of_a_finished_shard_kinesis_mock() {
-    lag_of_a_finished_shard(Kind::KinesisMock).await;
-}
+kinesis_tables_tests::on_each_emulator!(lag_of_a_finished_shard, lag_of_a_finished_shard);
