@@ -1,4 +1,4 @@
-"""Drives the official aws-kinesis-agg library for tests/tests/kpl_interop.rs.
+"""Drives the official aws-kinesis-agg library for tests/tests/emulators/kpl/interop.rs.
 
 Subcommands (JSON on stdin and stdout; byte strings are base64):
 

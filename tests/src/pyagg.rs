@@ -1,7 +1,7 @@
 //! The official Python library `aws-kinesis-agg` (PyPI), driven through
 //! `tests/python/kpl_interop.py`, for the tests that check KPL aggregated
-//! records against it (`tests/tests/kpl_interop.rs`,
-//! `tests/tests/sink_aggregation.rs`).
+//! records against it (`tests/tests/emulators/kpl/interop.rs`,
+//! `tests/tests/emulators/kpl/sink.rs`).
 //!
 //! [`python_agg`] installs it with
 //! `python3 -m pip install --target <target>/tmp/python-aws-kinesis-agg aws-kinesis-agg==1.2.3 six`

@@ -1,0 +1,2 @@
+mod emulators;
+mod faultproxy;

@@ -1,0 +1,4 @@
+mod interop;
+mod roundtrip;
+mod sink;
+mod source;

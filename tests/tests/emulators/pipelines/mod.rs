@@ -1,0 +1,2 @@
+mod datagen;
+mod process;
