@@ -62,7 +62,7 @@ else
 fi
 
 # --- aws-kinesis-agg (PyPI), the official KPL aggregation library ------------
-# The KPL interop tests (tests/tests/kpl_interop.rs) aggregate and
+# The KPL interop tests (tests/tests/emulators/kpl/interop.rs) aggregate and
 # de-aggregate with it; KT_PYTHON_AGG points them here. `six` is imported by
 # aws-kinesis-agg 1.2.3 without being declared.
 AGG_VERSION=1.2.3
