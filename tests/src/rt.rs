@@ -283,3 +283,28 @@ pub fn check_closed_shards_done(kind: crate::emulator::Kind, status: &BTreeMap<S
         assert!(matches!(st, None | Some("finished")), "{kind}: closed shard {} after restart: {status:?}", s.shard_id);
     }
 }
+
+/// Reads `want` distinct records (or until `idle` passes with nothing),
+/// keeping each one's shard, in delivery order; acknowledges everything,
+/// closes the source and returns its counters.
+pub async fn read_with_shards(
+    mut source: kinesis_tables::source::Source<crate::generated::RtJson>,
+    want: usize,
+    idle: std::time::Duration,
+) -> (Vec<(String, crate::generated::RtJson)>, kinesis_tables::source::SourceStats) {
+    let mut got = Vec::new();
+    let mut distinct = std::collections::HashSet::new();
+    while distinct.len() < want {
+        let Ok(batch) = tokio::time::timeout(idle, source.next()).await else { break };
+        let batch = batch.unwrap();
+        for mut r in batch.records {
+            let shard = r.shard.clone();
+            r.take_metadata().unwrap();
+            distinct.insert(r.key_n());
+            got.push((shard, r));
+        }
+        source.ack(batch.ack);
+    }
+    let stats = source.close().await.unwrap();
+    (got, stats)
+}

@@ -13,6 +13,8 @@ use kinesis_tables_tests::generated::RtJson;
 use kinesis_tables_tests::rt::{self, TestRecord};
 
 const CHUNK: usize = 1000;
+/// How long a read waits for more before it ends.
+const IDLE: Duration = Duration::from_secs(15);
 
 async fn resharding(kind: Kind) {
     let emu = Emulator::start(kind).await.unwrap();
@@ -25,7 +27,8 @@ async fn resharding(kind: Kind) {
 
     // Read in the background while writing, splitting and merging.
     let source = Source::<RtJson>::builder().config(cfg.clone()).client(source_client.clone()).checkpoints(store()).start().await.unwrap();
-    let reader = tokio::spawn(read_with_shards(source, sent.len()));
+    let sent_len = sent.len();
+    let reader = tokio::spawn(async move { rt::read_with_shards(source, sent_len, IDLE).await.0 });
 
     let mut sink = Sink::<RtJson>::with_client(sink_client.clone(), &cfg);
     let merged = rt::write_across_split_and_merge(&emu, "reshard", &mut sink, &sent).await;
@@ -40,7 +43,7 @@ async fn resharding(kind: Kind) {
     // all present at once, with records on each: it must still drain every
     // parent before its children.
     let late = Source::<RtJson>::builder().config(cfg.clone()).client(source_client.clone()).start().await.unwrap();
-    let late_got = read_with_shards(late, sent.len()).await;
+    let late_got = rt::read_with_shards(late, sent.len(), IDLE).await.0;
     rt::check_lineage(kind, &sent, &late_got, &all, &merged.shard_id);
 
     // A restart reads nothing again: closed shards are finished, open ones resume.
@@ -64,30 +67,6 @@ async fn resharding(kind: Kind) {
     assert_eq!(rt::check_delivery(&extra, &got).unwrap(), 0);
     source.close().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// Reads `want` records (or until 15 s pass with nothing), keeping each one's
-/// shard, in delivery order; acknowledges everything and closes the source.
-async fn read_with_shards(mut source: Source<RtJson>, want: usize) -> Vec<(String, RtJson)> {
-    let mut got: Vec<(String, RtJson)> = Vec::new();
-    let mut distinct = std::collections::HashSet::new();
-    while distinct.len() < want {
-        match tokio::time::timeout(Duration::from_secs(15), source.next()).await {
-            Err(_) => break,
-            Ok(batch) => {
-                let batch = batch.unwrap();
-                for mut r in batch.records {
-                    let shard = r.shard.clone();
-                    r.take_metadata().unwrap();
-                    distinct.insert(r.key_n());
-                    got.push((shard, r));
-                }
-                source.ack(batch.ack);
-            }
-        }
-    }
-    source.close().await.unwrap();
-    got
 }
 
 kinesis_tables_tests::on_each_emulator!(resharding, resharding);
@@ -184,7 +163,7 @@ async fn empty_child_waits_for_parent(kind: Kind) {
     // Run 2, after more records: the parent's tail comes before anything of its descendants.
     write(c).await;
     let source = Source::<RtJson>::builder().config(cfg.clone()).client(source_client).checkpoints(store()).start().await.unwrap();
-    let run2 = read_with_shards(source, all.len()).await;
+    let run2 = rt::read_with_shards(source, all.len(), IDLE).await.0;
     let keyed: Vec<(String, i64)> = run2.iter().map(|(_, r)| r.key_n()).collect();
     rt::check_order(&keyed).unwrap_or_else(|e| panic!("{kind}: run 2: {e}"));
     let last_parent = run2.iter().rposition(|(s, _)| *s == parent).expect("the parent's tail is read again");

@@ -39,7 +39,7 @@ async fn round_trip(kind: Kind) {
     let consumers = emu.list_consumers("efo-rt").await.unwrap();
     assert_eq!(consumers.len(), 1, "{kind}: {consumers:?}");
     assert_eq!((consumers[0].name.as_str(), consumers[0].status.as_str()), ("rt-consumer", "ACTIVE"));
-    let reader = tokio::spawn(read_with_shards(source, sent.len()));
+    let reader = tokio::spawn(rt::read_with_shards(source, sent.len(), Duration::from_secs(20)));
 
     let mut sink = Sink::<RtJson>::with_client(sink_client.clone(), &cfg);
     let merged = rt::write_across_split_and_merge(&emu, "efo-rt", &mut sink, &sent).await;
@@ -80,30 +80,6 @@ async fn round_trip(kind: Kind) {
     assert_eq!(rt::check_delivery(&extra, &got).unwrap(), 0, "{kind}");
     source.close().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// Reads `want` distinct records (or until 20 s pass with nothing), keeping
-/// each one's shard, in delivery order; acknowledges everything and closes.
-async fn read_with_shards(mut source: Source<RtJson>, want: usize) -> (Vec<(String, RtJson)>, kinesis_tables::source::SourceStats) {
-    let mut got: Vec<(String, RtJson)> = Vec::new();
-    let mut distinct = std::collections::HashSet::new();
-    while distinct.len() < want {
-        match tokio::time::timeout(Duration::from_secs(20), source.next()).await {
-            Err(_) => break,
-            Ok(batch) => {
-                let batch = batch.unwrap();
-                for mut r in batch.records {
-                    let shard = r.shard.clone();
-                    r.take_metadata().unwrap();
-                    distinct.insert(r.key_n());
-                    got.push((shard, r));
-                }
-                source.ack(batch.ack);
-            }
-        }
-    }
-    let stats = source.close().await.unwrap();
-    (got, stats)
 }
 
 kinesis_tables_tests::on_each_emulator!(efo_round_trip, round_trip);
