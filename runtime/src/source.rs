@@ -558,15 +558,12 @@ impl<R: Record> Source<R> {
     /// this was the last child to reach its first checkpoint.
     fn settle_one(&mut self, id: &str) -> bool {
         let Some(state) = self.shards.get(id) else { return false };
-        if state.held.is_none() || !state.parents.iter().all(|p| self.committed_finished(p)) {
+        if state.held.is_none() || !self.parents_committed(state) {
             return false;
         }
         let parents = state.parents.clone();
         let first = !self.checkpoint.shards.contains_key(id);
-        if let Some(Pos { sequence_number, sub, arrival_millis }) = self.shards.get_mut(id).and_then(|s| s.held.take()) {
-            let position = ShardPosition::After { sequence_number, sub_sequence_number: sub, arrival_millis };
-            self.checkpoint.shards.insert(id.to_owned(), position);
-        }
+        self.commit_held(id);
         if first {
             self.prune(&parents);
         }
@@ -586,7 +583,7 @@ impl<R: Record> Source<R> {
                 .filter(|(id, s)| {
                     let unsettled = s.held.is_some()
                         || (s.status == Status::Finished && self.checkpoint.shards.get(*id) != Some(&ShardPosition::Finished));
-                    unsettled && s.parents.iter().all(|p| self.committed_finished(p))
+                    unsettled && self.parents_committed(s)
                 })
                 .map(|(id, _)| id.clone())
                 .collect();
@@ -594,12 +591,8 @@ impl<R: Record> Source<R> {
                 break;
             }
             for id in ready {
-                let Some(state) = self.shards.get_mut(&id) else { continue };
-                if let Some(Pos { sequence_number, sub, arrival_millis }) = state.held.take() {
-                    let position = ShardPosition::After { sequence_number, sub_sequence_number: sub, arrival_millis };
-                    self.checkpoint.shards.insert(id.clone(), position);
-                }
-                if state.status == Status::Finished {
+                self.commit_held(&id);
+                if self.shards.get(&id).is_some_and(|s| s.status == Status::Finished) {
                     self.checkpoint.shards.insert(id, ShardPosition::Finished);
                 }
                 changed = true;
@@ -607,6 +600,19 @@ impl<R: Record> Source<R> {
         }
         let all: Vec<String> = self.shards.keys().cloned().collect();
         changed | self.prune(&all)
+    }
+
+    /// Moves shard `id`'s held position, if any, into the checkpoint.
+    fn commit_held(&mut self, id: &str) {
+        if let Some(Pos { sequence_number, sub, arrival_millis }) = self.shards.get_mut(id).and_then(|s| s.held.take()) {
+            let position = ShardPosition::After { sequence_number, sub_sequence_number: sub, arrival_millis };
+            self.checkpoint.shards.insert(id.to_owned(), position);
+        }
+    }
+
+    /// Whether every parent of a shard is committed as finished.
+    fn parents_committed(&self, state: &ShardState) -> bool {
+        state.parents.iter().all(|p| self.committed_finished(p))
     }
 
     /// Whether shard `id` is committed as finished: marked so in the
