@@ -1,6 +1,7 @@
 //! Encoding and decoding of typed records: the value types, the errors, and
 //! one module per format. Generated code calls into these.
 
+pub mod avro;
 pub mod csv;
 pub mod json;
 pub mod key;
