@@ -23,6 +23,77 @@ struct Hand {
     tags: Vec<String>,
 }
 
+/// What the generated decoder will look like on the fast reader
+/// (`codec::json::JsonRead`), written out by hand until the compiler emits it.
+#[derive(PartialEq, Debug)]
+struct Fast {
+    id: i64,
+    user: Option<String>,
+    score: Option<f64>,
+    active: bool,
+    count: Option<i32>,
+    tags: Vec<String>,
+}
+
+mod fast {
+    use kinesis_tables::DataType;
+    use kinesis_tables::codec::ReadError;
+    use kinesis_tables::codec::json::{JsonCx, JsonRead, JsonReader, absent, duplicate, read_field, skip_field};
+
+    static TAGS: DataType = DataType::Array(&DataType::String);
+
+    impl JsonRead for super::Fast {
+        fn read(r: &mut JsonReader<'_>, _: &'static DataType, cx: &JsonCx) -> Result<Self, ReadError> {
+            r.begin_object()?;
+            let (mut f0, mut f1, mut f2, mut f3, mut f4, mut f5) = (None, None, None, None, None, None);
+            let mut first = true;
+            while let Some(key) = r.next_key(&mut first)? {
+                match key.as_bytes() {
+                    b"id" if f0.is_some() => return Err(duplicate(r, "id")),
+                    b"id" => f0 = Some(read_field(r, "id", &DataType::BigInt, cx)?),
+                    b"user" if f1.is_some() => return Err(duplicate(r, "user")),
+                    b"user" => f1 = Some(read_field(r, "user", &DataType::String, cx)?),
+                    b"score" if f2.is_some() => return Err(duplicate(r, "score")),
+                    b"score" => f2 = Some(read_field(r, "score", &DataType::Double, cx)?),
+                    b"active" if f3.is_some() => return Err(duplicate(r, "active")),
+                    b"active" => f3 = Some(read_field(r, "active", &DataType::Boolean, cx)?),
+                    b"count" if f4.is_some() => return Err(duplicate(r, "count")),
+                    b"count" => f4 = Some(read_field(r, "count", &DataType::Int, cx)?),
+                    b"tags" if f5.is_some() => return Err(duplicate(r, "tags")),
+                    b"tags" => f5 = Some(read_field(r, "tags", &TAGS, cx)?),
+                    _ => skip_field(r)?,
+                }
+            }
+            Ok(super::Fast {
+                id: match f0 {
+                    Some(v) => v,
+                    None => absent(r, "id", cx)?,
+                },
+                user: match f1 {
+                    Some(v) => v,
+                    None => absent(r, "user", cx)?,
+                },
+                score: match f2 {
+                    Some(v) => v,
+                    None => absent(r, "score", cx)?,
+                },
+                active: match f3 {
+                    Some(v) => v,
+                    None => absent(r, "active", cx)?,
+                },
+                count: match f4 {
+                    Some(v) => v,
+                    None => absent(r, "count", cx)?,
+                },
+                tags: match f5 {
+                    Some(v) => v,
+                    None => absent(r, "tags", cx)?,
+                },
+            })
+        }
+    }
+}
+
 fn rows() -> (Vec<BenchRow>, Vec<Hand>) {
     let mut g = Vec::new();
     let mut h = Vec::new();
@@ -68,6 +139,23 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for e in &encoded {
                 black_box(BenchRow::decode(e).unwrap());
+            }
+        })
+    });
+    let cx = kinesis_tables::codec::json::JsonCx {
+        timestamp_standard: kinesis_tables::config::TimestampStandard::Sql,
+        decimal_as_plain_number: false,
+        ignore_null_fields: false,
+        fail_on_missing_field: false,
+    };
+    for (e, h) in encoded.iter().zip(&h) {
+        let f: Fast = kinesis_tables::codec::json::read_record(e, &cx).unwrap();
+        assert_eq!((f.id, &f.user, f.score, f.active, f.count, &f.tags), (h.id, &h.user, h.score, h.active, h.count, &h.tags));
+    }
+    group.bench_function("decode/fast_reader", |b| {
+        b.iter(|| {
+            for e in &encoded {
+                black_box(kinesis_tables::codec::json::read_record::<Fast>(e, &cx).unwrap());
             }
         })
     });

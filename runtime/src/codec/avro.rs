@@ -29,38 +29,11 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 
 use super::key::MapKey;
 use super::text;
-use super::{DataType, DecodeError, EncodeError};
+use super::{DataType, DecodeError, EncodeError, ReadError};
 
 /// The most bytes a DECIMAL's unscaled value may take: DECIMAL(38, s) needs
 /// 16; anything longer cannot fit a column and is refused before it is parsed.
 const MAX_DECIMAL_BYTES: usize = 32;
-
-/// A decode failure inside a datum: what went wrong, where (the byte offset),
-/// and in which column (outermost first).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AvroError {
-    pub path: Vec<String>,
-    pub offset: usize,
-    pub message: String,
-}
-
-impl AvroError {
-    /// Prefixes the column this error happened in.
-    pub fn in_field(mut self, column: &str) -> Self {
-        self.path.insert(0, column.to_string());
-        self
-    }
-}
-
-impl From<AvroError> for DecodeError {
-    fn from(e: AvroError) -> Self {
-        if e.path.is_empty() {
-            DecodeError::invalid(format!("avro: {} (at byte {})", e.message, e.offset))
-        } else {
-            DecodeError::invalid(format!("avro: column `{}`: {} (at byte {})", e.path.join("."), e.message, e.offset))
-        }
-    }
-}
 
 /// A cursor over one datum. Every read is bounds-checked.
 #[derive(Debug)]
@@ -75,8 +48,8 @@ impl<'a> AvroReader<'a> {
     }
 
     /// An error at the current position.
-    pub fn error(&self, message: impl Into<String>) -> AvroError {
-        AvroError { path: Vec::new(), offset: self.pos, message: message.into() }
+    pub fn error(&self, message: impl Into<String>) -> ReadError {
+        ReadError::new(self.pos, message)
     }
 
     /// The bytes not read yet.
@@ -84,7 +57,7 @@ impl<'a> AvroReader<'a> {
         self.buf.len() - self.pos
     }
 
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], AvroError> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], ReadError> {
         if n > self.remaining() {
             return Err(self.error(format!("{what} needs {n} bytes, {} are left", self.remaining())));
         }
@@ -94,7 +67,7 @@ impl<'a> AvroReader<'a> {
     }
 
     /// A zig-zag varint `long`.
-    pub fn read_long(&mut self) -> Result<i64, AvroError> {
+    pub fn read_long(&mut self) -> Result<i64, ReadError> {
         let start = self.pos;
         let mut value: u64 = 0;
         for i in 0..10 {
@@ -117,13 +90,13 @@ impl<'a> AvroReader<'a> {
     }
 
     /// A zig-zag varint `int`.
-    pub fn read_int(&mut self) -> Result<i32, AvroError> {
+    pub fn read_int(&mut self) -> Result<i32, ReadError> {
         let at = self.pos;
         let v = self.read_long()?;
-        i32::try_from(v).map_err(|_| AvroError { path: Vec::new(), offset: at, message: format!("{v} does not fit an avro int") })
+        i32::try_from(v).map_err(|_| ReadError::new(at, format!("{v} does not fit an avro int")))
     }
 
-    pub fn read_bool(&mut self) -> Result<bool, AvroError> {
+    pub fn read_bool(&mut self) -> Result<bool, ReadError> {
         match self.take(1, "a boolean")?[0] {
             0 => Ok(false),
             1 => Ok(true),
@@ -134,18 +107,18 @@ impl<'a> AvroReader<'a> {
         }
     }
 
-    pub fn read_f32(&mut self) -> Result<f32, AvroError> {
+    pub fn read_f32(&mut self) -> Result<f32, ReadError> {
         let b = self.take(4, "a float")?;
         Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    pub fn read_f64(&mut self) -> Result<f64, AvroError> {
+    pub fn read_f64(&mut self) -> Result<f64, ReadError> {
         let b = self.take(8, "a double")?;
         Ok(f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
     }
 
     /// A length-prefixed `bytes` value, borrowed from the datum.
-    pub fn read_bytes(&mut self) -> Result<&'a [u8], AvroError> {
+    pub fn read_bytes(&mut self) -> Result<&'a [u8], ReadError> {
         let at = self.pos;
         let n = self.read_long()?;
         let Ok(n) = usize::try_from(n) else {
@@ -161,14 +134,14 @@ impl<'a> AvroReader<'a> {
     }
 
     /// A `string`: length-prefixed UTF-8, borrowed from the datum.
-    pub fn read_str(&mut self) -> Result<&'a str, AvroError> {
+    pub fn read_str(&mut self) -> Result<&'a str, ReadError> {
         let at = self.pos;
         let b = self.read_bytes()?;
-        std::str::from_utf8(b).map_err(|e| AvroError { path: Vec::new(), offset: at, message: format!("a string that is not UTF-8 ({e})") })
+        std::str::from_utf8(b).map_err(|e| ReadError::new(at, format!("a string that is not UTF-8 ({e})")))
     }
 
     /// The branch of a union with `branches` members.
-    pub fn read_union(&mut self, branches: usize) -> Result<usize, AvroError> {
+    pub fn read_union(&mut self, branches: usize) -> Result<usize, ReadError> {
         let at = self.pos;
         let i = self.read_long()?;
         match usize::try_from(i) {
@@ -183,7 +156,7 @@ impl<'a> AvroReader<'a> {
     /// The item count of the next block of an array or map; 0 ends it.
     /// Every item takes at least one byte, so a count larger than what is
     /// left is refused before anything is allocated.
-    pub fn read_block(&mut self) -> Result<usize, AvroError> {
+    pub fn read_block(&mut self) -> Result<usize, ReadError> {
         let at = self.pos;
         let n = self.read_long()?;
         let count = if n < 0 {
@@ -204,12 +177,12 @@ impl<'a> AvroReader<'a> {
     }
 
     /// Reads one field of a record, naming it in any error.
-    pub fn field<T: AvroField>(&mut self, column: &str, dt: &'static DataType) -> Result<T, AvroError> {
+    pub fn field<T: AvroField>(&mut self, column: &str, dt: &'static DataType) -> Result<T, ReadError> {
         T::read_avro(self, dt).map_err(|e| e.in_field(column))
     }
 
     /// Checks that the datum was read to its end.
-    pub fn finish(&self) -> Result<(), AvroError> {
+    pub fn finish(&self) -> Result<(), ReadError> {
         if self.remaining() > 0 {
             return Err(self.error(format!("{} bytes after the end of the record", self.remaining())));
         }
@@ -236,7 +209,7 @@ pub fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
 /// A value that can be an Avro field.
 pub trait AvroField: Sized {
     fn write_avro(&self, out: &mut Vec<u8>, dt: &'static DataType) -> Result<(), EncodeError>;
-    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, AvroError>;
+    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError>;
 }
 
 impl AvroField for bool {
@@ -244,7 +217,7 @@ impl AvroField for bool {
         out.push(u8::from(*self));
         Ok(())
     }
-    fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, ReadError> {
         r.read_bool()
     }
 }
@@ -256,10 +229,10 @@ macro_rules! int_avro {
                 write_long(out, i64::from(*self));
                 Ok(())
             }
-            fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, AvroError> {
+            fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, ReadError> {
                 let at = r.pos;
                 let v = r.read_long()?;
-                <$t>::try_from(v).map_err(|_| AvroError { path: Vec::new(), offset: at, message: format!("{v} does not fit {}", stringify!($t)) })
+                <$t>::try_from(v).map_err(|_| ReadError::new(at, format!("{v} does not fit {}", stringify!($t))))
             }
         }
     )*};
@@ -271,7 +244,7 @@ impl AvroField for f32 {
         out.extend_from_slice(&self.to_le_bytes());
         Ok(())
     }
-    fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, ReadError> {
         r.read_f32()
     }
 }
@@ -281,7 +254,7 @@ impl AvroField for f64 {
         out.extend_from_slice(&self.to_le_bytes());
         Ok(())
     }
-    fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, ReadError> {
         r.read_f64()
     }
 }
@@ -292,10 +265,10 @@ impl AvroField for String {
         write_bytes(out, self.as_bytes());
         Ok(())
     }
-    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError> {
         let at = r.pos;
         let s = r.read_str()?;
-        text::check_str(s, dt).map_err(|m| AvroError { path: Vec::new(), offset: at, message: m })?;
+        text::check_str(s, dt).map_err(|m| ReadError::new(at, m))?;
         Ok(s.to_string())
     }
 }
@@ -306,10 +279,10 @@ impl AvroField for Vec<u8> {
         write_bytes(out, self);
         Ok(())
     }
-    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError> {
         let at = r.pos;
         let b = r.read_bytes()?;
-        text::check_bytes(b, dt).map_err(|m| AvroError { path: Vec::new(), offset: at, message: m })?;
+        text::check_bytes(b, dt).map_err(|m| ReadError::new(at, m))?;
         Ok(b.to_vec())
     }
 }
@@ -321,10 +294,10 @@ impl AvroField for BigDecimal {
         write_bytes(out, &unscaled.to_signed_bytes_be());
         Ok(())
     }
-    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError> {
         let at = r.pos;
         let b = r.read_bytes()?;
-        let fail = |message: String| AvroError { path: Vec::new(), offset: at, message };
+        let fail = |message: String| ReadError::new(at, message);
         let DataType::Decimal { precision, scale } = *dt else { return Err(fail(format!("{dt:?} is not a DECIMAL"))) };
         if b.is_empty() {
             return Err(fail("a DECIMAL with no bytes (two's complement needs at least one)".into()));
@@ -344,12 +317,12 @@ impl AvroField for NaiveDate {
         write_long(out, (*self - EPOCH).num_days());
         Ok(())
     }
-    fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, ReadError> {
         let at = r.pos;
         let days = r.read_int()?;
         EPOCH
             .checked_add_signed(chrono::TimeDelta::days(i64::from(days)))
-            .ok_or_else(|| AvroError { path: Vec::new(), offset: at, message: format!("{days} days from 1970-01-01 is not a date") })
+            .ok_or_else(|| ReadError::new(at, format!("{days} days from 1970-01-01 is not a date")))
     }
 }
 
@@ -361,10 +334,10 @@ impl AvroField for NaiveTime {
         write_long(out, millis);
         Ok(())
     }
-    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError> {
         let at = r.pos;
         let ms = r.read_int()?;
-        let fail = |message: String| AvroError { path: Vec::new(), offset: at, message };
+        let fail = |message: String| ReadError::new(at, message);
         if !(0..86_400_000).contains(&ms) {
             return Err(fail(format!("{ms} ms is not a time of day")));
         }
@@ -395,7 +368,7 @@ fn write_instant(out: &mut Vec<u8>, t: &DateTime<Utc>, dt: &'static DataType) ->
     Ok(())
 }
 
-fn read_instant(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<DateTime<Utc>, AvroError> {
+fn read_instant(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<DateTime<Utc>, ReadError> {
     let at = r.pos;
     let v = r.read_long()?;
     let t = match timestamp_unit(dt) {
@@ -403,7 +376,7 @@ fn read_instant(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<DateTim
         6 => DateTime::from_timestamp_micros(v),
         _ => Some(DateTime::from_timestamp_nanos(v)),
     };
-    t.ok_or_else(|| AvroError { path: Vec::new(), offset: at, message: format!("{v} is outside the range of a timestamp") })
+    t.ok_or_else(|| ReadError::new(at, format!("{v} is outside the range of a timestamp")))
 }
 
 impl AvroField for NaiveDateTime {
@@ -411,11 +384,10 @@ impl AvroField for NaiveDateTime {
         text::timestamp_text(self, dt, crate::config::TimestampStandard::Sql)?;
         write_instant(out, &self.and_utc(), dt)
     }
-    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError> {
         let at = r.pos;
         let t = read_instant(r, dt)?.naive_utc();
-        text::timestamp_text(&t, dt, crate::config::TimestampStandard::Sql)
-            .map_err(|e| AvroError { path: Vec::new(), offset: at, message: e.message })?;
+        text::timestamp_text(&t, dt, crate::config::TimestampStandard::Sql).map_err(|e| ReadError::new(at, e.message))?;
         Ok(t)
     }
 }
@@ -425,11 +397,10 @@ impl AvroField for DateTime<Utc> {
         text::timestamp_ltz_text(self, dt, crate::config::TimestampStandard::Sql)?;
         write_instant(out, self, dt)
     }
-    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError> {
         let at = r.pos;
         let t = read_instant(r, dt)?;
-        text::timestamp_ltz_text(&t, dt, crate::config::TimestampStandard::Sql)
-            .map_err(|e| AvroError { path: Vec::new(), offset: at, message: e.message })?;
+        text::timestamp_ltz_text(&t, dt, crate::config::TimestampStandard::Sql).map_err(|e| ReadError::new(at, e.message))?;
         Ok(t)
     }
 }
@@ -448,7 +419,7 @@ impl<T: AvroField> AvroField for Option<T> {
             }
         }
     }
-    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError> {
         match r.read_union(2)? {
             0 => Ok(None),
             _ => T::read_avro(r, dt).map(Some),
@@ -467,7 +438,7 @@ impl<T: AvroField> AvroField for Vec<T> {
         out.push(0);
         Ok(())
     }
-    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError> {
         let mut out = Vec::new();
         loop {
             let n = r.read_block()?;
@@ -498,7 +469,7 @@ impl<K: MapKey, V: AvroField> AvroField for BTreeMap<K, V> {
         out.push(0);
         Ok(())
     }
-    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, AvroError> {
+    fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError> {
         let mut out = BTreeMap::new();
         loop {
             let n = r.read_block()?;
@@ -508,7 +479,7 @@ impl<K: MapKey, V: AvroField> AvroField for BTreeMap<K, V> {
             for _ in 0..n {
                 let at = r.pos;
                 let k = r.read_str()?;
-                let fail = |message: String| AvroError { path: Vec::new(), offset: at, message };
+                let fail = |message: String| ReadError::new(at, message);
                 let key = K::read_key(k, dt.map_key()).map_err(fail)?;
                 let v = V::read_avro(r, dt.element()).map_err(|e| e.in_field(&format!("[{}]", super::echo(k))))?;
                 if out.insert(key, v).is_some() {
@@ -522,8 +493,8 @@ impl<K: MapKey, V: AvroField> AvroField for BTreeMap<K, V> {
 /// Decodes a whole record, rejecting trailing bytes.
 pub fn decode_record<T: AvroField>(data: &[u8]) -> Result<T, DecodeError> {
     let mut r = AvroReader::new(data);
-    let v = T::read_avro(&mut r, &DataType::Row)?;
-    r.finish()?;
+    let v = T::read_avro(&mut r, &DataType::Row).map_err(|e| e.into_decode("avro: column"))?;
+    r.finish().map_err(|e| e.into_decode("avro: column"))?;
     Ok(v)
 }
 
@@ -547,7 +518,15 @@ mod tests {
     #[test]
     fn longs_are_zigzag_varints_as_the_spec_lists_them() {
         // The examples of the Avro specification.
-        for (v, bytes) in [(0, vec![0x00]), (-1, vec![0x01]), (1, vec![0x02]), (-2, vec![0x03]), (2, vec![0x04]), (-64, vec![0x7f]), (64, vec![0x80, 0x01])] {
+        for (v, bytes) in [
+            (0, vec![0x00]),
+            (-1, vec![0x01]),
+            (1, vec![0x02]),
+            (-2, vec![0x03]),
+            (2, vec![0x04]),
+            (-64, vec![0x7f]),
+            (64, vec![0x80, 0x01]),
+        ] {
             assert_eq!(long_bytes(v), bytes, "{v}");
             assert_eq!(AvroReader::new(&bytes).read_long().unwrap(), v);
         }
@@ -663,7 +642,7 @@ mod tests {
             fn write_avro(&self, _: &mut Vec<u8>, _: &'static DataType) -> Result<(), EncodeError> {
                 unreachable!()
             }
-            fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, AvroError> {
+            fn read_avro(r: &mut AvroReader<'_>, _: &'static DataType) -> Result<Self, ReadError> {
                 static B: DataType = DataType::Array(&DataType::String);
                 Ok(Row { _a: r.field("a", &DataType::BigInt)?, _b: r.field("b", &B)? })
             }

@@ -104,6 +104,52 @@ impl fmt::Display for EncodeError {
 
 impl std::error::Error for EncodeError {}
 
+/// A failure inside a record being read by a generated decoder: what went
+/// wrong, at which byte, and in which column. Boxed, so that the `Result`s of
+/// the hot decode path stay one word wide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadError(Box<ReadErrorAt>);
+
+/// The parts of a [`ReadError`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadErrorAt {
+    /// The column path, outermost first.
+    pub path: Vec<String>,
+    /// The byte offset in the record.
+    pub offset: usize,
+    pub message: String,
+}
+
+impl std::ops::Deref for ReadError {
+    type Target = ReadErrorAt;
+    fn deref(&self) -> &ReadErrorAt {
+        &self.0
+    }
+}
+
+impl ReadError {
+    #[cold]
+    pub fn new(offset: usize, message: impl Into<String>) -> Self {
+        ReadError(Box::new(ReadErrorAt { path: Vec::new(), offset, message: message.into() }))
+    }
+    /// Prefixes the column this error happened in.
+    #[cold]
+    pub fn in_field(mut self, column: &str) -> Self {
+        self.0.path.insert(0, column.to_string());
+        self
+    }
+    /// The decode error, with the column path after `what` (`avro: column`,
+    /// `field`).
+    pub fn into_decode(self, what: &str) -> DecodeError {
+        let e = *self.0;
+        if e.path.is_empty() {
+            DecodeError::invalid(format!("{} (at byte {})", e.message, e.offset))
+        } else {
+            DecodeError::invalid(format!("{what} `{}`: {} (at byte {})", e.path.join("."), e.message, e.offset))
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeErrorKind {
     /// The bytes are not a valid record of this table.

@@ -3,6 +3,8 @@
 //! Non-finite floats are written as the strings `"NaN"`, `"Infinity"` and
 //! `"-Infinity"` instead of being turned into `null`.
 
+pub mod reader;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,8 +18,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::key::MapKey;
 use super::text;
-use super::{DataType, EncodeError};
+use super::{DataType, EncodeError, ReadError};
 use crate::config::{JsonOptions, TimestampStandard};
+pub use reader::JsonReader;
 
 /// The format options generated code passes to every value.
 #[derive(Debug, Clone, Copy)]
@@ -427,4 +430,275 @@ pub fn duplicate_field<E: de::Error>(name: &str) -> E {
 /// Wraps an error with the field it happened in.
 pub fn field_error<E: de::Error>(name: &str, e: E) -> E {
     E::custom(format_args!("field `{name}`: {e}"))
+}
+
+/// A value the generated decoders read straight from a [`JsonReader`]
+/// (no serde visitor, no intermediate value): the fast path for `json`.
+pub trait JsonRead: Sized {
+    fn read(r: &mut JsonReader<'_>, dt: &'static DataType, cx: &JsonCx) -> Result<Self, ReadError>;
+    /// The value of a field missing from the input, if that is allowed.
+    fn missing(_cx: &JsonCx) -> Option<Self> {
+        None
+    }
+}
+
+/// Reads one field of an object, naming it in any error.
+#[inline]
+pub fn read_field<T: JsonRead>(r: &mut JsonReader<'_>, column: &str, dt: &'static DataType, cx: &JsonCx) -> Result<T, ReadError> {
+    T::read(r, dt, cx).map_err(|e| e.in_field(column))
+}
+
+/// Skips the value of a field the table does not have (Flink ignores them).
+#[inline]
+pub fn skip_field(r: &mut JsonReader<'_>) -> Result<(), ReadError> {
+    r.skip_value()
+}
+
+/// The error for a field that appears twice in one object.
+pub fn duplicate(r: &JsonReader<'_>, column: &str) -> ReadError {
+    r.error(format!("field `{column}` appears twice"))
+}
+
+/// The value of a field absent from the object, or the error saying so.
+pub fn absent<T: JsonRead>(r: &JsonReader<'_>, column: &str, cx: &JsonCx) -> Result<T, ReadError> {
+    T::missing(cx).ok_or_else(|| r.error(format!("missing field `{column}`")))
+}
+
+/// Decodes a whole record with the fast reader, rejecting trailing data.
+pub fn read_record<T: JsonRead>(data: &[u8], cx: &JsonCx) -> Result<T, super::DecodeError> {
+    let mut r = JsonReader::new(data);
+    let v = T::read(&mut r, &DataType::Row, cx).and_then(|v| r.end().map(|_| v));
+    v.map_err(|e| e.into_decode("field"))
+}
+
+fn at<T>(r: &JsonReader<'_>, start: usize, res: Result<T, String>) -> Result<T, ReadError> {
+    let _ = r;
+    res.map_err(|m| ReadError::new(start, m))
+}
+
+impl JsonRead for bool {
+    fn read(r: &mut JsonReader<'_>, _: &'static DataType, _: &JsonCx) -> Result<Self, ReadError> {
+        r.read_bool()
+    }
+}
+
+macro_rules! int_read {
+    ($($t:ty => $sql:literal),*) => {$(
+        impl JsonRead for $t {
+            #[inline]
+            fn read(r: &mut JsonReader<'_>, _: &'static DataType, _: &JsonCx) -> Result<Self, ReadError> {
+                let start = r.offset();
+                let v = r.read_i64()?;
+                <$t>::try_from(v).map_err(|_| ReadError::new(start, format!("{v} is out of range for {}", $sql)))
+            }
+        }
+    )*};
+}
+int_read!(i8 => "TINYINT", i16 => "SMALLINT", i32 => "INT", i64 => "BIGINT");
+
+fn read_float(r: &mut JsonReader<'_>) -> Result<f64, ReadError> {
+    let start = r.offset();
+    if r.peek() == Some(b'"') {
+        let s = r.read_str()?;
+        return match &*s {
+            "NaN" | "Infinity" | "-Infinity" => at(r, start, text::parse_float(&s)),
+            _ => Err(ReadError::new(start, format!("`{}` is not a number", super::echo(&s)))),
+        };
+    }
+    let t = r.number_text().map_err(|_| r.expected("a number, \"NaN\", \"Infinity\" or \"-Infinity\""))?;
+    if let Some(v) = fast_float(t) {
+        return Ok(v);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(ReadError::new(start, format!("{} is out of range for DOUBLE", super::echo(t)))),
+    }
+}
+
+/// Clinger's fast path: a number whose digits fit 2^53 and whose decimal
+/// exponent is within ±22 is one exact multiplication or division by an
+/// exact power of ten, so correctly rounded. `None` sends the text to the
+/// full parser.
+#[inline]
+fn fast_float(t: &str) -> Option<f64> {
+    const POW10: [f64; 23] =
+        [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+    let b = t.as_bytes();
+    let (neg, mut i) = if b.first() == Some(&b'-') { (true, 1) } else { (false, 0) };
+    let mut m: u64 = 0;
+    let mut digits = 0u32;
+    let mut exp: i32 = 0;
+    let mut in_fraction = false;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                if m == 0 && c == b'0' {
+                    // Leading zeros add no significant digit.
+                } else {
+                    digits += 1;
+                    if digits > 19 {
+                        return None;
+                    }
+                }
+                m = m * 10 + u64::from(c - b'0');
+                if in_fraction {
+                    exp -= 1;
+                }
+            }
+            b'.' => in_fraction = true,
+            b'e' | b'E' => {
+                let e: i32 = t[i + 1..].parse().ok()?;
+                exp = exp.checked_add(e)?;
+                break;
+            }
+            _ => return None,
+        }
+        i += 1;
+    }
+    if m > 1 << 53 || !(-22..=22).contains(&exp) {
+        return None;
+    }
+    let v = if exp >= 0 { m as f64 * POW10[exp as usize] } else { m as f64 / POW10[(-exp) as usize] };
+    Some(if neg { -v } else { v })
+}
+
+impl JsonRead for f64 {
+    fn read(r: &mut JsonReader<'_>, _: &'static DataType, _: &JsonCx) -> Result<Self, ReadError> {
+        read_float(r)
+    }
+}
+
+impl JsonRead for f32 {
+    fn read(r: &mut JsonReader<'_>, _: &'static DataType, _: &JsonCx) -> Result<Self, ReadError> {
+        let start = r.offset();
+        let v = read_float(r)?;
+        let x = v as f32;
+        if v.is_finite() && x.is_infinite() {
+            return Err(ReadError::new(start, format!("{v} is out of range for FLOAT")));
+        }
+        Ok(x)
+    }
+}
+
+impl JsonRead for BigDecimal {
+    #[inline]
+    fn read(r: &mut JsonReader<'_>, dt: &'static DataType, _: &JsonCx) -> Result<Self, ReadError> {
+        let start = r.offset();
+        if r.peek() == Some(b'"') {
+            let s = r.read_str()?;
+            return at(r, start, text::parse_decimal(&s, dt));
+        }
+        let t = r.number_text()?;
+        at(r, start, text::parse_decimal(t, dt))
+    }
+}
+
+impl JsonRead for String {
+    #[inline]
+    fn read(r: &mut JsonReader<'_>, dt: &'static DataType, _: &JsonCx) -> Result<Self, ReadError> {
+        let start = r.offset();
+        let s = r.read_str()?;
+        at(r, start, text::check_str(&s, dt))?;
+        Ok(s.into_owned())
+    }
+}
+
+impl JsonRead for Vec<u8> {
+    #[inline]
+    fn read(r: &mut JsonReader<'_>, dt: &'static DataType, _: &JsonCx) -> Result<Self, ReadError> {
+        let start = r.offset();
+        let s = r.read_str()?;
+        let b = base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map_err(|e| ReadError::new(start, format!("bytes are not base64: {e}")))?;
+        at(r, start, text::check_bytes(&b, dt))?;
+        Ok(b)
+    }
+}
+
+macro_rules! text_read {
+    ($t:ty, $read:expr) => {
+        impl JsonRead for $t {
+            fn read(r: &mut JsonReader<'_>, dt: &'static DataType, _: &JsonCx) -> Result<Self, ReadError> {
+                let start = r.offset();
+                let s = r.read_str()?;
+                #[allow(clippy::redundant_closure_call)]
+                at(r, start, ($read)(&*s, dt))
+            }
+        }
+    };
+}
+text_read!(NaiveDate, |s: &str, _: &DataType| text::parse_date(s));
+text_read!(NaiveTime, text::parse_time);
+text_read!(NaiveDateTime, text::parse_timestamp);
+text_read!(DateTime<Utc>, text::parse_timestamp_ltz);
+
+impl<T: JsonRead> JsonRead for Option<T> {
+    #[inline]
+    fn read(r: &mut JsonReader<'_>, dt: &'static DataType, cx: &JsonCx) -> Result<Self, ReadError> {
+        if r.null()? { Ok(None) } else { T::read(r, dt, cx).map(Some) }
+    }
+    fn missing(cx: &JsonCx) -> Option<Self> {
+        if cx.fail_on_missing_field { None } else { Some(None) }
+    }
+}
+
+impl<T: JsonRead> JsonRead for Vec<T> {
+    fn read(r: &mut JsonReader<'_>, dt: &'static DataType, cx: &JsonCx) -> Result<Self, ReadError> {
+        r.begin_array()?;
+        let mut out = Vec::new();
+        let mut first = true;
+        while r.next_item(&mut first)? {
+            let i = out.len();
+            out.push(T::read(r, dt.element(), cx).map_err(|e| e.in_field(&format!("[{i}]")))?);
+        }
+        Ok(out)
+    }
+}
+
+impl<K: MapKey, V: JsonRead> JsonRead for BTreeMap<K, V> {
+    fn read(r: &mut JsonReader<'_>, dt: &'static DataType, cx: &JsonCx) -> Result<Self, ReadError> {
+        r.begin_object()?;
+        let mut out = BTreeMap::new();
+        let mut first = true;
+        loop {
+            let start = r.offset();
+            let Some(k) = r.next_key(&mut first)? else { return Ok(out) };
+            let key = at(r, start, K::read_key(&k, dt.map_key()))?;
+            let v = V::read(r, dt.element(), cx).map_err(|e| e.in_field(&format!("[{}]", super::echo(&k))))?;
+            if out.insert(key, v).is_some() {
+                return Err(ReadError::new(start, format!("duplicate map key `{}`", super::echo(&k))));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn the_float_fast_path_agrees_with_the_full_parser() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let mut texts: Vec<String> =
+            ["0", "-0", "1.5", "0.1", "123456789012345678", "9007199254740993", "1e22", "1e23", "4.35", "-2.5e-3", "0.000001"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        for _ in 0..100_000 {
+            let bits = rng.u32(1..64);
+            let m = rng.u64(..1 << bits);
+            let text = match rng.u8(..3) {
+                0 => format!("{m}"),
+                1 => format!("{}.{:0>w$}", m / 1000, m % 1000, w = 3),
+                _ => format!("{m}e{}", rng.i32(-25..25)),
+            };
+            texts.push(text);
+        }
+        for t in &texts {
+            if let Some(v) = fast_float(t) {
+                assert_eq!(v.to_bits(), t.parse::<f64>().unwrap().to_bits(), "{t}");
+            }
+        }
+    }
 }
