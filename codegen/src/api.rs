@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Diag, Diags};
 use crate::ir::TableIr;
-use crate::yaml::Span;
+use crate::span::Span;
 
 /// One spec file after checking.
 #[derive(Debug, Clone)]
@@ -13,7 +13,7 @@ pub struct Checked {
     pub path: String,
     pub source: String,
     pub tables: Vec<TableIr>,
-    pub pipelines: Vec<crate::pipeline::PipelineIr>,
+    pub pipelines: Vec<crate::ir::PipelineIr>,
     pub diags: Vec<Diag<Span>>,
 }
 
@@ -82,7 +82,7 @@ pub fn check_source(path: &str, source: &str) -> Checked {
 /// Generates the Rust source for checked specs. Pure: no I/O.
 pub fn generate(checked: &[Checked]) -> String {
     let tables: Vec<TableIr> = checked.iter().flat_map(|c| c.tables.iter().cloned()).collect();
-    let pipelines: Vec<crate::pipeline::PipelineIr> = checked.iter().flat_map(|c| c.pipelines.iter().cloned()).collect();
+    let pipelines: Vec<crate::ir::PipelineIr> = checked.iter().flat_map(|c| c.pipelines.iter().cloned()).collect();
     let sources = checked.iter().map(|c| c.path.as_str()).collect::<Vec<_>>().join(", ");
     crate::emit::file(&tables, &pipelines, &sources)
 }

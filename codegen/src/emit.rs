@@ -748,7 +748,7 @@ fn respan(ts: TokenStream, span: Span) -> TokenStream {
 }
 
 /// Emits a whole generated file.
-pub fn file(tables: &[TableIr], pipelines: &[crate::pipeline::PipelineIr], source: &str) -> String {
+pub fn file(tables: &[TableIr], pipelines: &[crate::ir::PipelineIr], source: &str) -> String {
     let opts = EmitOptions { define_struct: true, span_of_option: &|_| Span::call_site() };
     let mut body: TokenStream = tables.iter().map(|t| table(t, &opts)).collect();
     body.extend(crate::pipeline::emit(pipelines));

@@ -1,7 +1,8 @@
-//! The typed intermediate representation the emitter works from.
+//! The typed intermediate representation the emitter works from: checked
+//! tables and pipelines.
 
-use crate::options::Resolved;
-use crate::types::SqlType;
+pub use crate::types::{Field, RowField, SqlType};
+pub use kinesis_tables_config::Resolved;
 
 #[derive(Debug, Clone)]
 pub struct TableIr {
@@ -77,4 +78,37 @@ impl MetaKey {
             _ => Err("it is a string of up to 128 characters"),
         }
     }
+}
+
+/// A checked pipeline.
+#[derive(Debug, Clone)]
+pub struct PipelineIr {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub from_rust: String,
+    pub to_rust: String,
+    pub mapping: Mapping,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mapping {
+    /// A user function; rustc checks its signature.
+    Transform(String),
+    /// Sink fields from source fields of the same name.
+    ByName(Vec<FieldMap>),
+}
+
+#[derive(Debug, Clone)]
+pub struct FieldMap {
+    pub sink: String,
+    pub conv: Conv,
+}
+
+#[derive(Debug, Clone)]
+pub enum Conv {
+    /// From this source field: (field, wrap in Some, widen with Into).
+    From { field: String, some: bool, into: bool, option_into: bool },
+    /// A VIRTUAL metadata column of the sink: filled only when read back.
+    Metadata,
 }

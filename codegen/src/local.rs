@@ -7,13 +7,14 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::catalog::keys;
-use crate::diag::{Diag, Diags, SpanLike};
+use crate::diag::{Diag, Diags};
 use crate::ir::ColumnIr;
 use crate::model::{ConnectorKind, FieldGen, GenKind, GenNum, LocalConfig};
-use crate::options::{OptionInput, Resolved};
+use crate::span::SpanLike;
 use crate::table::TableInput;
 use crate::types::SqlType;
 use crate::value::{self, Value};
+use kinesis_tables_config::{OptionInput, Resolved};
 
 /// Checks a local-connector table and completes its datagen settings in
 /// `resolved` (when the options resolved). Runs even when other options were

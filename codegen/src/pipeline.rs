@@ -7,43 +7,10 @@ use quote::{format_ident, quote};
 use crate::emit::ident;
 
 use crate::diag::{Diag, Diags};
-use crate::ir::TableIr;
+use crate::ir::{Conv, FieldMap, Mapping, PipelineIr, TableIr};
+use crate::span::Span;
 use crate::spec::PipelineInput;
 use crate::types::SqlType;
-use crate::yaml::Span;
-
-/// A checked pipeline.
-#[derive(Debug, Clone)]
-pub struct PipelineIr {
-    pub name: String,
-    pub from: String,
-    pub to: String,
-    pub from_rust: String,
-    pub to_rust: String,
-    pub mapping: Mapping,
-}
-
-#[derive(Debug, Clone)]
-pub enum Mapping {
-    /// A user function; rustc checks its signature.
-    Transform(String),
-    /// Sink fields from source fields of the same name.
-    ByName(Vec<FieldMap>),
-}
-
-#[derive(Debug, Clone)]
-pub struct FieldMap {
-    pub sink: String,
-    pub conv: Conv,
-}
-
-#[derive(Debug, Clone)]
-pub enum Conv {
-    /// From this source field: (field, wrap in Some, widen with Into).
-    From { field: String, some: bool, into: bool, option_into: bool },
-    /// A VIRTUAL metadata column of the sink: filled only when read back.
-    Metadata,
-}
 
 /// Whether a value of `from` converts to `to` without loss; `Some(true)`
 /// when it needs `Into` (a wider Rust type), `Some(false)` when it moves as is.
@@ -152,7 +119,7 @@ pub fn check(p: &PipelineInput, tables: &[TableIr], declared: &[(&str, Span)], d
                 );
                 return None;
             }
-            Mapping::Transform(path.clone())
+            Mapping::Transform(path.to_string())
         }
         None => {
             let to_span = p.to.as_ref().map(|t| t.1).unwrap_or(p.name_span);

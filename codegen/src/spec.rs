@@ -2,9 +2,10 @@
 //! structural problem (unknown keys, wrong shapes) with its location.
 
 use crate::diag::{Diag, Diags};
-use crate::options::OptionInput;
+use crate::span::Span;
 use crate::table::{ColumnInput, TableInput};
-use crate::yaml::{Located, Span, Tree};
+use crate::yaml::{Located, Tree};
+use kinesis_tables_config::OptionInput;
 
 const TOP_KEYS: &[&str] = &["tables", "pipelines"];
 const TABLE_KEYS: &[&str] = &["columns", "partitioned_by", "with"];

@@ -4,10 +4,11 @@
 use heck::{ToSnakeCase, ToUpperCamelCase};
 
 use crate::catalog::{METADATA_KEYS, limits};
-use crate::diag::{Diag, Diags, SpanLike};
+use crate::diag::{Diag, Diags};
 use crate::ir::{ColumnIr, MetaKey, TableIr};
-use crate::options::{self, OptionInput};
+use crate::span::SpanLike;
 use crate::types::{self, SqlType};
+use kinesis_tables_config::OptionInput;
 
 /// A table as written, with spans of type `S`.
 #[derive(Debug, Clone)]
@@ -216,7 +217,7 @@ pub fn check<S: SpanLike>(t: &TableInput<S>, diags: &mut Diags<S>) -> Option<Tab
         }
     }
 
-    let mut resolved = options::resolve(&t.options, &t.options_span, t.partitioned_by.as_ref().map(|p| p.0.clone()), diags);
+    let mut resolved = kinesis_tables_config::resolve(&t.options, &t.options_span, t.partitioned_by.as_ref().map(|p| p.0.clone()), diags);
     crate::local::check(t, &columns, resolved.as_mut(), diags);
 
     // Format fit.

@@ -1,7 +1,6 @@
 //! The generated code for the reference example, snapshot-tested. The same
 //! spec is compiled by the build script of `kinesis-tables-tests` (tests/),
 //! so the snapshot is code that compiles.
-#![cfg(feature = "compiler")]
 
 #[test]
 fn generated_code_for_the_reference_example() {

@@ -7,10 +7,10 @@ use quote::{quote, quote_spanned};
 use syn::parse::ParseStream;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Lit, LitStr, PathArguments, Token, Type, parse_macro_input};
 
-use kinesis_tables_codegen::diag::{Diag, Diags};
-use kinesis_tables_codegen::options::OptionInput;
-use kinesis_tables_codegen::table::{ColumnInput, TableInput};
-use kinesis_tables_codegen::value::RawValue;
+use kinesis_tables_codegen::derive::{self as compiler, ColumnInput, SqlType, TableInput};
+use kinesis_tables_config::OptionInput;
+use kinesis_tables_config::diag::{Diag, Diags};
+use kinesis_tables_config::value::RawValue;
 
 /// Derives `kinesis_tables::Record` for a struct whose fields are the table's columns.
 ///
@@ -202,11 +202,11 @@ fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error
         options_span: with_span,
     };
     let mut diags: Diags<Span> = Diags::default();
-    let ir = kinesis_tables_codegen::table::check(&t, &mut diags);
+    let ir = compiler::check_table(&t, &mut diags);
     let mut errors: Vec<syn::Error> = diags.items.iter().filter(|d| d.is_error()).map(to_error).collect();
     if let Some(ir) = &ir {
         for c in &ir.columns {
-            if (matches!(c.ty, kinesis_tables_codegen::types::SqlType::Row(_)) || contains_row(&c.ty))
+            if (matches!(c.ty, SqlType::Row(_)) || contains_row(&c.ty))
                 && let Some(col) = t.columns.iter().find(|x| x.name == c.name)
             {
                 errors.push(syn::Error::new(col.def_span, "ROW columns are not supported by the derive\n  = help: declare the table in a spec, where ROW types become generated structs"));
@@ -219,12 +219,12 @@ fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error
     let Some(ir) = ir else { return Err(vec![syn::Error::new(input.ident.span(), "invalid table")]) };
 
     let span_of = |key: &str| options.iter().find(|o| o.key == key).map_or(Span::call_site(), |o| o.value_span);
-    let opts = kinesis_tables_codegen::emit::EmitOptions { define_struct: false, span_of_option: &span_of };
-    let body = kinesis_tables_codegen::emit::table(&ir, &opts);
+    let opts = compiler::EmitOptions { define_struct: false, span_of_option: &span_of };
+    let body = compiler::emit_table(&ir, &opts);
     // Make rustc check that each field's type is the one its SQL type maps to.
     let checks = infos.iter().filter(|i| i.explicit_sql).map(|i| {
-        let parsed = kinesis_tables_codegen::types::parse_column(&i.sql_type).ok();
-        let expect = parsed.map(|p| kinesis_tables_codegen::emit::plain_rust_type(&p.ty, i.nullable)).unwrap_or_default();
+        let parsed = compiler::parse_column(&i.sql_type).ok();
+        let expect = parsed.map(|p| compiler::plain_rust_type(&p.ty, i.nullable)).unwrap_or_default();
         let ty = &i.ty;
         let span = syn::spanned::Spanned::span(ty);
         quote_spanned! {span=> const _: fn(&#ty) -> &#expect = |x| x; }
@@ -235,8 +235,7 @@ fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error
     })
 }
 
-fn contains_row(t: &kinesis_tables_codegen::types::SqlType) -> bool {
-    use kinesis_tables_codegen::types::SqlType;
+fn contains_row(t: &SqlType) -> bool {
     match t {
         SqlType::Row(_) => true,
         SqlType::Array(e) => contains_row(&e.ty),
