@@ -35,31 +35,31 @@ pub fn check_source(path: &str, source: &str) -> Checked {
     let mut diags: Diags<Span> = Diags::default();
     let mut tables = Vec::new();
     let mut pipelines = Vec::new();
-    match crate::yaml::parse(source) {
+    match crate::parse::yaml::parse(source) {
         Err((msg, span)) => diags.push(Diag::error(span, format!("invalid YAML: {msg}")).label("here")),
         Ok(doc) => {
-            let inputs = crate::spec::tables(&doc, &mut diags);
+            let inputs = crate::parse::spec::tables(&doc, &mut diags);
             for input in &inputs {
                 // Each table is checked on its own: another table's errors
                 // must not make this one fail (its pipelines would then
                 // report it as having errors).
                 let mut own = Diags::default();
-                if let Some(ir) = crate::table::check(input, &mut own) {
+                if let Some(ir) = crate::check::table(input, &mut own) {
                     tables.push(ir);
                 }
                 diags.items.extend(own.items);
             }
-            let pipeline_inputs = crate::spec::pipelines(&doc, &mut diags);
+            let pipeline_inputs = crate::parse::spec::pipelines(&doc, &mut diags);
             // Pipelines are checked against the tables that passed.
             let declared: Vec<(&str, Span)> = inputs.iter().map(|t| (t.name.as_str(), t.name_span)).collect();
             for p in &pipeline_inputs {
-                if let Some(ir) = crate::pipeline::check(p, &tables, &declared, &mut diags) {
+                if let Some(ir) = crate::check::pipelines::check(p, &tables, &declared, &mut diags) {
                     pipelines.push(ir);
                 }
             }
             for (i, t) in inputs.iter().enumerate() {
-                let name = crate::table::type_name(&t.name);
-                if let Some(prev) = inputs[..i].iter().find(|p| crate::table::type_name(&p.name) == name) {
+                let name = crate::ident::type_name(&t.name);
+                if let Some(prev) = inputs[..i].iter().find(|p| crate::ident::type_name(&p.name) == name) {
                     diags.push(
                         Diag::error(t.name_span, format!("tables `{}` and `{}` both become the Rust type `{name}`", prev.name, t.name))
                             .label("name clash")

@@ -17,22 +17,21 @@
 //! configuration live in `kinesis-tables-config`, which the runtime uses too.
 
 // The shared part, under the names the compiler's modules use.
-use kinesis_tables_config::{catalog, diag, model, suggest, value};
+use kinesis_tables_config::{catalog, diag, suggest, value};
 
 mod api;
+mod check;
 mod emit;
+mod ident;
+mod input;
 pub mod ir;
-mod local;
-mod pipeline;
+mod parse;
 pub mod reference;
 mod render;
 mod span;
-mod spec;
-mod table;
-mod types;
-mod yaml;
 
 #[doc(hidden)]
 pub mod derive;
 
 pub use api::{Builder, Checked, Error, check_source, compile, generate};
+pub use span::Span;

@@ -2,7 +2,7 @@
 //! `kinesis-tables options` and `templates/reference.yaml`.
 
 use crate::catalog::{BLACKHOLE, DATAGEN, KINESIS, Kind, LEGACY, OPTIONS, PRINT, Section, connector_names};
-use crate::model::ConnectorKind;
+use kinesis_tables_config::model::ConnectorKind;
 
 fn kind_name(k: &Kind) -> String {
     match k {

@@ -1,8 +1,12 @@
 //! The typed intermediate representation the emitter works from: checked
 //! tables and pipelines.
 
-pub use crate::types::{Field, RowField, SqlType};
+mod sql_type;
+
 pub use kinesis_tables_config::Resolved;
+pub use sql_type::{ColumnDef, Field, Metadata, RowField, SqlType};
+
+use kinesis_tables_config::catalog;
 
 #[derive(Debug, Clone)]
 pub struct TableIr {
@@ -38,16 +42,18 @@ pub enum MetaKey {
 }
 
 impl MetaKey {
+    /// The metadata a `METADATA FROM` key names (the keys are the catalogue's).
     pub fn parse(key: &str) -> Option<Self> {
         match key {
-            "timestamp" => Some(MetaKey::Timestamp),
-            "shard-id" => Some(MetaKey::ShardId),
-            "sequence-number" => Some(MetaKey::SequenceNumber),
-            "partition-key" => Some(MetaKey::PartitionKey),
-            "sub-sequence-number" => Some(MetaKey::SubSequenceNumber),
+            catalog::META_TIMESTAMP => Some(MetaKey::Timestamp),
+            catalog::META_SHARD_ID => Some(MetaKey::ShardId),
+            catalog::META_SEQUENCE_NUMBER => Some(MetaKey::SequenceNumber),
+            catalog::META_PARTITION_KEY => Some(MetaKey::PartitionKey),
+            catalog::META_SUB_SEQUENCE_NUMBER => Some(MetaKey::SubSequenceNumber),
             _ => None,
         }
     }
+    /// The column type to declare for this metadata.
     pub fn canonical(self) -> &'static str {
         match self {
             MetaKey::Timestamp => "TIMESTAMP_LTZ(3) NOT NULL",
