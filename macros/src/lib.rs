@@ -7,7 +7,7 @@ use quote::{quote, quote_spanned};
 use syn::parse::ParseStream;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Lit, LitStr, PathArguments, Token, Type, parse_macro_input};
 
-use kinesis_tables_codegen::derive::{self as compiler, ColumnInput, SqlType, TableInput};
+use kinesis_tables_codegen::derive::{self as compiler, ColumnDefinition, ColumnInput, Field, FieldType, SqlType, TableInput};
 use kinesis_tables_config::OptionInput;
 use kinesis_tables_config::diag::{Diag, Diags};
 use kinesis_tables_config::value::RawValue;
@@ -74,7 +74,8 @@ fn to_error(d: &Diag<Span>) -> syn::Error {
 struct FieldInfo {
     ty: Type,
     explicit_sql: bool,
-    sql_type: String,
+    /// The column's wire name.
+    wire: String,
     nullable: bool,
 }
 
@@ -168,30 +169,26 @@ fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error
             }
         }
         let (inner, nullable) = strip_option(&f.ty);
-        let (def, def_span, explicit) = match &sql {
-            Some(l) => (l.value(), l.span(), true),
+        let (ty, def_span) = match &sql {
+            Some(l) => (FieldType::Sql(l.value()), l.span()),
             None => match sql_of(inner) {
-                Ok(t) => (t, syn::spanned::Spanned::span(&f.ty), false),
+                Ok(t) => (FieldType::Model(t), syn::spanned::Spanned::span(&f.ty)),
                 Err(msg) => {
                     errors.push(syn::Error::new_spanned(&f.ty, msg));
                     continue;
                 }
             },
         };
-        let mut definition = format!("{def}{}", if nullable { "" } else { " NOT NULL" });
-        let mut def_span = def_span;
-        if let Some(m) = &metadata {
-            definition.push_str(&format!(" METADATA FROM '{}' VIRTUAL", m.value().replace('\'', "''")));
-            def_span = m.span();
-        }
-        columns.push(ColumnInput { name: wire, name_span: ident.span(), definition, def_span, ident: Some(ident.to_string()) });
-        infos.push(FieldInfo { ty: f.ty.clone(), explicit_sql: explicit, sql_type: def, nullable });
+        let def_span = metadata.as_ref().map_or(def_span, LitStr::span);
+        let definition = ColumnDefinition::Field { ty, nullable, metadata: metadata.as_ref().map(LitStr::value) };
+        columns.push(ColumnInput { name: wire.clone(), name_span: ident.span(), definition, def_span, ident: Some(ident.to_string()) });
+        infos.push(FieldInfo { ty: f.ty.clone(), explicit_sql: sql.is_some(), wire, nullable });
     }
     if !errors.is_empty() {
         return Err(errors);
     }
 
-    let name = table_name.unwrap_or_else(|| snake(&input.ident.to_string()));
+    let name = table_name.unwrap_or_else(|| compiler::table_name_of_struct(&input.ident.to_string()));
     let t = TableInput {
         name,
         name_span: input.ident.span(),
@@ -223,8 +220,8 @@ fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error
     let body = compiler::emit_table(&ir, &opts);
     // Make rustc check that each field's type is the one its SQL type maps to.
     let checks = infos.iter().filter(|i| i.explicit_sql).map(|i| {
-        let parsed = compiler::parse_column(&i.sql_type).ok();
-        let expect = parsed.map(|p| compiler::plain_rust_type(&p.ty, i.nullable)).unwrap_or_default();
+        let column = ir.columns.iter().find(|c| c.name == i.wire);
+        let expect = column.map(|c| compiler::plain_rust_type(&c.ty, i.nullable)).unwrap_or_default();
         let ty = &i.ty;
         let span = syn::spanned::Spanned::span(ty);
         quote_spanned! {span=> const _: fn(&#ty) -> &#expect = |x| x; }
@@ -296,36 +293,37 @@ fn generic_pair(ty: &Type) -> Option<(&Type, &Type)> {
     Some((it.next()?, it.next()?))
 }
 
-/// The SQL type a Rust field type maps to (without nullability).
-fn sql_of(ty: &Type) -> Result<String, String> {
+/// The SQL type a Rust field type maps to (without nullability): the
+/// column model itself, not SQL text.
+fn sql_of(ty: &Type) -> Result<SqlType, String> {
     let seg =
         last_segment(ty).ok_or_else(|| "unsupported field type\n  = help: add `#[kinesis(sql = \"…\")]` with the SQL type".to_string())?;
     Ok(match seg.ident.to_string().as_str() {
-        "bool" => "BOOLEAN".into(),
-        "i8" => "TINYINT".into(),
-        "i16" => "SMALLINT".into(),
-        "i32" => "INT".into(),
-        "i64" => "BIGINT".into(),
-        "f32" => "FLOAT".into(),
-        "f64" => "DOUBLE".into(),
-        "String" => "STRING".into(),
-        "NaiveDate" => "DATE".into(),
-        "NaiveTime" => "TIME(9)".into(),
-        "NaiveDateTime" => "TIMESTAMP(9)".into(),
-        "DateTime" => "TIMESTAMP_LTZ(9)".into(),
+        "bool" => SqlType::Boolean,
+        "i8" => SqlType::TinyInt,
+        "i16" => SqlType::SmallInt,
+        "i32" => SqlType::Int,
+        "i64" => SqlType::BigInt,
+        "f32" => SqlType::Float,
+        "f64" => SqlType::Double,
+        "String" => SqlType::String,
+        "NaiveDate" => SqlType::Date,
+        "NaiveTime" => SqlType::Time(9),
+        "NaiveDateTime" => SqlType::Timestamp(9),
+        "DateTime" => SqlType::TimestampLtz(9),
         "Vec" => {
             let inner = generic_of(ty, "Vec").ok_or("`Vec` without an element type")?;
             if last_segment(inner).is_some_and(|s| s.ident == "u8") {
-                "BYTES".into()
+                SqlType::Bytes
             } else {
                 let (el, nullable) = strip_option(inner);
-                format!("ARRAY<{}{}>", sql_of(el)?, if nullable { "" } else { " NOT NULL" })
+                SqlType::Array(Box::new(Field { ty: sql_of(el)?, nullable }))
             }
         }
         "BTreeMap" => {
             let (k, v) = generic_pair(ty).ok_or("`BTreeMap` needs key and value types")?;
             let (v, nullable) = strip_option(v);
-            format!("MAP<{}, {}{}>", sql_of(k)?, sql_of(v)?, if nullable { "" } else { " NOT NULL" })
+            SqlType::Map(Box::new(sql_of(k)?), Box::new(Field { ty: sql_of(v)?, nullable }))
         }
         "Decimal" | "BigDecimal" => {
             return Err("a decimal needs its precision and scale\n  = help: add `#[kinesis(sql = \"DECIMAL(10, 2)\")]`".into());
@@ -336,19 +334,4 @@ fn sql_of(ty: &Type) -> Result<String, String> {
             ));
         }
     })
-}
-
-fn snake(s: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
