@@ -87,27 +87,46 @@ fn local<S: Clone>(o: &Opts<'_, S>) -> Option<LocalConfig> {
 }
 
 pub(crate) fn build<S: Clone>(o: &Opts<'_, S>) -> TableConfig {
-    let legacy = o.is_legacy();
-    let stream = if legacy {
-        StreamRef::Name(s(o.str_or(keys::STREAM, "")))
-    } else {
-        let arn = o.str_or(keys::STREAM_ARN, "");
-        match value::parse_stream_arn(&arn) {
-            Ok(p) => StreamRef::Arn { arn: s(arn), region: s(p.region), account: s(p.account), name: s(p.name) },
-            Err(_) => StreamRef::Arn { arn: s(arn), region: s(String::new()), account: s(String::new()), name: s(String::new()) },
-        }
-    };
-    let opt_str = |key: &str| match o.value(key) {
+    TableConfig {
+        connector: o.connector.unwrap_or(ConnectorKind::Kinesis),
+        local: local(o),
+        stream: stream(o),
+        aws: aws(o),
+        source: source(o),
+        sink: sink(o),
+        format: format(o),
+    }
+}
+
+fn opt_str<S: Clone>(o: &Opts<'_, S>, key: &str) -> Option<Str> {
+    match o.value(key) {
         Some(Value::Str(v)) => Some(s(v.clone())),
         _ => None,
-    };
-    let aws = AwsConfig {
-        region: opt_str(keys::AWS_REGION),
-        endpoint: opt_str(keys::AWS_ENDPOINT),
+    }
+}
+
+fn stream<S: Clone>(o: &Opts<'_, S>) -> StreamRef {
+    if o.is_legacy() {
+        return StreamRef::Name(s(o.str_or(keys::STREAM, "")));
+    }
+    let arn = o.str_or(keys::STREAM_ARN, "");
+    match value::parse_stream_arn(&arn) {
+        Ok(p) => StreamRef::Arn { arn: s(arn), region: s(p.region), account: s(p.account), name: s(p.name) },
+        Err(_) => StreamRef::Arn { arn: s(arn), region: s(String::new()), account: s(String::new()), name: s(String::new()) },
+    }
+}
+
+fn aws<S: Clone>(o: &Opts<'_, S>) -> AwsConfig {
+    AwsConfig {
+        region: opt_str(o, keys::AWS_REGION),
+        endpoint: opt_str(o, keys::AWS_ENDPOINT),
         trust_all_certificates: o.bool(keys::AWS_TRUST_ALL),
         credentials: credentials(o, 0),
-    };
-    let start = match o.str_or(o.pick(keys::SRC_INIT_POSITION, keys::L_INITPOS), "LATEST").as_str() {
+    }
+}
+
+fn start<S: Clone>(o: &Opts<'_, S>) -> StartPosition {
+    match o.str_or(o.pick(keys::SRC_INIT_POSITION, keys::L_INITPOS), "LATEST").as_str() {
         "TRIM_HORIZON" => StartPosition::TrimHorizon,
         "AT_TIMESTAMP" => {
             let ts = o.str_or(o.pick(keys::SRC_INIT_TIMESTAMP, keys::L_INITPOS_TS), "0");
@@ -115,7 +134,10 @@ pub(crate) fn build<S: Clone>(o: &Opts<'_, S>) -> TableConfig {
             StartPosition::AtTimestamp { epoch_millis: value::parse_start_timestamp(&ts, &pattern).unwrap_or(0) }
         }
         _ => StartPosition::Latest,
-    };
+    }
+}
+
+fn source<S: Clone>(o: &Opts<'_, S>) -> SourceConfig {
     let reader = match o.str_or(o.pick(keys::SRC_READER_TYPE, keys::L_PUBLISHER), "POLLING").as_str() {
         "EFO" => ReaderType::Efo,
         _ => ReaderType::Polling,
@@ -127,59 +149,62 @@ pub(crate) fn build<S: Clone>(o: &Opts<'_, S>) -> TableConfig {
         get_records_retry: backoff(o, "scan.shard.getrecords"),
         get_iterator_retry: backoff(o, "scan.shard.getiterator"),
     };
-    let efo = if legacy {
-        EfoConfig {
-            consumer_name: opt_str(keys::L_EFO_CONSUMER),
-            consumer_arn: opt_str(keys::L_EFO_CONSUMER_ARN),
-            lifecycle: if o.str_or(keys::L_EFO_REGISTRATION, "LAZY") == "NONE" {
-                EfoLifecycle::SelfManaged
-            } else {
-                EfoLifecycle::JobManaged
-            },
-            subscription_timeout: Duration::from_secs(60),
-            register_timeout: Duration::from_secs(o.int(keys::L_REGISTER_TIMEOUT) as u64),
-            deregister_timeout: Duration::from_secs(o.int(keys::L_DEREGISTER_TIMEOUT) as u64),
-            describe_retry: backoff(o, "scan.stream.describestreamconsumer"),
-            register_retry: backoff(o, "scan.stream.registerstreamconsumer"),
-            deregister_retry: backoff(o, "scan.stream.deregisterstreamconsumer"),
-            subscribe_retry: backoff(o, "scan.shard.subscribetoshard"),
-            http_max_concurrency: o.int(keys::L_EFO_CONCURRENCY) as u32,
-        }
-    } else {
-        let describe = Backoff {
-            max_retries: (o.int(keys::SRC_EFO_DESCRIBE_ATTEMPTS) as u32).saturating_sub(1),
-            base: Duration::from_millis(o.millis(keys::SRC_EFO_DESCRIBE_MIN)),
-            max: Duration::from_millis(o.millis(keys::SRC_EFO_DESCRIBE_MAX)),
-            exponent: 2.0,
-        };
-        EfoConfig {
-            consumer_name: opt_str(keys::SRC_EFO_CONSUMER),
-            consumer_arn: None,
-            lifecycle: if o.str_or(keys::SRC_EFO_LIFECYCLE, "JOB_MANAGED") == "SELF_MANAGED" {
-                EfoLifecycle::SelfManaged
-            } else {
-                EfoLifecycle::JobManaged
-            },
-            subscription_timeout: Duration::from_millis(o.millis(keys::SRC_EFO_SUB_TIMEOUT)),
-            register_timeout: Duration::from_millis(o.millis(keys::SRC_EFO_DESCRIBE_MAX)) * describe.max_retries.max(1),
-            deregister_timeout: Duration::from_millis(o.millis(keys::SRC_EFO_DEREG_TIMEOUT)),
-            describe_retry: describe,
-            register_retry: Backoff::new(10, 500, 2000, 1.5),
-            deregister_retry: Backoff::new(10, 500, 2000, 1.5),
-            subscribe_retry: Backoff::new(10, 1000, 2000, 1.5),
-            http_max_concurrency: 10_000,
-        }
-    };
-    let discovery = if legacy { o.millis(keys::L_DISCOVERY_INTERVAL) } else { o.millis(keys::SRC_DISCOVERY_INTERVAL) };
-    let source = SourceConfig {
-        start,
+    let efo = if o.is_legacy() { efo_legacy(o) } else { efo(o) };
+    let discovery = if o.is_legacy() { o.millis(keys::L_DISCOVERY_INTERVAL) } else { o.millis(keys::SRC_DISCOVERY_INTERVAL) };
+    SourceConfig {
+        start: start(o),
         shard_discovery_interval: Duration::from_millis(discovery),
         reader,
         polling,
         efo,
         list_shards_retry: backoff(o, "scan.list.shards"),
         describe_stream_retry: backoff(o, "scan.stream.describe"),
+    }
+}
+
+fn efo_legacy<S: Clone>(o: &Opts<'_, S>) -> EfoConfig {
+    EfoConfig {
+        consumer_name: opt_str(o, keys::L_EFO_CONSUMER),
+        consumer_arn: opt_str(o, keys::L_EFO_CONSUMER_ARN),
+        lifecycle: if o.str_or(keys::L_EFO_REGISTRATION, "LAZY") == "NONE" { EfoLifecycle::SelfManaged } else { EfoLifecycle::JobManaged },
+        subscription_timeout: Duration::from_secs(60),
+        register_timeout: Duration::from_secs(o.int(keys::L_REGISTER_TIMEOUT) as u64),
+        deregister_timeout: Duration::from_secs(o.int(keys::L_DEREGISTER_TIMEOUT) as u64),
+        describe_retry: backoff(o, "scan.stream.describestreamconsumer"),
+        register_retry: backoff(o, "scan.stream.registerstreamconsumer"),
+        deregister_retry: backoff(o, "scan.stream.deregisterstreamconsumer"),
+        subscribe_retry: backoff(o, "scan.shard.subscribetoshard"),
+        http_max_concurrency: o.int(keys::L_EFO_CONCURRENCY) as u32,
+    }
+}
+
+fn efo<S: Clone>(o: &Opts<'_, S>) -> EfoConfig {
+    let describe = Backoff {
+        max_retries: (o.int(keys::SRC_EFO_DESCRIBE_ATTEMPTS) as u32).saturating_sub(1),
+        base: Duration::from_millis(o.millis(keys::SRC_EFO_DESCRIBE_MIN)),
+        max: Duration::from_millis(o.millis(keys::SRC_EFO_DESCRIBE_MAX)),
+        exponent: 2.0,
     };
+    EfoConfig {
+        consumer_name: opt_str(o, keys::SRC_EFO_CONSUMER),
+        consumer_arn: None,
+        lifecycle: if o.str_or(keys::SRC_EFO_LIFECYCLE, "JOB_MANAGED") == "SELF_MANAGED" {
+            EfoLifecycle::SelfManaged
+        } else {
+            EfoLifecycle::JobManaged
+        },
+        subscription_timeout: Duration::from_millis(o.millis(keys::SRC_EFO_SUB_TIMEOUT)),
+        register_timeout: Duration::from_millis(o.millis(keys::SRC_EFO_DESCRIBE_MAX)) * describe.max_retries.max(1),
+        deregister_timeout: Duration::from_millis(o.millis(keys::SRC_EFO_DEREG_TIMEOUT)),
+        describe_retry: describe,
+        register_retry: Backoff::new(10, 500, 2000, 1.5),
+        deregister_retry: Backoff::new(10, 500, 2000, 1.5),
+        subscribe_retry: Backoff::new(10, 1000, 2000, 1.5),
+        http_max_concurrency: 10_000,
+    }
+}
+
+fn sink<S: Clone>(o: &Opts<'_, S>) -> SinkConfig {
     let partitioner = if o.partitioned_by.is_some() {
         Partitioner::Fields { delimiter: s(o.str_or(keys::SINK_DELIMITER, catalog::DEFAULT_PARTITION_DELIMITER)) }
     } else {
@@ -189,7 +214,7 @@ pub(crate) fn build<S: Clone>(o: &Opts<'_, S>) -> TableConfig {
             path => Partitioner::Custom { type_path: s(path.to_string()) },
         }
     };
-    let sink = SinkConfig {
+    SinkConfig {
         partitioner,
         batch_max_size: o.int(keys::SINK_BATCH_MAX_SIZE) as u32,
         max_inflight: o.int(keys::SINK_MAX_INFLIGHT) as u32,
@@ -205,24 +230,12 @@ pub(crate) fn build<S: Clone>(o: &Opts<'_, S>) -> TableConfig {
             max_size: o.int(keys::SINK_AGG_MAX_SIZE) as u32,
             max_count: o.int(keys::SINK_AGG_MAX_COUNT) as u32,
         },
-    };
-    let format = match o.str_or(keys::FORMAT, "json").as_str() {
-        "csv" => {
-            let ch = |key: &str| match o.get(key) {
-                Some(Value::Char(c)) => Some(c),
-                _ => None,
-            };
-            FormatConfig::Csv(CsvOptions {
-                field_delimiter: ch(keys::CSV_FIELD_DELIMITER).unwrap_or(','),
-                quote_character: if o.bool(keys::CSV_DISABLE_QUOTE) { None } else { Some(ch(keys::CSV_QUOTE).unwrap_or('"')) },
-                allow_comments: o.bool(keys::CSV_ALLOW_COMMENTS),
-                ignore_parse_errors: o.bool(keys::CSV_IGNORE_PARSE_ERRORS),
-                array_element_delimiter: s(o.str_or(keys::CSV_ARRAY_DELIMITER, ";")),
-                escape_character: ch(keys::CSV_ESCAPE),
-                null_literal: opt_str(keys::CSV_NULL_LITERAL),
-                decimal_scientific: o.bool(keys::CSV_DECIMAL_SCIENTIFIC),
-            })
-        }
+    }
+}
+
+fn format<S: Clone>(o: &Opts<'_, S>) -> FormatConfig {
+    match o.str_or(keys::FORMAT, "json").as_str() {
+        "csv" => FormatConfig::Csv(csv(o)),
         "raw" => FormatConfig::Raw(RawOptions {
             charset: match o.str_or(keys::RAW_CHARSET, "UTF-8").to_ascii_uppercase().as_str() {
                 "US-ASCII" | "ASCII" => Charset::UsAscii,
@@ -242,7 +255,22 @@ pub(crate) fn build<S: Clone>(o: &Opts<'_, S>) -> TableConfig {
             decimal_as_plain_number: o.bool(keys::JSON_DECIMAL_PLAIN),
             ignore_null_fields: o.bool(keys::JSON_IGNORE_NULLS),
         }),
+    }
+}
+
+fn csv<S: Clone>(o: &Opts<'_, S>) -> CsvOptions {
+    let ch = |key: &str| match o.get(key) {
+        Some(Value::Char(c)) => Some(c),
+        _ => None,
     };
-    let connector = o.connector.unwrap_or(ConnectorKind::Kinesis);
-    TableConfig { connector, local: local(o), stream, aws, source, sink, format }
+    CsvOptions {
+        field_delimiter: ch(keys::CSV_FIELD_DELIMITER).unwrap_or(','),
+        quote_character: if o.bool(keys::CSV_DISABLE_QUOTE) { None } else { Some(ch(keys::CSV_QUOTE).unwrap_or('"')) },
+        allow_comments: o.bool(keys::CSV_ALLOW_COMMENTS),
+        ignore_parse_errors: o.bool(keys::CSV_IGNORE_PARSE_ERRORS),
+        array_element_delimiter: s(o.str_or(keys::CSV_ARRAY_DELIMITER, ";")),
+        escape_character: ch(keys::CSV_ESCAPE),
+        null_literal: opt_str(o, keys::CSV_NULL_LITERAL),
+        decimal_scientific: o.bool(keys::CSV_DECIMAL_SCIENTIFIC),
+    }
 }

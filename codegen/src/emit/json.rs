@@ -45,6 +45,30 @@ pub(crate) fn json_impl(ty: &syn::Ident, fields: &[ColumnIr]) -> TokenStream {
             }
         }
     });
+    let visitor = visitor(ty, fields, &physical);
+    quote! {
+        impl #j::JsonField for #ty {
+            fn write_json(&self, out: &mut ::std::vec::Vec<u8>, _: &'static ::kinesis_tables::DataType, cx: &#j::JsonCx) -> ::core::result::Result<(), ::kinesis_tables::EncodeError> {
+                out.push(b'{');
+                let mut first = true;
+                #(#writes)*
+                let _ = first;
+                out.push(b'}');
+                ::core::result::Result::Ok(())
+            }
+            fn read_json<'de, D: #de::Deserializer<'de>>(de: D, _: &'static ::kinesis_tables::DataType, cx: &#j::JsonCx) -> ::core::result::Result<Self, D::Error> {
+                #visitor
+                de.deserialize_map(V(cx))
+            }
+        }
+    }
+}
+
+/// The serde visitor `read_json` decodes an object with: one slot per
+/// physical column, duplicates and missing fields reported by name.
+fn visitor(ty: &syn::Ident, fields: &[ColumnIr], physical: &[&ColumnIr]) -> TokenStream {
+    let j = quote!(::kinesis_tables::codec::json);
+    let de = quote!(::kinesis_tables::__private::serde::de);
     let slots: Vec<syn::Ident> = (0..physical.len()).map(|i| format_ident!("__f{}", i)).collect();
     let decls = physical.iter().zip(&slots).map(|(_, s)| quote!(let mut #s = ::core::option::Option::None;));
     let arms = physical.iter().zip(&slots).map(|(c, s)| {
@@ -75,41 +99,28 @@ pub(crate) fn json_impl(ty: &syn::Ident, fields: &[ColumnIr]) -> TokenStream {
     });
     let expecting = format!("a JSON object of `{ty}`");
     quote! {
-        impl #j::JsonField for #ty {
-            fn write_json(&self, out: &mut ::std::vec::Vec<u8>, _: &'static ::kinesis_tables::DataType, cx: &#j::JsonCx) -> ::core::result::Result<(), ::kinesis_tables::EncodeError> {
-                out.push(b'{');
-                let mut first = true;
-                #(#writes)*
-                let _ = first;
-                out.push(b'}');
-                ::core::result::Result::Ok(())
+        struct V<'a>(&'a #j::JsonCx);
+        impl<'de, 'a> #de::Visitor<'de> for V<'a> {
+            type Value = #ty;
+            fn expecting(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
+                f.write_str(#expecting)
             }
-            fn read_json<'de, D: #de::Deserializer<'de>>(de: D, _: &'static ::kinesis_tables::DataType, cx: &#j::JsonCx) -> ::core::result::Result<Self, D::Error> {
-                struct V<'a>(&'a #j::JsonCx);
-                impl<'de, 'a> #de::Visitor<'de> for V<'a> {
-                    type Value = #ty;
-                    fn expecting(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-                        f.write_str(#expecting)
-                    }
-                    fn visit_map<A: #de::MapAccess<'de>>(self, mut map: A) -> ::core::result::Result<#ty, A::Error> {
-                        #(#decls)*
-                        while let ::core::option::Option::Some(key) = map.next_key::<#j::JsonKey<'de>>()? {
-                            match &*key.0 {
-                                #(#arms)*
-                                _ => { map.next_value::<#de::IgnoredAny>()?; }
-                            }
-                        }
-                        ::core::result::Result::Ok(#ty { #(#inits,)* })
+            fn visit_map<A: #de::MapAccess<'de>>(self, mut map: A) -> ::core::result::Result<#ty, A::Error> {
+                #(#decls)*
+                while let ::core::option::Option::Some(key) = map.next_key::<#j::JsonKey<'de>>()? {
+                    match &*key.0 {
+                        #(#arms)*
+                        _ => { map.next_value::<#de::IgnoredAny>()?; }
                     }
                 }
-                de.deserialize_map(V(cx))
+                ::core::result::Result::Ok(#ty { #(#inits,)* })
             }
         }
     }
 }
 
 /// Appends `"name":` as JSON bytes.
-pub(crate) fn push_json_key(out: &mut Vec<u8>, name: &str) {
+fn push_json_key(out: &mut Vec<u8>, name: &str) {
     out.push(b'"');
     for c in name.chars() {
         match c {
