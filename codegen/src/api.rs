@@ -10,17 +10,24 @@ use crate::span::Span;
 /// One spec file after checking.
 #[derive(Debug, Clone)]
 pub struct Checked {
+    /// The spec's path, as given.
     pub path: String,
+    /// The spec's text.
     pub source: String,
+    /// The tables that passed their checks (none when the spec has errors).
     pub tables: Vec<TableIr>,
+    /// The pipelines that passed their checks (none when the spec has errors).
     pub pipelines: Vec<crate::ir::PipelineIr>,
+    /// Every diagnostic, in source order.
     pub diags: Vec<Diag<Span>>,
 }
 
 impl Checked {
+    /// How many diagnostics are errors.
     pub fn error_count(&self) -> usize {
         self.diags.iter().filter(|d| d.is_error()).count()
     }
+    /// How many diagnostics are warnings.
     pub fn warning_count(&self) -> usize {
         self.diags.len() - self.error_count()
     }
@@ -94,9 +101,11 @@ pub struct Error {
 }
 
 impl Error {
+    /// How many errors were found.
     pub fn error_count(&self) -> usize {
         self.errors
     }
+    /// The errors, rendered like rustc's.
     pub fn rendered(&self) -> &str {
         &self.rendered
     }
@@ -139,6 +148,7 @@ impl Default for Builder {
 }
 
 impl Builder {
+    /// A builder with the defaults: `$OUT_DIR/kinesis_tables.rs`, `rerun-if-changed` printed, no color.
     pub fn new() -> Self {
         Builder { out_dir: None, file_name: "kinesis_tables.rs".into(), rerun_if_changed: true, color: false }
     }

@@ -10,13 +10,17 @@ use crate::span::Span;
 /// A table as written, with spans of type `S`.
 #[derive(Debug, Clone)]
 pub struct TableInput<S> {
+    /// The table name as written.
     pub name: String,
+    /// Where the name was written.
     pub name_span: S,
     /// The Rust type name; derived from `name` when `None`.
     pub rust_name: Option<String>,
+    /// The columns, in order.
     pub columns: Vec<ColumnInput<S>>,
     /// The span of the `partitioned_by` list and its entries.
     pub partitioned_by: Option<(S, Vec<(String, S)>)>,
+    /// The `with:` options, in order.
     pub options: Vec<OptionInput<S>>,
     /// Where to point errors about missing options.
     pub options_span: S,
@@ -27,7 +31,9 @@ pub struct TableInput<S> {
 pub struct ColumnInput<S> {
     /// The wire name.
     pub name: String,
+    /// Where the name was written.
     pub name_span: S,
+    /// What the column holds.
     pub definition: ColumnDefinition,
     /// Where the definition was written: errors in it point here (narrowed
     /// into the text when the span allows).
@@ -45,7 +51,14 @@ pub enum ColumnDefinition {
     /// A column of a derived struct: its type from the Rust field type, or
     /// from `sql = "…"`; nullability from `Option`; metadata from
     /// `metadata = "…"` (always VIRTUAL).
-    Field { ty: FieldType, nullable: bool, metadata: Option<String> },
+    Field {
+        /// The column's type.
+        ty: FieldType,
+        /// Whether the field is an `Option`.
+        nullable: bool,
+        /// The `metadata = "…"` key.
+        metadata: Option<String>,
+    },
 }
 
 /// The type of a derived column.

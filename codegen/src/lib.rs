@@ -16,6 +16,8 @@
 //! The option catalogue, the value and cross-field rules and the typed
 //! configuration live in `kinesis-tables-config`, which the runtime uses too.
 
+#![deny(missing_docs)]
+
 // The shared part, under the names the compiler's modules use.
 use kinesis_tables_config::{catalog, diag, suggest, value};
 

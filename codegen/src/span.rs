@@ -23,8 +23,11 @@ impl SpanLike for proc_macro2::Span {
 /// (after an opening quote), so spans can be narrowed into the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
+    /// Byte offset of the first byte.
     pub start: usize,
+    /// Length in bytes.
     pub len: usize,
+    /// Byte offset where the scalar's text starts (after an opening quote).
     pub content: usize,
 }
 

@@ -9,31 +9,43 @@ pub use sql_type::{ColumnDef, Field, Metadata, RowField, SqlType};
 use kinesis_tables_config::catalog;
 
 #[derive(Debug, Clone)]
+/// A checked table.
 pub struct TableIr {
     /// The table name as written.
     pub name: String,
+    /// The Rust type name.
     pub rust_name: String,
+    /// Every column, metadata included, in order.
     pub columns: Vec<ColumnIr>,
     /// Indexes into `columns`, in `partitioned_by` order.
     pub partition_columns: Vec<usize>,
+    /// The checked options and the typed configuration.
     pub resolved: Resolved,
 }
 
 #[derive(Debug, Clone)]
+/// A checked column.
 pub struct ColumnIr {
     /// The wire name.
     pub name: String,
     /// The Rust field name (possibly `r#type`).
     pub ident: String,
+    /// The SQL type.
     pub ty: SqlType,
+    /// Whether the column may be null (`Option` in Rust).
     pub nullable: bool,
+    /// The Kinesis metadata the column is filled from, for a VIRTUAL metadata column.
     pub metadata: Option<MetaKey>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The Kinesis metadata a VIRTUAL column can read.
 pub enum MetaKey {
+    /// The record's arrival time.
     Timestamp,
+    /// The shard the record was read from.
     ShardId,
+    /// The record's sequence number.
     SequenceNumber,
     /// The record's partition key (a sub-record's own, when de-aggregated).
     PartitionKey,
@@ -89,15 +101,22 @@ impl MetaKey {
 /// A checked pipeline.
 #[derive(Debug, Clone)]
 pub struct PipelineIr {
+    /// The pipeline name (its binary's name).
     pub name: String,
+    /// The source table's name.
     pub from: String,
+    /// The sink table's name.
     pub to: String,
+    /// The source table's Rust type.
     pub from_rust: String,
+    /// The sink table's Rust type.
     pub to_rust: String,
+    /// How a sink record is made from a source record.
     pub mapping: Mapping,
 }
 
 #[derive(Debug, Clone)]
+/// How a pipeline maps source records to sink records.
 pub enum Mapping {
     /// A user function; rustc checks its signature.
     Transform(String),
@@ -106,15 +125,28 @@ pub enum Mapping {
 }
 
 #[derive(Debug, Clone)]
+/// One sink field of a by-name mapping.
 pub struct FieldMap {
+    /// The sink field's Rust name.
     pub sink: String,
+    /// Where its value comes from.
     pub conv: Conv,
 }
 
 #[derive(Debug, Clone)]
+/// Where a sink field's value comes from.
 pub enum Conv {
     /// From this source field: (field, wrap in Some, widen with Into).
-    From { field: String, some: bool, into: bool, option_into: bool },
+    From {
+        /// The source field's Rust name.
+        field: String,
+        /// Wrap in `Some` (a NOT NULL source into a nullable sink).
+        some: bool,
+        /// Widen with `Into`.
+        into: bool,
+        /// Widen inside an `Option` with `Option::map(Into::into)`.
+        option_into: bool,
+    },
     /// A VIRTUAL metadata column of the sink: filled only when read back.
     Metadata,
 }

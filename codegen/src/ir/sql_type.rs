@@ -5,58 +5,91 @@
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A Flink SQL type.
 pub enum SqlType {
+    /// `BOOLEAN`.
     Boolean,
+    /// `TINYINT`.
     TinyInt,
+    /// `SMALLINT`.
     SmallInt,
+    /// `INT`.
     Int,
+    /// `BIGINT`.
     BigInt,
+    /// `FLOAT`.
     Float,
+    /// `DOUBLE`.
     Double,
+    /// `DECIMAL(precision, scale)`.
     Decimal {
+        /// Digits in all.
         precision: u8,
+        /// Digits after the point.
         scale: u8,
     },
+    /// `STRING`.
     String,
+    /// `VARCHAR(n)`.
     Varchar(u32),
+    /// `CHAR(n)`.
     Char(u32),
+    /// `BYTES`.
     Bytes,
+    /// `VARBINARY(n)`.
     Varbinary(u32),
+    /// `BINARY(n)`.
     Binary(u32),
+    /// `DATE`.
     Date,
+    /// `TIME(p)`.
     Time(u8),
+    /// `TIMESTAMP(p)`.
     Timestamp(u8),
+    /// `TIMESTAMP_LTZ(p)`.
     TimestampLtz(u8),
+    /// `ARRAY<T>`.
     Array(Box<Field>),
     /// Map keys are never null.
     Map(Box<SqlType>, Box<Field>),
+    /// `ROW<name T, …>`.
     Row(Vec<RowField>),
 }
 
 /// A type with its nullability (array elements, map values).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
+    /// The element or value type.
     pub ty: SqlType,
+    /// Whether it may be null.
     pub nullable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A field of a `ROW`.
 pub struct RowField {
+    /// The field name.
     pub name: String,
+    /// The field's type.
     pub ty: SqlType,
+    /// Whether it may be null.
     pub nullable: bool,
 }
 
 impl SqlType {
+    /// `STRING`, `VARCHAR` or `CHAR`.
     pub fn is_string(&self) -> bool {
         matches!(self, SqlType::String | SqlType::Varchar(_) | SqlType::Char(_))
     }
+    /// `BYTES`, `VARBINARY` or `BINARY`.
     pub fn is_bytes(&self) -> bool {
         matches!(self, SqlType::Bytes | SqlType::Varbinary(_) | SqlType::Binary(_))
     }
+    /// `TINYINT` to `BIGINT`.
     pub fn is_integer(&self) -> bool {
         matches!(self, SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt)
     }
+    /// `ARRAY`, `MAP` or `ROW`.
     pub fn is_nested(&self) -> bool {
         matches!(self, SqlType::Array(_) | SqlType::Map(..) | SqlType::Row(_))
     }
@@ -120,18 +153,23 @@ impl fmt::Display for SqlType {
 /// A parsed column definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnDef {
+    /// The SQL type.
     pub ty: SqlType,
+    /// Whether the column may be null.
     pub nullable: bool,
+    /// `METADATA [FROM 'key'] [VIRTUAL]`, when written.
     pub metadata: Option<Metadata>,
     /// Byte range of the type in the definition text.
     pub ty_range: (usize, usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A column's `METADATA` clause.
 pub struct Metadata {
     /// `None` for `METADATA` without `FROM` (the column name is the key).
     pub key: Option<String>,
     /// Byte range of the key (or of `METADATA`) in the definition text.
     pub range: (usize, usize),
+    /// Whether `VIRTUAL` was written.
     pub is_virtual: bool,
 }
