@@ -7,7 +7,7 @@
 //! - [`resolve`]: per-option checks, cross-field rules and resolution into
 //!   the typed [`model`] (the configuration the runtime reads);
 //! - [`diag`]: collected diagnostics, generic over the span type;
-//! - [`suggest`]: did-you-mean.
+//! - [`suggest`]: did-you-mean suggestions.
 //!
 //! The compiler (`kinesis-tables-codegen`) and the runtime (`kinesis-tables`)
 //! both depend on this crate; it depends on neither.
