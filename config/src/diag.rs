@@ -47,9 +47,6 @@ impl<S> Diag<S> {
         }
         self
     }
-    pub fn map_span<T>(self, f: impl FnOnce(S) -> T) -> Diag<T> {
-        Diag { level: self.level, message: self.message, span: f(self.span), label: self.label, notes: self.notes, help: self.help }
-    }
     pub fn is_error(&self) -> bool {
         self.level == Level::Error
     }

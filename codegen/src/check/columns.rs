@@ -107,9 +107,10 @@ fn distinct_rust_name<S: SpanLike>(c: &ColumnInput<S>, ident: &str, before: &[Co
 fn metadata<S: SpanLike>(c: &ColumnInput<S>, def: &ColumnDef, m: &Metadata, diags: &mut Diags<S>) -> Option<MetaKey> {
     let key = m.key.clone().unwrap_or_else(|| c.name.clone());
     let Some(k) = MetaKey::parse(&key) else {
+        let keys = METADATA_KEYS.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
         let d = Diag::error(c.def_span.narrow(m.range.0, m.range.1), format!("`{key}` is not a Kinesis metadata key"))
             .label("unknown metadata key")
-            .note("available keys: `timestamp`, `shard-id`, `sequence-number`, `partition-key`, `sub-sequence-number`");
+            .note(format!("available keys: {keys}"));
         diags.push(match crate::suggest::closest(&key, METADATA_KEYS.iter().copied()) {
             Some(s) => d.help(format!("did you mean '{s}'?")),
             None => d,
