@@ -66,7 +66,8 @@ pub enum ColumnDefinition {
 pub enum FieldType {
     /// Mapped from the Rust type.
     Model(SqlType),
-    /// Written as `sql = "…"`: a SQL type alone, parsed by the type grammar.
+    /// Written as `sql = "…"`: a SQL type (with `NOT NULL` allowed on an
+    /// `Option` field), parsed by the type grammar.
     Sql(String),
 }
 

@@ -79,12 +79,22 @@ fn definition<S: SpanLike>(c: &ColumnInput<S>, diags: &mut Diags<S>) -> Option<C
     }
 }
 
-/// A derived field's column: its metadata is always VIRTUAL and the key is
-/// given; spans are the whole attribute, so byte ranges are empty.
+/// A derived field's column: NOT NULL unless an `Option` (whose `sql` may
+/// still say `NOT NULL`, as when the derive wrote `{sql} NOT NULL` as text);
+/// its metadata is always VIRTUAL and the key is given; spans are the whole
+/// attribute, so byte ranges are empty.
 fn field_definition(ty: &FieldType, nullable: bool, metadata: Option<&str>) -> Result<ColumnDef, TypeError> {
-    let ty = match ty {
-        FieldType::Model(t) => t.clone(),
-        FieldType::Sql(text) => sql_type::parse_sql_type(text)?,
+    let (ty, nullable) = match ty {
+        FieldType::Model(t) => (t.clone(), nullable),
+        FieldType::Sql(text) => match (sql_type::parse_sql_type(text)?, nullable) {
+            // A field that is not an `Option` is NOT NULL already.
+            ((_, Some(_)), false) => {
+                let message = "unexpected `NOT` after the column type".to_string();
+                return Err(TypeError { start: text.len(), len: 1, message, help: None });
+            }
+            ((t, written), true) => (t, written.unwrap_or(true)),
+            ((t, None), false) => (t, false),
+        },
     };
     let metadata = metadata.map(|key| Metadata { key: Some(key.to_string()), range: (0, 0), is_virtual: true });
     Ok(ColumnDef { ty, nullable, metadata, ty_range: (0, 0) })
@@ -193,5 +203,33 @@ fn nested<S: Clone>(ty: &SqlType, column: &str, span: &S, diags: &mut Diags<S>) 
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(sql: &str, option: bool) -> Result<(SqlType, bool), String> {
+        field_definition(&FieldType::Sql(sql.into()), option, None).map(|d| (d.ty, d.nullable)).map_err(|e| e.message)
+    }
+
+    /// The derive's `sql = "…"` means what `{sql}` (plus ` NOT NULL` for a
+    /// field that is not an `Option`) meant as a column definition.
+    #[test]
+    fn derived_sql_types_keep_their_nullability() {
+        for (sql, option, expect) in [
+            ("INT", false, Ok((SqlType::Int, false))),
+            ("INT", true, Ok((SqlType::Int, true))),
+            ("INT NOT NULL", true, Ok((SqlType::Int, false))),
+            ("INT NULL", true, Ok((SqlType::Int, true))),
+            ("INT NOT NULL", false, Err("unexpected `NOT` after the column type".to_string())),
+            ("INT NULL", false, Err("unexpected `NOT` after the column type".to_string())),
+        ] {
+            assert_eq!(field(sql, option), expect, "{sql} (Option: {option})");
+        }
+        let d = field_definition(&FieldType::Model(SqlType::BigInt), false, Some("timestamp")).unwrap();
+        let m = d.metadata.unwrap();
+        assert_eq!((d.ty, d.nullable, m.key.as_deref(), m.is_virtual), (SqlType::BigInt, false, Some("timestamp"), true));
     }
 }

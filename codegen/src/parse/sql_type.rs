@@ -450,15 +450,17 @@ fn unknown_type(word: &str, upper: &str, at: usize, len: usize) -> TypeError {
     e
 }
 
-/// Parses a type alone, such as the derive's `sql = "DECIMAL(10, 2)"`:
-/// nullability and metadata come from the Rust field, not from the text.
-pub fn parse_sql_type(src: &str) -> Result<SqlType, TypeError> {
+/// Parses a type and, when written, its nullability: the derive's
+/// `sql = "DECIMAL(10, 2)"`, whose metadata comes from the field's attributes.
+/// `Some(false)` for `NOT NULL`, `Some(true)` for `NULL`.
+pub fn parse_sql_type(src: &str) -> Result<(SqlType, Option<bool>), TypeError> {
     let mut lx = Lexer { toks: lex(src)?, pos: 0 };
     let ty = parse_type(&mut lx)?;
+    let written = if lx.is_word("NOT") || lx.is_word("NULL") { Some(parse_nullability(&mut lx)?) } else { None };
     if lx.peek().0 != Tok::End {
         return Err(lx.err_here(format!("unexpected {} after the column type", describe(&lx.peek().0))));
     }
-    Ok(ty)
+    Ok((ty, written))
 }
 
 impl TypeError {
@@ -502,8 +504,10 @@ mod tests {
 
     #[test]
     fn a_type_alone() {
-        assert_eq!(parse_sql_type("DECIMAL(10, 2)").unwrap(), SqlType::Decimal { precision: 10, scale: 2 });
+        assert_eq!(parse_sql_type("DECIMAL(10, 2)").unwrap(), (SqlType::Decimal { precision: 10, scale: 2 }, None));
+        assert_eq!(parse_sql_type("INT NOT NULL").unwrap(), (SqlType::Int, Some(false)));
+        assert_eq!(parse_sql_type("INT NULL").unwrap(), (SqlType::Int, Some(true)));
         assert!(parse_sql_type("DECIMAL(40, 2)").unwrap_err().message.contains("1 to 38"));
-        assert!(parse_sql_type("INT NOT NULL").unwrap_err().message.contains("after the column type"));
+        assert!(parse_sql_type("INT METADATA").unwrap_err().message.contains("after the column type"));
     }
 }
