@@ -40,40 +40,15 @@ impl Checked {
 /// Checks a spec's text. Pure: no I/O.
 pub fn check_source(path: &str, source: &str) -> Checked {
     let mut diags: Diags<Span> = Diags::default();
-    let mut tables = Vec::new();
-    let mut pipelines = Vec::new();
+    let (mut tables, mut pipelines) = (Vec::new(), Vec::new());
     match crate::parse::yaml::parse(source) {
         Err((msg, span)) => diags.push(Diag::error(span, format!("invalid YAML: {msg}")).label("here")),
         Ok(doc) => {
             let inputs = crate::parse::spec::tables(&doc, &mut diags);
-            for input in &inputs {
-                // Each table is checked on its own: another table's errors
-                // must not make this one fail (its pipelines would then
-                // report it as having errors).
-                let mut own = Diags::default();
-                if let Some(ir) = crate::check::table(input, &mut own) {
-                    tables.push(ir);
-                }
-                diags.items.extend(own.items);
-            }
+            tables = crate::check::tables(&inputs, &mut diags);
             let pipeline_inputs = crate::parse::spec::pipelines(&doc, &mut diags);
-            // Pipelines are checked against the tables that passed.
-            let declared: Vec<(&str, Span)> = inputs.iter().map(|t| (t.name.as_str(), t.name_span)).collect();
-            for p in &pipeline_inputs {
-                if let Some(ir) = crate::check::pipelines::check(p, &tables, &declared, &mut diags) {
-                    pipelines.push(ir);
-                }
-            }
-            for (i, t) in inputs.iter().enumerate() {
-                let name = crate::ident::type_name(&t.name);
-                if let Some(prev) = inputs[..i].iter().find(|p| crate::ident::type_name(&p.name) == name) {
-                    diags.push(
-                        Diag::error(t.name_span, format!("tables `{}` and `{}` both become the Rust type `{name}`", prev.name, t.name))
-                            .label("name clash")
-                            .help("rename one of the tables"),
-                    );
-                }
-            }
+            pipelines = crate::check::pipelines::check_all(&pipeline_inputs, &inputs, &tables, &mut diags);
+            crate::check::distinct_type_names(&inputs, &mut diags);
         }
     }
     let mut items = diags.items;

@@ -2,15 +2,26 @@
 //! column mapping by name.
 
 use crate::diag::{Diag, Diags};
-use crate::input::PipelineInput;
+use crate::input::{PipelineInput, TableInput};
 use crate::ir::{ColumnIr, Conv, FieldMap, Mapping, PipelineIr, SqlType, TableIr};
 use crate::span::Span;
+
+/// Checks a spec's pipelines against the tables that passed their checks.
+pub(crate) fn check_all(
+    inputs: &[PipelineInput],
+    declared: &[TableInput<Span>],
+    tables: &[TableIr],
+    diags: &mut Diags<Span>,
+) -> Vec<PipelineIr> {
+    let declared: Vec<(&str, Span)> = declared.iter().map(|t| (t.name.as_str(), t.name_span)).collect();
+    inputs.iter().filter_map(|p| check(p, tables, &declared, diags)).collect()
+}
 
 /// Checks one pipeline against the spec's tables: `tables` are those that
 /// passed their checks, `declared` every table the spec names (with where),
 /// so that a pipeline of a table with errors says so rather than that there
 /// is no such table.
-pub(crate) fn check(p: &PipelineInput, tables: &[TableIr], declared: &[(&str, Span)], diags: &mut Diags<Span>) -> Option<PipelineIr> {
+fn check(p: &PipelineInput, tables: &[TableIr], declared: &[(&str, Span)], diags: &mut Diags<Span>) -> Option<PipelineIr> {
     let mut ok = binary_name(p, diags);
     let cx = Tables { tables, declared };
     let from = cx.find(p, "from", &p.from, diags);
