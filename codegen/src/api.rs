@@ -5,22 +5,29 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Diag, Diags};
 use crate::ir::TableIr;
-use crate::yaml::Span;
+use crate::span::Span;
 
 /// One spec file after checking.
 #[derive(Debug, Clone)]
 pub struct Checked {
+    /// The spec's path, as given.
     pub path: String,
+    /// The spec's text.
     pub source: String,
+    /// The tables that passed their checks (none when the spec has errors).
     pub tables: Vec<TableIr>,
-    pub pipelines: Vec<crate::pipeline::PipelineIr>,
+    /// The pipelines that passed their checks (none when the spec has errors).
+    pub pipelines: Vec<crate::ir::PipelineIr>,
+    /// Every diagnostic, in source order.
     pub diags: Vec<Diag<Span>>,
 }
 
 impl Checked {
+    /// How many diagnostics are errors.
     pub fn error_count(&self) -> usize {
         self.diags.iter().filter(|d| d.is_error()).count()
     }
+    /// How many diagnostics are warnings.
     pub fn warning_count(&self) -> usize {
         self.diags.len() - self.error_count()
     }
@@ -33,40 +40,15 @@ impl Checked {
 /// Checks a spec's text. Pure: no I/O.
 pub fn check_source(path: &str, source: &str) -> Checked {
     let mut diags: Diags<Span> = Diags::default();
-    let mut tables = Vec::new();
-    let mut pipelines = Vec::new();
-    match crate::yaml::parse(source) {
+    let (mut tables, mut pipelines) = (Vec::new(), Vec::new());
+    match crate::parse::yaml::parse(source) {
         Err((msg, span)) => diags.push(Diag::error(span, format!("invalid YAML: {msg}")).label("here")),
         Ok(doc) => {
-            let inputs = crate::spec::tables(&doc, &mut diags);
-            for input in &inputs {
-                // Each table is checked on its own: another table's errors
-                // must not make this one fail (its pipelines would then
-                // report it as having errors).
-                let mut own = Diags::default();
-                if let Some(ir) = crate::table::check(input, &mut own) {
-                    tables.push(ir);
-                }
-                diags.items.extend(own.items);
-            }
-            let pipeline_inputs = crate::spec::pipelines(&doc, &mut diags);
-            // Pipelines are checked against the tables that passed.
-            let declared: Vec<(&str, Span)> = inputs.iter().map(|t| (t.name.as_str(), t.name_span)).collect();
-            for p in &pipeline_inputs {
-                if let Some(ir) = crate::pipeline::check(p, &tables, &declared, &mut diags) {
-                    pipelines.push(ir);
-                }
-            }
-            for (i, t) in inputs.iter().enumerate() {
-                let name = crate::table::type_name(&t.name);
-                if let Some(prev) = inputs[..i].iter().find(|p| crate::table::type_name(&p.name) == name) {
-                    diags.push(
-                        Diag::error(t.name_span, format!("tables `{}` and `{}` both become the Rust type `{name}`", prev.name, t.name))
-                            .label("name clash")
-                            .help("rename one of the tables"),
-                    );
-                }
-            }
+            let inputs = crate::parse::spec::tables(&doc, &mut diags);
+            tables = crate::check::tables(&inputs, &mut diags);
+            let pipeline_inputs = crate::parse::spec::pipelines(&doc, &mut diags);
+            pipelines = crate::check::pipelines::check_all(&pipeline_inputs, &inputs, &tables, &mut diags);
+            crate::check::distinct_type_names(&inputs, &mut diags);
         }
     }
     let mut items = diags.items;
@@ -82,7 +64,7 @@ pub fn check_source(path: &str, source: &str) -> Checked {
 /// Generates the Rust source for checked specs. Pure: no I/O.
 pub fn generate(checked: &[Checked]) -> String {
     let tables: Vec<TableIr> = checked.iter().flat_map(|c| c.tables.iter().cloned()).collect();
-    let pipelines: Vec<crate::pipeline::PipelineIr> = checked.iter().flat_map(|c| c.pipelines.iter().cloned()).collect();
+    let pipelines: Vec<crate::ir::PipelineIr> = checked.iter().flat_map(|c| c.pipelines.iter().cloned()).collect();
     let sources = checked.iter().map(|c| c.path.as_str()).collect::<Vec<_>>().join(", ");
     crate::emit::file(&tables, &pipelines, &sources)
 }
@@ -94,9 +76,11 @@ pub struct Error {
 }
 
 impl Error {
+    /// How many errors were found.
     pub fn error_count(&self) -> usize {
         self.errors
     }
+    /// The errors, rendered like rustc's.
     pub fn rendered(&self) -> &str {
         &self.rendered
     }
@@ -139,6 +123,7 @@ impl Default for Builder {
 }
 
 impl Builder {
+    /// A builder with the defaults: `$OUT_DIR/kinesis_tables.rs`, `rerun-if-changed` printed, no color.
     pub fn new() -> Self {
         Builder { out_dir: None, file_name: "kinesis_tables.rs".into(), rerun_if_changed: true, color: false }
     }

@@ -1,4 +1,4 @@
-//! The kinesis-tables compiler core.
+//! The kinesis-tables compiler.
 //!
 //! Turns table specs (YAML) into typed Rust records with every connector
 //! option validated, for use from a build script:
@@ -13,40 +13,27 @@
 //!
 //! and then, in the crate, `include!(concat!(env!("OUT_DIR"), "/kinesis_tables.rs"));`.
 //!
-//! Without the `compiler` feature this crate is only the option catalogue,
-//! the value rules and the typed configuration model; the runtime uses it to
-//! check `${ENV}` values at startup with the same rules the compiler used.
+//! The option catalogue, the value and cross-field rules and the typed
+//! configuration live in `kinesis-tables-config`, which the runtime uses too.
 
-pub mod catalog;
-pub mod diag;
-pub mod model;
-pub mod options;
-pub mod rules;
-pub mod suggest;
-pub mod types;
-pub mod value;
+#![deny(missing_docs)]
 
-#[cfg(feature = "compiler")]
-pub mod emit;
-#[cfg(feature = "compiler")]
-pub mod ir;
-#[cfg(feature = "compiler")]
-pub mod local;
-#[cfg(feature = "compiler")]
-pub mod pipeline;
-#[cfg(feature = "compiler")]
-pub mod reference;
-#[cfg(feature = "compiler")]
-pub mod render;
-#[cfg(feature = "compiler")]
-pub mod spec;
-#[cfg(feature = "compiler")]
-pub mod table;
-#[cfg(feature = "compiler")]
-pub mod yaml;
+// The shared part, under the names the compiler's modules use.
+use kinesis_tables_config::{catalog, diag, suggest, value};
 
-#[cfg(feature = "compiler")]
 mod api;
+mod check;
+mod emit;
+mod ident;
+mod input;
+pub mod ir;
+mod parse;
+pub mod reference;
+mod render;
+mod span;
 
-#[cfg(feature = "compiler")]
+#[doc(hidden)]
+pub mod derive;
+
 pub use api::{Builder, Checked, Error, check_source, compile, generate};
+pub use span::Span;

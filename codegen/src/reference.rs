@@ -1,7 +1,8 @@
 //! Documents generated from the catalogue: the option list of
 //! `kinesis-tables options` and `templates/reference.yaml`.
 
-use crate::catalog::{BLACKHOLE, CONNECTOR_NAMES, DATAGEN, KINESIS, Kind, LEGACY, OPTIONS, PRINT, Section};
+use crate::catalog::{BLACKHOLE, DATAGEN, KINESIS, Kind, LEGACY, OPTIONS, PRINT, Section, connector_names};
+use kinesis_tables_config::model::ConnectorKind;
 
 fn kind_name(k: &Kind) -> String {
     match k {
@@ -36,7 +37,7 @@ fn kind_name(k: &Kind) -> String {
 }
 
 fn connectors(c: u8) -> String {
-    CONNECTOR_NAMES.iter().filter(|(b, _)| c & b != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+    connector_names(c).collect::<Vec<_>>().join(", ")
 }
 
 /// The option table printed by `kinesis-tables options`.
@@ -45,7 +46,7 @@ pub fn options_text(filter: Option<&str>) -> String {
     let mut section: Option<Section> = None;
     for o in OPTIONS {
         if let Some(f) = filter {
-            let want = CONNECTOR_NAMES.iter().find(|(_, n)| *n == f).map(|(b, _)| *b).unwrap_or(0);
+            let want = ConnectorKind::from_name(f).map_or(0, ConnectorKind::bit);
             if o.connectors & want == 0 {
                 continue;
             }

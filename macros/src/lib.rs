@@ -7,10 +7,10 @@ use quote::{quote, quote_spanned};
 use syn::parse::ParseStream;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Lit, LitStr, PathArguments, Token, Type, parse_macro_input};
 
-use kinesis_tables_codegen::diag::{Diag, Diags};
-use kinesis_tables_codegen::options::OptionInput;
-use kinesis_tables_codegen::table::{ColumnInput, TableInput};
-use kinesis_tables_codegen::value::RawValue;
+use kinesis_tables_codegen::derive::{self as compiler, ColumnDefinition, ColumnInput, Field, FieldType, SqlType, TableInput, TableIr};
+use kinesis_tables_config::OptionInput;
+use kinesis_tables_config::diag::{Diag, Diags};
+use kinesis_tables_config::value::RawValue;
 
 /// Derives `kinesis_tables::Record` for a struct whose fields are the table's columns.
 ///
@@ -74,56 +74,70 @@ fn to_error(d: &Diag<Span>) -> syn::Error {
 struct FieldInfo {
     ty: Type,
     explicit_sql: bool,
-    sql_type: String,
+    /// The column's wire name.
+    wire: String,
     nullable: bool,
 }
 
 fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error>> {
+    let fields = named_fields(input)?;
     let mut errors = Vec::new();
-    let Data::Struct(data) = &input.data else {
-        return Err(vec![syn::Error::new_spanned(&input.ident, "`Table` can only be derived for structs with named fields")]);
-    };
-    let Fields::Named(fields) = &data.fields else {
-        return Err(vec![syn::Error::new_spanned(&input.ident, "`Table` can only be derived for structs with named fields")]);
-    };
     if !input.generics.params.is_empty() {
         errors.push(syn::Error::new_spanned(&input.generics, "a `Table` struct cannot be generic"));
     }
-    let mut options: Vec<OptionInput<Span>> = Vec::new();
-    let mut partitioned_by: Option<(Span, Vec<(String, Span)>)> = None;
-    let mut table_name: Option<String> = None;
+    let attrs = table_attrs(input, &mut errors);
+    let (columns, infos) = columns(fields, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let t = TableInput {
+        name: attrs.name.unwrap_or_else(|| compiler::table_name_of_struct(&input.ident.to_string())),
+        name_span: input.ident.span(),
+        rust_name: Some(input.ident.to_string()),
+        columns,
+        partitioned_by: attrs.partitioned_by,
+        options: attrs.options.clone(),
+        options_span: attrs.with_span,
+    };
+    let ir = check(&t, input)?;
+    Ok(emit(&ir, &attrs.options, &infos))
+}
+
+fn named_fields(input: &DeriveInput) -> Result<&syn::punctuated::Punctuated<syn::Field, Token![,]>, Vec<syn::Error>> {
+    let not_named = || vec![syn::Error::new_spanned(&input.ident, "`Table` can only be derived for structs with named fields")];
+    let Data::Struct(data) = &input.data else { return Err(not_named()) };
+    let Fields::Named(fields) = &data.fields else { return Err(not_named()) };
+    Ok(&fields.named)
+}
+
+/// The struct's `#[kinesis(...)]` attributes.
+struct TableAttrs {
+    options: Vec<OptionInput<Span>>,
+    partitioned_by: Option<(Span, Vec<(String, Span)>)>,
+    name: Option<String>,
+    with_span: Span,
+}
+
+fn table_attrs(input: &DeriveInput, errors: &mut Vec<syn::Error>) -> TableAttrs {
+    let mut attrs = TableAttrs { options: Vec::new(), partitioned_by: None, name: None, with_span: input.ident.span() };
     let mut saw_with = false;
-    let mut with_span = input.ident.span();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("kinesis")) {
         let r = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("with") {
                 saw_with = true;
-                with_span = meta.path.get_ident().map_or(with_span, |i| i.span());
+                attrs.with_span = meta.path.get_ident().map_or(attrs.with_span, |i| i.span());
                 let content;
                 syn::parenthesized!(content in meta.input);
-                parse_options(&content, &mut options)
+                parse_options(&content, &mut attrs.options)
             } else if meta.path.is_ident("partitioned_by") {
                 let content;
                 syn::parenthesized!(content in meta.input);
                 let span = meta.path.get_ident().map_or(Span::call_site(), |i| i.span());
-                let mut names = Vec::new();
-                while !content.is_empty() {
-                    if content.peek(LitStr) {
-                        let l: LitStr = content.parse()?;
-                        names.push((l.value(), l.span()));
-                    } else {
-                        let i: syn::Ident = content.parse()?;
-                        names.push((i.to_string().trim_start_matches("r#").to_string(), i.span()));
-                    }
-                    if !content.is_empty() {
-                        content.parse::<Token![,]>()?;
-                    }
-                }
-                partitioned_by = Some((span, names));
+                attrs.partitioned_by = Some((span, parse_partitioned_by(&content)?));
                 Ok(())
             } else if meta.path.is_ident("name") {
                 let l: LitStr = meta.value()?.parse()?;
-                table_name = Some(l.value());
+                attrs.name = Some(l.value());
                 Ok(())
             } else {
                 Err(meta.error("unknown `kinesis` attribute; expected `with(...)`, `partitioned_by(...)` or `name = \"...\"`"))
@@ -139,104 +153,124 @@ fn build(input: &DeriveInput) -> Result<proc_macro2::TokenStream, Vec<syn::Error
             "missing `#[kinesis(with(...))]`\n  = help: add `#[kinesis(with(\"connector\" = \"kinesis\", \"stream.arn\" = \"…\", \"aws.region\" = \"…\", \"format\" = \"json\"))]`",
         ));
     }
+    attrs
+}
 
-    let mut columns = Vec::new();
-    let mut infos = Vec::new();
-    for f in &fields.named {
-        let Some(ident) = f.ident.clone() else { continue };
-        let mut wire = ident.to_string().trim_start_matches("r#").to_string();
-        let mut metadata: Option<LitStr> = None;
-        let mut sql: Option<LitStr> = None;
-        for attr in f.attrs.iter().filter(|a| a.path().is_ident("kinesis")) {
-            let r = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("metadata") {
-                    metadata = Some(meta.value()?.parse()?);
-                    Ok(())
-                } else if meta.path.is_ident("rename") {
-                    let l: LitStr = meta.value()?.parse()?;
-                    wire = l.value();
-                    Ok(())
-                } else if meta.path.is_ident("sql") {
-                    sql = Some(meta.value()?.parse()?);
-                    Ok(())
-                } else {
-                    Err(meta.error("unknown field attribute; expected `metadata = \"…\"`, `rename = \"…\"` or `sql = \"…\"`"))
-                }
-            });
-            if let Err(e) = r {
-                errors.push(e);
-            }
+fn parse_partitioned_by(content: ParseStream) -> syn::Result<Vec<(String, Span)>> {
+    let mut names = Vec::new();
+    while !content.is_empty() {
+        if content.peek(LitStr) {
+            let l: LitStr = content.parse()?;
+            names.push((l.value(), l.span()));
+        } else {
+            let i: syn::Ident = content.parse()?;
+            names.push((i.to_string().trim_start_matches("r#").to_string(), i.span()));
         }
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    Ok(names)
+}
+
+/// A field's `#[kinesis(...)]` attributes.
+#[derive(Default)]
+struct FieldAttrs {
+    metadata: Option<LitStr>,
+    rename: Option<LitStr>,
+    sql: Option<LitStr>,
+}
+
+fn field_attrs(f: &syn::Field, errors: &mut Vec<syn::Error>) -> FieldAttrs {
+    let mut attrs = FieldAttrs::default();
+    for attr in f.attrs.iter().filter(|a| a.path().is_ident("kinesis")) {
+        let r = attr.parse_nested_meta(|meta| {
+            let slot = if meta.path.is_ident("metadata") {
+                &mut attrs.metadata
+            } else if meta.path.is_ident("rename") {
+                &mut attrs.rename
+            } else if meta.path.is_ident("sql") {
+                &mut attrs.sql
+            } else {
+                return Err(meta.error("unknown field attribute; expected `metadata = \"…\"`, `rename = \"…\"` or `sql = \"…\"`"));
+            };
+            *slot = Some(meta.value()?.parse()?);
+            Ok(())
+        });
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    }
+    attrs
+}
+
+/// The column model of each field, built from its Rust type and attributes.
+fn columns(
+    fields: &syn::punctuated::Punctuated<syn::Field, Token![,]>,
+    errors: &mut Vec<syn::Error>,
+) -> (Vec<ColumnInput<Span>>, Vec<FieldInfo>) {
+    let (mut columns, mut infos) = (Vec::new(), Vec::new());
+    for f in fields {
+        let Some(ident) = f.ident.clone() else { continue };
+        let attrs = field_attrs(f, errors);
+        let wire = attrs.rename.as_ref().map_or_else(|| ident.to_string().trim_start_matches("r#").to_string(), LitStr::value);
         let (inner, nullable) = strip_option(&f.ty);
-        let (def, def_span, explicit) = match &sql {
-            Some(l) => (l.value(), l.span(), true),
+        let (ty, def_span) = match &attrs.sql {
+            Some(l) => (FieldType::Sql(l.value()), l.span()),
             None => match sql_of(inner) {
-                Ok(t) => (t, syn::spanned::Spanned::span(&f.ty), false),
+                Ok(t) => (FieldType::Model(t), syn::spanned::Spanned::span(&f.ty)),
                 Err(msg) => {
                     errors.push(syn::Error::new_spanned(&f.ty, msg));
                     continue;
                 }
             },
         };
-        let mut definition = format!("{def}{}", if nullable { "" } else { " NOT NULL" });
-        let mut def_span = def_span;
-        if let Some(m) = &metadata {
-            definition.push_str(&format!(" METADATA FROM '{}' VIRTUAL", m.value().replace('\'', "''")));
-            def_span = m.span();
-        }
-        columns.push(ColumnInput { name: wire, name_span: ident.span(), definition, def_span, ident: Some(ident.to_string()) });
-        infos.push(FieldInfo { ty: f.ty.clone(), explicit_sql: explicit, sql_type: def, nullable });
+        let def_span = attrs.metadata.as_ref().map_or(def_span, LitStr::span);
+        let definition = ColumnDefinition::Field { ty, nullable, metadata: attrs.metadata.as_ref().map(LitStr::value) };
+        columns.push(ColumnInput { name: wire.clone(), name_span: ident.span(), definition, def_span, ident: Some(ident.to_string()) });
+        infos.push(FieldInfo { ty: f.ty.clone(), explicit_sql: attrs.sql.is_some(), wire, nullable });
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    (columns, infos)
+}
 
-    let name = table_name.unwrap_or_else(|| snake(&input.ident.to_string()));
-    let t = TableInput {
-        name,
-        name_span: input.ident.span(),
-        rust_name: Some(input.ident.to_string()),
-        columns,
-        partitioned_by,
-        options: options.clone(),
-        options_span: with_span,
-    };
+/// The compiler's checks, plus the derive's own: no ROW columns.
+fn check(t: &TableInput<Span>, input: &DeriveInput) -> Result<TableIr, Vec<syn::Error>> {
     let mut diags: Diags<Span> = Diags::default();
-    let ir = kinesis_tables_codegen::table::check(&t, &mut diags);
+    let ir = compiler::check_table(t, &mut diags);
     let mut errors: Vec<syn::Error> = diags.items.iter().filter(|d| d.is_error()).map(to_error).collect();
-    if let Some(ir) = &ir {
-        for c in &ir.columns {
-            if (matches!(c.ty, kinesis_tables_codegen::types::SqlType::Row(_)) || contains_row(&c.ty))
-                && let Some(col) = t.columns.iter().find(|x| x.name == c.name)
-            {
-                errors.push(syn::Error::new(col.def_span, "ROW columns are not supported by the derive\n  = help: declare the table in a spec, where ROW types become generated structs"));
-            }
+    for c in ir.iter().flat_map(|ir| &ir.columns) {
+        if contains_row(&c.ty)
+            && let Some(col) = t.columns.iter().find(|x| x.name == c.name)
+        {
+            errors.push(syn::Error::new(col.def_span, "ROW columns are not supported by the derive\n  = help: declare the table in a spec, where ROW types become generated structs"));
         }
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let Some(ir) = ir else { return Err(vec![syn::Error::new(input.ident.span(), "invalid table")]) };
+    ir.ok_or_else(|| vec![syn::Error::new(input.ident.span(), "invalid table")])
+}
 
+/// The `Record` impls, and a rustc check that each `sql = "…"` field's type
+/// is the one its SQL type maps to.
+fn emit(ir: &TableIr, options: &[OptionInput<Span>], infos: &[FieldInfo]) -> proc_macro2::TokenStream {
     let span_of = |key: &str| options.iter().find(|o| o.key == key).map_or(Span::call_site(), |o| o.value_span);
-    let opts = kinesis_tables_codegen::emit::EmitOptions { define_struct: false, span_of_option: &span_of };
-    let body = kinesis_tables_codegen::emit::table(&ir, &opts);
-    // Make rustc check that each field's type is the one its SQL type maps to.
+    let opts = compiler::EmitOptions { define_struct: false, span_of_option: &span_of };
+    let body = compiler::emit_table(ir, &opts);
     let checks = infos.iter().filter(|i| i.explicit_sql).map(|i| {
-        let parsed = kinesis_tables_codegen::types::parse_column(&i.sql_type).ok();
-        let expect = parsed.map(|p| kinesis_tables_codegen::emit::plain_rust_type(&p.ty, i.nullable)).unwrap_or_default();
+        let column = ir.columns.iter().find(|c| c.name == i.wire);
+        let expect = column.map(|c| compiler::plain_rust_type(&c.ty, i.nullable)).unwrap_or_default();
         let ty = &i.ty;
         let span = syn::spanned::Spanned::span(ty);
         quote_spanned! {span=> const _: fn(&#ty) -> &#expect = |x| x; }
     });
-    Ok(quote! {
+    quote! {
         #body
         #(#checks)*
-    })
+    }
 }
 
-fn contains_row(t: &kinesis_tables_codegen::types::SqlType) -> bool {
-    use kinesis_tables_codegen::types::SqlType;
+fn contains_row(t: &SqlType) -> bool {
     match t {
         SqlType::Row(_) => true,
         SqlType::Array(e) => contains_row(&e.ty),
@@ -297,36 +331,37 @@ fn generic_pair(ty: &Type) -> Option<(&Type, &Type)> {
     Some((it.next()?, it.next()?))
 }
 
-/// The SQL type a Rust field type maps to (without nullability).
-fn sql_of(ty: &Type) -> Result<String, String> {
+/// The SQL type a Rust field type maps to (without nullability): the
+/// column model itself, not SQL text.
+fn sql_of(ty: &Type) -> Result<SqlType, String> {
     let seg =
         last_segment(ty).ok_or_else(|| "unsupported field type\n  = help: add `#[kinesis(sql = \"…\")]` with the SQL type".to_string())?;
     Ok(match seg.ident.to_string().as_str() {
-        "bool" => "BOOLEAN".into(),
-        "i8" => "TINYINT".into(),
-        "i16" => "SMALLINT".into(),
-        "i32" => "INT".into(),
-        "i64" => "BIGINT".into(),
-        "f32" => "FLOAT".into(),
-        "f64" => "DOUBLE".into(),
-        "String" => "STRING".into(),
-        "NaiveDate" => "DATE".into(),
-        "NaiveTime" => "TIME(9)".into(),
-        "NaiveDateTime" => "TIMESTAMP(9)".into(),
-        "DateTime" => "TIMESTAMP_LTZ(9)".into(),
+        "bool" => SqlType::Boolean,
+        "i8" => SqlType::TinyInt,
+        "i16" => SqlType::SmallInt,
+        "i32" => SqlType::Int,
+        "i64" => SqlType::BigInt,
+        "f32" => SqlType::Float,
+        "f64" => SqlType::Double,
+        "String" => SqlType::String,
+        "NaiveDate" => SqlType::Date,
+        "NaiveTime" => SqlType::Time(9),
+        "NaiveDateTime" => SqlType::Timestamp(9),
+        "DateTime" => SqlType::TimestampLtz(9),
         "Vec" => {
             let inner = generic_of(ty, "Vec").ok_or("`Vec` without an element type")?;
             if last_segment(inner).is_some_and(|s| s.ident == "u8") {
-                "BYTES".into()
+                SqlType::Bytes
             } else {
                 let (el, nullable) = strip_option(inner);
-                format!("ARRAY<{}{}>", sql_of(el)?, if nullable { "" } else { " NOT NULL" })
+                SqlType::Array(Box::new(Field { ty: sql_of(el)?, nullable }))
             }
         }
         "BTreeMap" => {
             let (k, v) = generic_pair(ty).ok_or("`BTreeMap` needs key and value types")?;
             let (v, nullable) = strip_option(v);
-            format!("MAP<{}, {}{}>", sql_of(k)?, sql_of(v)?, if nullable { "" } else { " NOT NULL" })
+            SqlType::Map(Box::new(sql_of(k)?), Box::new(Field { ty: sql_of(v)?, nullable }))
         }
         "Decimal" | "BigDecimal" => {
             return Err("a decimal needs its precision and scale\n  = help: add `#[kinesis(sql = \"DECIMAL(10, 2)\")]`".into());
@@ -337,19 +372,4 @@ fn sql_of(ty: &Type) -> Result<String, String> {
             ));
         }
     })
-}
-
-fn snake(s: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

@@ -31,12 +31,13 @@ use std::borrow::Cow;
 
 pub use kinesis_tables_macros::Table;
 
-/// The typed configuration of a table (re-exported from the compiler core,
-/// so that `${ENV}` values are checked at startup by the very same rules).
-pub use kinesis_tables_codegen::model as config;
+/// The typed configuration of a table (re-exported from the shared config
+/// crate, so that `${ENV}` values are checked at startup by the very same
+/// rules as the compiler's).
+pub use kinesis_tables_config::model as config;
 
 /// Kinesis API limits.
-pub use kinesis_tables_codegen::catalog::limits as config_limits;
+pub use kinesis_tables_config::catalog::limits as config_limits;
 
 pub use codec::{DataType, DecodeError, DecodeErrorKind, EncodeError};
 pub use config::TableConfig;
@@ -135,7 +136,7 @@ pub fn resolve_config(
     if !has_env {
         return Ok(Cow::Borrowed(compiled));
     }
-    kinesis_tables_codegen::options::resolve_at_startup(raw, partitioned, |v| std::env::var(v).ok())
+    kinesis_tables_config::resolve_at_startup(raw, partitioned, |v| std::env::var(v).ok())
         .map(Cow::Owned)
         .map_err(|errors| ConfigError { table, errors })
 }

@@ -530,9 +530,9 @@ where
 
 /// A command-line duration: `5s`, `500ms`, `2m`, `1h`. The unit is
 /// mandatory; the parser is the one specs use
-/// ([`kinesis_tables_codegen::value::parse_duration_with`]).
+/// ([`kinesis_tables_config::value::parse_duration_with`]).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    use kinesis_tables_codegen::value::{BareNumber, parse_duration_with};
+    use kinesis_tables_config::value::{BareNumber, parse_duration_with};
     match parse_duration_with(text, BareNumber::Refused) {
         Ok(ms) => Ok(Duration::from_millis(ms)),
         Err(e) => Err(match e.help {

@@ -4,23 +4,8 @@
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
+use crate::span::Span;
 use crate::value::RawValue;
-
-/// A byte range of a spec file. `content` is where the scalar's text starts
-/// (after an opening quote), so spans can be narrowed into the text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    pub start: usize,
-    pub len: usize,
-    pub content: usize,
-}
-
-impl crate::diag::SpanLike for Span {
-    fn narrow(&self, start: usize, len: usize) -> Self {
-        let s = self.content + start;
-        if s + len <= self.start + self.len.max(1) + 1 { Span { start: s, len: len.max(1), content: s } } else { *self }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub enum Node {

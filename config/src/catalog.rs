@@ -5,6 +5,8 @@
 //! options`, `templates/reference.yaml` and the README's option list are all
 //! derived from it.
 
+use crate::model::ConnectorKind;
+
 /// Option names, as constants, so that rules and resolution never spell a key twice.
 pub mod keys {
     pub const CONNECTOR: &str = "connector";
@@ -111,30 +113,26 @@ pub mod keys {
     pub const SINK_PARALLELISM: &str = "sink.parallelism";
 }
 
-/// Which connectors an option belongs to (a bit set).
+/// Which connectors an option belongs to: a set of [`ConnectorKind::bit`]s.
 pub type Connectors = u8;
-pub const KINESIS: Connectors = 1;
-pub const LEGACY: Connectors = 2;
+pub const KINESIS: Connectors = ConnectorKind::Kinesis.bit();
+pub const LEGACY: Connectors = ConnectorKind::KinesisLegacy.bit();
 pub const BOTH: Connectors = KINESIS | LEGACY;
 /// Generates rows (Flink's `datagen`): a source only.
-pub const DATAGEN: Connectors = 4;
+pub const DATAGEN: Connectors = ConnectorKind::Datagen.bit();
 /// Writes rows to standard output (Flink's `print`): a sink only.
-pub const PRINT: Connectors = 8;
+pub const PRINT: Connectors = ConnectorKind::Print.bit();
 /// Discards rows (Flink's `blackhole`): a sink only.
-pub const BLACKHOLE: Connectors = 16;
+pub const BLACKHOLE: Connectors = ConnectorKind::Blackhole.bit();
 /// The connectors that read or write encoded records, so take format options.
 pub const ENCODED: Connectors = KINESIS | LEGACY | PRINT;
 /// The connectors that run without AWS.
 pub const LOCAL: Connectors = DATAGEN | PRINT | BLACKHOLE;
 pub const ALL: Connectors = BOTH | LOCAL;
 
-/// The connector names, by bit.
-pub const CONNECTOR_NAMES: &[(Connectors, &str)] =
-    &[(KINESIS, "kinesis"), (LEGACY, "kinesis-legacy"), (DATAGEN, "datagen"), (PRINT, "print"), (BLACKHOLE, "blackhole")];
-
-/// The name of one connector bit.
-pub fn connector_name(c: Connectors) -> &'static str {
-    CONNECTOR_NAMES.iter().find(|(b, _)| *b == c).map(|(_, n)| *n).unwrap_or("kinesis")
+/// The names of the connectors in a set, in documentation order.
+pub fn connector_names(set: Connectors) -> impl Iterator<Item = &'static str> {
+    ConnectorKind::ALL.into_iter().filter(move |c| set & c.bit() != 0).map(ConnectorKind::name)
 }
 
 /// The value type of an option.
@@ -258,11 +256,13 @@ pub struct OptionDef {
 }
 
 impl OptionDef {
-    pub fn applies_to(&self, connector: Connectors) -> bool {
-        self.connectors & connector != 0
+    /// Whether the option belongs to any connector of `set`.
+    pub fn applies_to(&self, set: Connectors) -> bool {
+        self.connectors & set != 0
     }
-    pub fn required_for_connector(&self, connector: Connectors) -> bool {
-        self.required & connector != 0
+    /// Whether the option is required for `connector`.
+    pub fn required_for_connector(&self, connector: ConnectorKind) -> bool {
+        self.required & connector.bit() != 0
     }
 }
 
@@ -358,7 +358,15 @@ pub const CREDENTIAL_PROVIDERS: &[&str] =
     &["AUTO", "BASIC", "ENV_VAR", "SYS_PROP", "PROFILE", "ASSUME_ROLE", "WEB_IDENTITY_TOKEN", "CUSTOM"];
 pub const START_POSITIONS: &[&str] = &["LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"];
 pub const FORMATS: &[&str] = &["json", "csv", "raw"];
-pub const METADATA_KEYS: &[&str] = &["timestamp", "shard-id", "sequence-number", "partition-key", "sub-sequence-number"];
+/// The Kinesis metadata keys a `METADATA FROM` column may read.
+pub const METADATA_KEYS: &[&str] = &[META_TIMESTAMP, META_SHARD_ID, META_SEQUENCE_NUMBER, META_PARTITION_KEY, META_SUB_SEQUENCE_NUMBER];
+pub const META_TIMESTAMP: &str = "timestamp";
+pub const META_SHARD_ID: &str = "shard-id";
+pub const META_SEQUENCE_NUMBER: &str = "sequence-number";
+pub const META_PARTITION_KEY: &str = "partition-key";
+pub const META_SUB_SEQUENCE_NUMBER: &str = "sub-sequence-number";
+/// The default of `sink.partitioner-field-delimiter`: joins the `partitioned_by` columns.
+pub const DEFAULT_PARTITION_DELIMITER: &str = "|";
 
 use Section::*;
 
@@ -1006,7 +1014,7 @@ pub static OPTIONS: &[OptionDef] = &[
         BOTH,
         Sink,
         Kind::AnyStr,
-        Some("|"),
+        Some(DEFAULT_PARTITION_DELIMITER),
         "Delimiter between `partitioned_by` values in the partition key (may be empty).",
     ),
     opt(

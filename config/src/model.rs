@@ -10,6 +10,9 @@ use std::time::Duration;
 
 pub type Str = Cow<'static, str>;
 
+/// A table's connector: the one type for it, in the catalogue (whose
+/// applicability sets are built from [`ConnectorKind::bit`]), the checks, the
+/// typed configuration and the generated code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectorKind {
     Kinesis,
@@ -20,6 +23,11 @@ pub enum ConnectorKind {
 }
 
 impl ConnectorKind {
+    /// Every connector, in the order they are documented.
+    pub const ALL: [ConnectorKind; 5] =
+        [ConnectorKind::Kinesis, ConnectorKind::KinesisLegacy, ConnectorKind::Datagen, ConnectorKind::Print, ConnectorKind::Blackhole];
+
+    /// The name a spec writes after `connector:`.
     pub fn name(self) -> &'static str {
         match self {
             ConnectorKind::Kinesis => "kinesis",
@@ -29,9 +37,21 @@ impl ConnectorKind {
             ConnectorKind::Blackhole => "blackhole",
         }
     }
+    /// The connector a spec names, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+    /// This connector's bit in a catalogue applicability set.
+    pub const fn bit(self) -> u8 {
+        1 << self as u8
+    }
     /// Whether the table is backed by a Kinesis stream.
     pub fn is_kinesis(self) -> bool {
         matches!(self, ConnectorKind::Kinesis | ConnectorKind::KinesisLegacy)
+    }
+    /// Whether the connector runs without AWS (`datagen`, `print`, `blackhole`).
+    pub fn is_local(self) -> bool {
+        !self.is_kinesis()
     }
     /// Whether a pipeline can read from a table of this connector.
     pub fn can_read(self) -> bool {

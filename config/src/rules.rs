@@ -2,12 +2,13 @@
 //! not together. Every rule reports into the same collector; a rule whose
 //! inputs come from `${ENV}` is left to startup, when the same rules run again.
 
-use crate::catalog::{LEGACY, keys, limits};
+use crate::catalog::{keys, limits};
 use crate::diag::{Diag, Diags};
-use crate::options::Opts;
+use crate::model::ConnectorKind;
+use crate::opts::Opts;
 use crate::value::{self, Value};
 
-pub fn check<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
+pub(crate) fn check<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
     if o.is_local() {
         // Nothing Kinesis-related applies; per-option checks already ran,
         // and datagen's per-column rules need the columns (see `table`).
@@ -15,14 +16,14 @@ pub fn check<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
             diags.push(
                 Diag::error(
                     span.clone(),
-                    format!("`partitioned_by` has no effect on `connector: {}`", crate::catalog::connector_name(o.connector.unwrap_or(0))),
+                    format!("`partitioned_by` has no effect on `connector: {}`", o.connector.map_or("kinesis", ConnectorKind::name)),
                 )
                 .label("no partition keys here")
                 .note("`partitioned_by` chooses the Kinesis partition key of records a table writes")
                 .help("remove it"),
             );
         }
-        if o.connector == Some(crate::catalog::PRINT) {
+        if o.connector == Some(ConnectorKind::Print) {
             for key in [keys::JSON_FAIL_ON_MISSING, keys::JSON_IGNORE_PARSE_ERRORS, keys::CSV_IGNORE_PARSE_ERRORS, keys::CSV_ALLOW_COMMENTS]
             {
                 if let Some(e) = o.entry(key) {
@@ -68,8 +69,7 @@ fn value_span<S: Clone>(o: &Opts<'_, S>, key: &str) -> S {
 }
 
 fn required<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
-    let conn = o.connector.unwrap_or(0);
-    for def in crate::catalog::OPTIONS.iter().filter(|d| d.required_for_connector(conn)) {
+    for def in crate::catalog::OPTIONS.iter().filter(|d| o.connector.is_some_and(|c| d.required_for_connector(c))) {
         if !o.is_written(def.key) {
             let example = match def.key {
                 keys::STREAM_ARN => "stream.arn: arn:aws:kinesis:us-east-1:012345678901:stream/my-stream",
@@ -84,7 +84,7 @@ fn required<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
             );
         }
     }
-    if conn == LEGACY {
+    if o.is_legacy() {
         if !o.is_written(keys::AWS_REGION) && !o.is_written(keys::AWS_ENDPOINT) {
             diags.push(
                 Diag::error(o.whole.clone(), "`kinesis-legacy` needs `aws.region` or `aws.endpoint`")
@@ -351,7 +351,7 @@ fn aggregation<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
         // Writing the default changes nothing (the reference spec lists every
         // option with its default, ready to uncomment): only other values.
         for key in [keys::SINK_AGG_MAX_SIZE, keys::SINK_AGG_MAX_COUNT] {
-            if o.is_set(key) && !o.is_env(key) && o.value(key).cloned() != crate::options::default_of(key) {
+            if o.is_set(key) && !o.is_env(key) && o.value(key).cloned() != crate::opts::default_of(key) {
                 diags.push(
                     Diag::error(key_span(o, key), format!("`{key}` has no effect unless `sink.aggregation.enabled` is true"))
                         .label("ignored option")

@@ -1,10 +1,12 @@
 //! The spec language: turns a YAML tree into table inputs, reporting every
 //! structural problem (unknown keys, wrong shapes) with its location.
 
+use kinesis_tables_config::OptionInput;
+
 use crate::diag::{Diag, Diags};
-use crate::options::OptionInput;
-use crate::table::{ColumnInput, TableInput};
-use crate::yaml::{Located, Span, Tree};
+use crate::input::{ColumnDefinition, ColumnInput, PipelineInput, TableInput};
+use crate::parse::yaml::{Located, Tree};
+use crate::span::Span;
 
 const TOP_KEYS: &[&str] = &["tables", "pipelines"];
 const TABLE_KEYS: &[&str] = &["columns", "partitioned_by", "with"];
@@ -93,80 +95,12 @@ fn table(name: &Located<String>, body: &Located<Tree>, diags: &mut Diags<Span>) 
     let mut saw_with = false;
     for (k, v) in entries {
         match k.value.as_str() {
-            "columns" => match &v.value {
-                Tree::Map(cols) => {
-                    for (cname, cdef) in cols {
-                        match &cdef.value {
-                            Tree::Scalar(crate::value::RawValue::Str(def)) => t.columns.push(ColumnInput {
-                                name: cname.value.clone(),
-                                name_span: cname.span,
-                                definition: def.clone(),
-                                def_span: cdef.span,
-                                ident: None,
-                            }),
-                            other => diags.push(
-                                Diag::error(
-                                    cdef.span,
-                                    format!("column `{}` must be a type such as `BIGINT`, found {}", cname.value, kind(other)),
-                                )
-                                .label("not a column definition")
-                                .help("write the Flink SQL type as text, for example `user_id: BIGINT NOT NULL`"),
-                            ),
-                        }
-                    }
-                }
-                other => diags.push(
-                    Diag::error(v.span, format!("`columns` must be a mapping of column names to types, found {}", kind(other)))
-                        .label("not a mapping"),
-                ),
-            },
-            "partitioned_by" => match &v.value {
-                Tree::Seq(items) => {
-                    let mut names = Vec::new();
-                    for i in items {
-                        match &i.value {
-                            Tree::Scalar(s) if s.text().is_some() => names.push((s.text().unwrap_or_default(), i.span)),
-                            other => diags.push(
-                                Diag::error(i.span, format!("a partition column must be a column name, found {}", kind(other)))
-                                    .label("not a name"),
-                            ),
-                        }
-                    }
-                    t.partitioned_by = Some((k.span, names));
-                }
-                Tree::Scalar(crate::value::RawValue::Str(s)) => t.partitioned_by = Some((k.span, vec![(s.clone(), v.span)])),
-                other => diags.push(
-                    Diag::error(v.span, format!("`partitioned_by` must be a list of column names, found {}", kind(other)))
-                        .label("not a list")
-                        .help("write `partitioned_by: [user_id]`"),
-                ),
-            },
+            "columns" => columns(&mut t, v, diags),
+            "partitioned_by" => partitioned_by(&mut t, k, v, diags),
             "with" => {
                 saw_with = true;
                 t.options_span = k.span;
-                match &v.value {
-                    Tree::Map(opts) => {
-                        for (ok, ov) in opts {
-                            match &ov.value {
-                                Tree::Scalar(raw) => t.options.push(OptionInput {
-                                    key: ok.value.clone(),
-                                    key_span: ok.span,
-                                    value: raw.clone(),
-                                    value_span: ov.span,
-                                    from_env: false,
-                                }),
-                                other => diags.push(
-                                    Diag::error(ov.span, format!("option `{}` must be a single value, found {}", ok.value, kind(other)))
-                                        .label("not a scalar")
-                                        .help("option values are strings, numbers or booleans"),
-                                ),
-                            }
-                        }
-                    }
-                    other => diags.push(
-                        Diag::error(v.span, format!("`with` must be a mapping of options, found {}", kind(other))).label("not a mapping"),
-                    ),
-                }
+                options(&mut t, v, diags);
             }
             _ => unknown(k, TABLE_KEYS, "table", diags),
         }
@@ -182,17 +116,79 @@ fn table(name: &Located<String>, body: &Located<Tree>, diags: &mut Diags<Span>) 
     Some(t)
 }
 
-const PIPELINE_KEYS: &[&str] = &["from", "to", "transform"];
-
-/// A pipeline as written.
-#[derive(Debug, Clone)]
-pub struct PipelineInput {
-    pub name: String,
-    pub name_span: Span,
-    pub from: Option<(String, Span)>,
-    pub to: Option<(String, Span)>,
-    pub transform: Option<(String, Span)>,
+fn columns(t: &mut TableInput<Span>, v: &Located<Tree>, diags: &mut Diags<Span>) {
+    let Tree::Map(cols) = &v.value else {
+        diags.push(
+            Diag::error(v.span, format!("`columns` must be a mapping of column names to types, found {}", kind(&v.value)))
+                .label("not a mapping"),
+        );
+        return;
+    };
+    for (cname, cdef) in cols {
+        match &cdef.value {
+            Tree::Scalar(crate::value::RawValue::Str(def)) => t.columns.push(ColumnInput {
+                name: cname.value.clone(),
+                name_span: cname.span,
+                definition: ColumnDefinition::Sql(def.clone()),
+                def_span: cdef.span,
+                ident: None,
+            }),
+            other => diags.push(
+                Diag::error(cdef.span, format!("column `{}` must be a type such as `BIGINT`, found {}", cname.value, kind(other)))
+                    .label("not a column definition")
+                    .help("write the Flink SQL type as text, for example `user_id: BIGINT NOT NULL`"),
+            ),
+        }
+    }
 }
+
+fn partitioned_by(t: &mut TableInput<Span>, k: &Located<String>, v: &Located<Tree>, diags: &mut Diags<Span>) {
+    match &v.value {
+        Tree::Seq(items) => {
+            let mut names = Vec::new();
+            for i in items {
+                match &i.value {
+                    Tree::Scalar(s) if s.text().is_some() => names.push((s.text().unwrap_or_default(), i.span)),
+                    other => diags.push(
+                        Diag::error(i.span, format!("a partition column must be a column name, found {}", kind(other))).label("not a name"),
+                    ),
+                }
+            }
+            t.partitioned_by = Some((k.span, names));
+        }
+        Tree::Scalar(crate::value::RawValue::Str(s)) => t.partitioned_by = Some((k.span, vec![(s.clone(), v.span)])),
+        other => diags.push(
+            Diag::error(v.span, format!("`partitioned_by` must be a list of column names, found {}", kind(other)))
+                .label("not a list")
+                .help("write `partitioned_by: [user_id]`"),
+        ),
+    }
+}
+
+fn options(t: &mut TableInput<Span>, v: &Located<Tree>, diags: &mut Diags<Span>) {
+    let Tree::Map(opts) = &v.value else {
+        diags.push(Diag::error(v.span, format!("`with` must be a mapping of options, found {}", kind(&v.value))).label("not a mapping"));
+        return;
+    };
+    for (ok, ov) in opts {
+        match &ov.value {
+            Tree::Scalar(raw) => t.options.push(OptionInput {
+                key: ok.value.clone(),
+                key_span: ok.span,
+                value: raw.clone(),
+                value_span: ov.span,
+                from_env: false,
+            }),
+            other => diags.push(
+                Diag::error(ov.span, format!("option `{}` must be a single value, found {}", ok.value, kind(other)))
+                    .label("not a scalar")
+                    .help("option values are strings, numbers or booleans"),
+            ),
+        }
+    }
+}
+
+const PIPELINE_KEYS: &[&str] = &["from", "to", "transform"];
 
 /// Reads the `pipelines:` section of a spec document.
 pub fn pipelines(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<PipelineInput> {

@@ -1,139 +1,8 @@
-//! Flink SQL column definitions: `BIGINT NOT NULL`, `ROW<a INT, b ARRAY<STRING>>`,
+//! The Flink SQL type grammar, parsed into the [`crate::ir`] type model.
+//! Column definitions: `BIGINT NOT NULL`, `ROW<a INT, b ARRAY<STRING>>`,
 //! `TIMESTAMP(3) METADATA FROM 'timestamp' VIRTUAL`, and so on.
 
-use std::fmt;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SqlType {
-    Boolean,
-    TinyInt,
-    SmallInt,
-    Int,
-    BigInt,
-    Float,
-    Double,
-    Decimal {
-        precision: u8,
-        scale: u8,
-    },
-    String,
-    Varchar(u32),
-    Char(u32),
-    Bytes,
-    Varbinary(u32),
-    Binary(u32),
-    Date,
-    Time(u8),
-    Timestamp(u8),
-    TimestampLtz(u8),
-    Array(Box<Field>),
-    /// Map keys are never null.
-    Map(Box<SqlType>, Box<Field>),
-    Row(Vec<RowField>),
-}
-
-/// A type with its nullability (array elements, map values).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
-    pub ty: SqlType,
-    pub nullable: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowField {
-    pub name: String,
-    pub ty: SqlType,
-    pub nullable: bool,
-}
-
-impl SqlType {
-    pub fn is_string(&self) -> bool {
-        matches!(self, SqlType::String | SqlType::Varchar(_) | SqlType::Char(_))
-    }
-    pub fn is_bytes(&self) -> bool {
-        matches!(self, SqlType::Bytes | SqlType::Varbinary(_) | SqlType::Binary(_))
-    }
-    pub fn is_integer(&self) -> bool {
-        matches!(self, SqlType::TinyInt | SqlType::SmallInt | SqlType::Int | SqlType::BigInt)
-    }
-    pub fn is_nested(&self) -> bool {
-        matches!(self, SqlType::Array(_) | SqlType::Map(..) | SqlType::Row(_))
-    }
-    /// The longest text this type renders to in a partition key, when bounded.
-    pub fn max_key_chars(&self) -> Option<usize> {
-        Some(match self {
-            SqlType::Boolean => 5,
-            SqlType::TinyInt => 4,
-            SqlType::SmallInt => 6,
-            SqlType::Int => 11,
-            SqlType::BigInt => 20,
-            SqlType::Decimal { precision, .. } => *precision as usize + 2,
-            SqlType::Varchar(n) | SqlType::Char(n) => *n as usize,
-            SqlType::Date => 10,
-            SqlType::Time(p) => 9 + *p as usize,
-            SqlType::Timestamp(p) => 20 + *p as usize,
-            SqlType::TimestampLtz(p) => 21 + *p as usize,
-            SqlType::Float | SqlType::Double => 24,
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for SqlType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SqlType::Boolean => write!(f, "BOOLEAN"),
-            SqlType::TinyInt => write!(f, "TINYINT"),
-            SqlType::SmallInt => write!(f, "SMALLINT"),
-            SqlType::Int => write!(f, "INT"),
-            SqlType::BigInt => write!(f, "BIGINT"),
-            SqlType::Float => write!(f, "FLOAT"),
-            SqlType::Double => write!(f, "DOUBLE"),
-            SqlType::Decimal { precision, scale } => write!(f, "DECIMAL({precision}, {scale})"),
-            SqlType::String => write!(f, "STRING"),
-            SqlType::Varchar(n) => write!(f, "VARCHAR({n})"),
-            SqlType::Char(n) => write!(f, "CHAR({n})"),
-            SqlType::Bytes => write!(f, "BYTES"),
-            SqlType::Varbinary(n) => write!(f, "VARBINARY({n})"),
-            SqlType::Binary(n) => write!(f, "BINARY({n})"),
-            SqlType::Date => write!(f, "DATE"),
-            SqlType::Time(p) => write!(f, "TIME({p})"),
-            SqlType::Timestamp(p) => write!(f, "TIMESTAMP({p})"),
-            SqlType::TimestampLtz(p) => write!(f, "TIMESTAMP_LTZ({p})"),
-            SqlType::Array(e) => write!(f, "ARRAY<{}{}>", e.ty, if e.nullable { "" } else { " NOT NULL" }),
-            SqlType::Map(k, v) => write!(f, "MAP<{k}, {}{}>", v.ty, if v.nullable { "" } else { " NOT NULL" }),
-            SqlType::Row(fields) => {
-                write!(f, "ROW<")?;
-                for (i, x) in fields.iter().enumerate() {
-                    if i > 0 {
-                        write!(f, ", ")?;
-                    }
-                    write!(f, "`{}` {}{}", x.name, x.ty, if x.nullable { "" } else { " NOT NULL" })?;
-                }
-                write!(f, ">")
-            }
-        }
-    }
-}
-
-/// A parsed column definition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ColumnDef {
-    pub ty: SqlType,
-    pub nullable: bool,
-    pub metadata: Option<Metadata>,
-    /// Byte range of the type in the definition text.
-    pub ty_range: (usize, usize),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Metadata {
-    /// `None` for `METADATA` without `FROM` (the column name is the key).
-    pub key: Option<String>,
-    /// Byte range of the key (or of `METADATA`) in the definition text.
-    pub range: (usize, usize),
-    pub is_virtual: bool,
-}
+use crate::ir::{ColumnDef, Field, Metadata, RowField, SqlType};
 
 /// A parse error at a byte range of the definition.
 #[derive(Debug, Clone, PartialEq)]
@@ -432,30 +301,7 @@ fn parse_type(lx: &mut Lexer) -> Result<SqlType, TypeError> {
             lx.eat_word("PRECISION");
             SqlType::Double
         }
-        "DECIMAL" | "DEC" | "NUMERIC" => {
-            let (p, ..) = params(lx, 2)?;
-            let precision = p.first().map_or(10, |x| x.0);
-            let scale = p.get(1).map_or(0, |x| x.0);
-            if !(1..=38).contains(&precision) {
-                let (_, s, l) = p[0];
-                return Err(TypeError {
-                    start: s,
-                    len: l,
-                    message: format!("DECIMAL precision must be from 1 to 38, found {precision}"),
-                    help: None,
-                });
-            }
-            if scale > precision {
-                let (_, s, l) = p[1];
-                return Err(TypeError {
-                    start: s,
-                    len: l,
-                    message: format!("DECIMAL scale {scale} is larger than its precision {precision}"),
-                    help: Some("the scale counts digits after the point and cannot exceed the precision".into()),
-                });
-            }
-            SqlType::Decimal { precision: precision as u8, scale: scale as u8 }
-        }
+        "DECIMAL" | "DEC" | "NUMERIC" => decimal(lx)?,
         "STRING" => SqlType::String,
         "VARCHAR" => SqlType::Varchar(length(lx, "VARCHAR", 1)?),
         "CHAR" | "CHARACTER" => {
@@ -469,100 +315,152 @@ fn parse_type(lx: &mut Lexer) -> Result<SqlType, TypeError> {
         "VARBINARY" => SqlType::Varbinary(length(lx, "VARBINARY", 1)?),
         "BINARY" => SqlType::Binary(length(lx, "BINARY", 1)?),
         "DATE" => SqlType::Date,
-        "TIME" => {
-            let p = precision(lx, "TIME", 0)?;
-            if lx.eat_word("WITHOUT") {
-                lx.expect_word("TIME")?;
-                lx.expect_word("ZONE")?;
-            }
-            SqlType::Time(p)
-        }
-        "TIMESTAMP" => {
-            let p = precision(lx, "TIMESTAMP", 6)?;
-            if lx.eat_word("WITH") {
-                if !lx.eat_word("LOCAL") {
-                    return Err(lx
-                        .err_here("`TIMESTAMP WITH TIME ZONE` is not supported")
-                        .with_help("use `TIMESTAMP_LTZ(p)` or `TIMESTAMP(p) WITH LOCAL TIME ZONE`"));
-                }
-                lx.expect_word("TIME")?;
-                lx.expect_word("ZONE")?;
-                SqlType::TimestampLtz(p)
-            } else {
-                if lx.eat_word("WITHOUT") {
-                    lx.expect_word("TIME")?;
-                    lx.expect_word("ZONE")?;
-                }
-                SqlType::Timestamp(p)
-            }
-        }
+        "TIME" => time(lx)?,
+        "TIMESTAMP" => timestamp(lx)?,
         "TIMESTAMP_LTZ" => SqlType::TimestampLtz(precision(lx, "TIMESTAMP_LTZ", 6)?),
-        "ARRAY" => {
-            lx.expect_punct('<')?;
-            let ty = parse_type(lx)?;
-            let nullable = parse_nullability(lx)?;
-            lx.expect_punct('>')?;
-            SqlType::Array(Box::new(Field { ty, nullable }))
-        }
-        "MAP" => {
-            lx.expect_punct('<')?;
-            let key = parse_type(lx)?;
-            if lx.eat_word("NOT") {
-                lx.expect_word("NULL")?;
-            } else if lx.is_word("NULL") {
-                return Err(lx.err_here("map keys cannot be null").with_help("remove `NULL`; keys are always NOT NULL"));
-            }
-            lx.expect_punct(',')?;
-            let ty = parse_type(lx)?;
-            let nullable = parse_nullability(lx)?;
-            lx.expect_punct('>')?;
-            SqlType::Map(Box::new(key), Box::new(Field { ty, nullable }))
-        }
-        "ROW" => {
-            let close = if lx.eat_punct('<') {
-                '>'
-            } else if lx.eat_punct('(') {
-                ')'
-            } else {
-                return Err(lx.err_here("expected `<` after ROW").with_help("write ROW<name TYPE, …>"));
-            };
-            let mut fields: Vec<RowField> = Vec::new();
-            loop {
-                let (t, fat, flen) = lx.next();
-                let name = match t {
-                    Tok::Word(w) | Tok::Ident(w) => w,
-                    t => {
-                        return Err(TypeError {
-                            start: fat,
-                            len: flen.max(1),
-                            message: format!("expected a field name, found {}", describe(&t)),
-                            help: None,
-                        });
-                    }
-                };
-                if fields.iter().any(|f| f.name == name) {
-                    return Err(TypeError { start: fat, len: flen, message: format!("duplicate ROW field `{name}`"), help: None });
-                }
-                let ty = parse_type(lx)?;
-                let nullable = parse_nullability(lx)?;
-                fields.push(RowField { name, ty, nullable });
-                if lx.eat_punct(close) {
-                    break;
-                }
-                lx.expect_punct(',')?;
-            }
-            SqlType::Row(fields)
-        }
-        _ => {
-            let mut e = TypeError { start: at, len, message: format!("unknown type `{word}`"), help: None };
-            if let Some(s) = crate::suggest::closest(&upper, TYPE_NAMES.iter().copied()) {
-                e.help = Some(format!("did you mean `{s}`?"));
-            } else {
-                e.help = Some("supported types: BOOLEAN, TINYINT, SMALLINT, INT, BIGINT, FLOAT, DOUBLE, DECIMAL(p,s), STRING, VARCHAR(n), CHAR(n), BYTES, VARBINARY(n), BINARY(n), DATE, TIME(p), TIMESTAMP(p), TIMESTAMP_LTZ(p), ARRAY<T>, MAP<K,V>, ROW<…>".into());
-            }
-            return Err(e);
-        }
+        "ARRAY" => array(lx)?,
+        "MAP" => map(lx)?,
+        "ROW" => row(lx)?,
+        _ => return Err(unknown_type(&word, &upper, at, len)),
     })
+}
+
+fn decimal(lx: &mut Lexer) -> Result<SqlType, TypeError> {
+    let (p, ..) = params(lx, 2)?;
+    let precision = p.first().map_or(10, |x| x.0);
+    let scale = p.get(1).map_or(0, |x| x.0);
+    if !(1..=38).contains(&precision) {
+        let (_, s, l) = p[0];
+        return Err(TypeError {
+            start: s,
+            len: l,
+            message: format!("DECIMAL precision must be from 1 to 38, found {precision}"),
+            help: None,
+        });
+    }
+    if scale > precision {
+        let (_, s, l) = p[1];
+        return Err(TypeError {
+            start: s,
+            len: l,
+            message: format!("DECIMAL scale {scale} is larger than its precision {precision}"),
+            help: Some("the scale counts digits after the point and cannot exceed the precision".into()),
+        });
+    }
+    Ok(SqlType::Decimal { precision: precision as u8, scale: scale as u8 })
+}
+
+/// `WITHOUT TIME ZONE`, when written.
+fn without_time_zone(lx: &mut Lexer) -> Result<(), TypeError> {
+    if lx.eat_word("WITHOUT") {
+        lx.expect_word("TIME")?;
+        lx.expect_word("ZONE")?;
+    }
+    Ok(())
+}
+
+fn time(lx: &mut Lexer) -> Result<SqlType, TypeError> {
+    let p = precision(lx, "TIME", 0)?;
+    without_time_zone(lx)?;
+    Ok(SqlType::Time(p))
+}
+
+fn timestamp(lx: &mut Lexer) -> Result<SqlType, TypeError> {
+    let p = precision(lx, "TIMESTAMP", 6)?;
+    if !lx.eat_word("WITH") {
+        without_time_zone(lx)?;
+        return Ok(SqlType::Timestamp(p));
+    }
+    if !lx.eat_word("LOCAL") {
+        return Err(lx
+            .err_here("`TIMESTAMP WITH TIME ZONE` is not supported")
+            .with_help("use `TIMESTAMP_LTZ(p)` or `TIMESTAMP(p) WITH LOCAL TIME ZONE`"));
+    }
+    lx.expect_word("TIME")?;
+    lx.expect_word("ZONE")?;
+    Ok(SqlType::TimestampLtz(p))
+}
+
+fn array(lx: &mut Lexer) -> Result<SqlType, TypeError> {
+    lx.expect_punct('<')?;
+    let ty = parse_type(lx)?;
+    let nullable = parse_nullability(lx)?;
+    lx.expect_punct('>')?;
+    Ok(SqlType::Array(Box::new(Field { ty, nullable })))
+}
+
+fn map(lx: &mut Lexer) -> Result<SqlType, TypeError> {
+    lx.expect_punct('<')?;
+    let key = parse_type(lx)?;
+    if lx.eat_word("NOT") {
+        lx.expect_word("NULL")?;
+    } else if lx.is_word("NULL") {
+        return Err(lx.err_here("map keys cannot be null").with_help("remove `NULL`; keys are always NOT NULL"));
+    }
+    lx.expect_punct(',')?;
+    let ty = parse_type(lx)?;
+    let nullable = parse_nullability(lx)?;
+    lx.expect_punct('>')?;
+    Ok(SqlType::Map(Box::new(key), Box::new(Field { ty, nullable })))
+}
+
+fn row(lx: &mut Lexer) -> Result<SqlType, TypeError> {
+    let close = if lx.eat_punct('<') {
+        '>'
+    } else if lx.eat_punct('(') {
+        ')'
+    } else {
+        return Err(lx.err_here("expected `<` after ROW").with_help("write ROW<name TYPE, …>"));
+    };
+    let mut fields: Vec<RowField> = Vec::new();
+    loop {
+        let (t, fat, flen) = lx.next();
+        let name = match t {
+            Tok::Word(w) | Tok::Ident(w) => w,
+            t => {
+                return Err(TypeError {
+                    start: fat,
+                    len: flen.max(1),
+                    message: format!("expected a field name, found {}", describe(&t)),
+                    help: None,
+                });
+            }
+        };
+        if fields.iter().any(|f| f.name == name) {
+            return Err(TypeError { start: fat, len: flen, message: format!("duplicate ROW field `{name}`"), help: None });
+        }
+        let ty = parse_type(lx)?;
+        let nullable = parse_nullability(lx)?;
+        fields.push(RowField { name, ty, nullable });
+        if lx.eat_punct(close) {
+            break;
+        }
+        lx.expect_punct(',')?;
+    }
+    Ok(SqlType::Row(fields))
+}
+
+fn unknown_type(word: &str, upper: &str, at: usize, len: usize) -> TypeError {
+    let mut e = TypeError { start: at, len, message: format!("unknown type `{word}`"), help: None };
+    if let Some(s) = crate::suggest::closest(upper, TYPE_NAMES.iter().copied()) {
+        e.help = Some(format!("did you mean `{s}`?"));
+    } else {
+        e.help = Some("supported types: BOOLEAN, TINYINT, SMALLINT, INT, BIGINT, FLOAT, DOUBLE, DECIMAL(p,s), STRING, VARCHAR(n), CHAR(n), BYTES, VARBINARY(n), BINARY(n), DATE, TIME(p), TIMESTAMP(p), TIMESTAMP_LTZ(p), ARRAY<T>, MAP<K,V>, ROW<…>".into());
+    }
+    e
+}
+
+/// Parses a type and, when written, its nullability: the derive's
+/// `sql = "DECIMAL(10, 2)"`, whose metadata comes from the field's attributes.
+/// `Some(false)` for `NOT NULL`, `Some(true)` for `NULL`.
+pub fn parse_sql_type(src: &str) -> Result<(SqlType, Option<bool>), TypeError> {
+    let mut lx = Lexer { toks: lex(src)?, pos: 0 };
+    let ty = parse_type(&mut lx)?;
+    let written = if lx.is_word("NOT") || lx.is_word("NULL") { Some(parse_nullability(&mut lx)?) } else { None };
+    if lx.peek().0 != Tok::End {
+        return Err(lx.err_here(format!("unexpected {} after the column type", describe(&lx.peek().0))));
+    }
+    Ok((ty, written))
 }
 
 impl TypeError {
@@ -602,5 +500,14 @@ mod tests {
         assert!(parse_column("INT NOT").is_err());
         assert!(parse_column("ARRAY<INT").is_err());
         assert!(parse_column("INT PRIMARY KEY").is_err());
+    }
+
+    #[test]
+    fn a_type_alone() {
+        assert_eq!(parse_sql_type("DECIMAL(10, 2)").unwrap(), (SqlType::Decimal { precision: 10, scale: 2 }, None));
+        assert_eq!(parse_sql_type("INT NOT NULL").unwrap(), (SqlType::Int, Some(false)));
+        assert_eq!(parse_sql_type("INT NULL").unwrap(), (SqlType::Int, Some(true)));
+        assert!(parse_sql_type("DECIMAL(40, 2)").unwrap_err().message.contains("1 to 38"));
+        assert!(parse_sql_type("INT METADATA").unwrap_err().message.contains("after the column type"));
     }
 }

@@ -93,119 +93,134 @@ pub fn check(kind: &Kind, raw: &RawValue) -> Result<Value, ValueError> {
     match *kind {
         Kind::Str => non_empty(text).map(Value::Str),
         Kind::AnyStr => Ok(Value::Str(text)),
-        Kind::Int { min, max } | Kind::Long { min, max } => {
-            let n = match raw {
-                RawValue::Int(i) => i64::try_from(*i).map_err(|_| ValueError::new(format!("`{i}` is out of range")))?,
-                RawValue::Str(s) => s.trim().parse::<i64>().map_err(|_| ValueError::new(format!("expected an integer, found `{s}`")))?,
-                RawValue::Float(f) => return Err(ValueError::new(format!("expected an integer, found `{f}`"))),
-                _ => return Err(ValueError::new(format!("expected an integer, found `{text}`"))),
-            };
-            in_range(n, min, max)?;
-            Ok(Value::Int(n))
-        }
-        Kind::Bool => match raw {
-            RawValue::Bool(b) => Ok(Value::Bool(*b)),
-            _ if text.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
-            _ if text.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
-            _ => Err(ValueError::new(format!("expected `true` or `false`, found `{text}`"))),
-        },
-        Kind::Double { min, max } => {
-            let f = match raw {
-                RawValue::Float(f) => *f,
-                RawValue::Int(i) => *i as f64,
-                _ => text.trim().parse::<f64>().map_err(|_| ValueError::new(format!("expected a number, found `{text}`")))?,
-            };
-            if !f.is_finite() || f < min || f > max {
-                return Err(ValueError::new(format!("`{text}` is out of range: expected a number from {min} to {max}")));
-            }
-            Ok(Value::Double(f))
-        }
-        Kind::Duration { min_ms, max_ms } => {
-            let ms = parse_duration(&text)?;
-            if ms < min_ms || ms > max_ms {
-                return Err(ValueError::new(format!(
-                    "`{text}` is out of range: expected a duration from {} to {}",
-                    show_ms(min_ms),
-                    show_ms(max_ms)
-                )));
-            }
-            Ok(Value::Millis(ms))
-        }
-        Kind::Enum(values) => {
-            if values.contains(&text.as_str()) {
-                return Ok(Value::Str(text));
-            }
-            let list = values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
-            let err = ValueError::new(format!("`{text}` is not one of {list}"));
-            Err(match crate::suggest::closest(&text, values.iter().copied()) {
-                Some(s) => err.help(format!("did you mean `{s}`?")),
-                None => err,
-            })
-        }
+        Kind::Int { min, max } | Kind::Long { min, max } => integer(raw, &text, min, max),
+        Kind::Bool => boolean(raw, &text),
+        Kind::Double { min, max } => double(raw, &text, min, max),
+        Kind::Duration { min_ms, max_ms } => duration(&text, min_ms, max_ms),
+        Kind::Enum(values) => one_of(text, values),
         Kind::StreamArn => parse_stream_arn(&text).map(|_| Value::Str(text)),
-        Kind::StreamName => {
-            if valid_name(&text, 128) {
-                Ok(Value::Str(text))
-            } else {
-                Err(ValueError::new(format!(
-                    "`{text}` is not a valid stream name: 1 to 128 characters of letters, digits, `_`, `-` and `.`"
-                )))
-            }
-        }
+        Kind::StreamName => name(text, "stream name"),
         Kind::Region => check_region(&text).map(|_| Value::Str(text)),
         Kind::Endpoint => check_endpoint(&text).map(|_| Value::Str(text)),
         Kind::RoleArn => check_role_arn(&text).map(|_| Value::Str(text)),
         Kind::ConsumerArn => check_consumer_arn(&text).map(|_| Value::Str(text)),
-        Kind::ConsumerName => {
-            if valid_name(&text, 128) {
-                Ok(Value::Str(text))
-            } else {
-                Err(ValueError::new(format!(
-                    "`{text}` is not a valid consumer name: 1 to 128 characters of letters, digits, `_`, `-` and `.`"
-                )))
-            }
-        }
-        Kind::SessionName => {
-            let ok = (2..=64).contains(&text.len()) && text.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
-            if ok {
-                Ok(Value::Str(text))
-            } else {
-                Err(ValueError::new(format!(
-                    "`{text}` is not a valid role session name: 2 to 64 characters of letters, digits and `_+=,.@-`"
-                )))
-            }
-        }
+        Kind::ConsumerName => name(text, "consumer name"),
+        Kind::SessionName => session_name(text),
         Kind::RustPath => check_rust_path(&text).map(|_| Value::Str(text)),
         Kind::Path => non_empty(text).map(Value::Str),
         Kind::DatePattern => java_pattern_to_chrono(&text).map(|_| Value::Str(text)),
         Kind::Timestamp => non_empty(text).map(Value::Str),
         Kind::Char => parse_char(&text).map(Value::Char),
-        Kind::Charset => match text.to_ascii_uppercase().as_str() {
-            "UTF-8" | "UTF8" | "US-ASCII" | "ASCII" | "ISO-8859-1" | "LATIN1" => Ok(Value::Str(text)),
-            _ => Err(ValueError::new(format!("character set `{text}` is not supported"))
-                .help("use `UTF-8`, `US-ASCII` or `ISO-8859-1`; other sets would need a transcoding table kinesis-tables does not ship")),
-        },
-        Kind::Number => match raw {
-            RawValue::Int(_) => Ok(Value::Str(text)),
-            RawValue::Float(f) if f.is_finite() => Ok(Value::Str(text)),
-            _ if text.trim().parse::<i64>().is_ok() || text.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
-                Ok(Value::Str(text.trim().to_string()))
-            }
-            _ => Err(ValueError::new(format!("expected a number, found `{text}`"))),
-        },
-        Kind::Partitioner => match text.as_str() {
-            "random" | "fixed" => Ok(Value::Str(text)),
-            other if other.contains("::") || other.chars().next().is_some_and(|c| c.is_ascii_uppercase()) => {
-                check_rust_path(other).map(|_| Value::Str(text))
-            }
-            other => {
-                let err = ValueError::new(format!("`{other}` is not a partitioner: expected `random`, `fixed` or a Rust type path"));
-                Err(match crate::suggest::closest(other, ["random", "fixed"]) {
-                    Some(s) => err.help(format!("did you mean `{s}`?")),
-                    None => err,
-                })
-            }
-        },
+        Kind::Charset => charset(text),
+        Kind::Number => number(raw, text),
+        Kind::Partitioner => partitioner(text),
+    }
+}
+
+fn integer(raw: &RawValue, text: &str, min: i64, max: i64) -> Result<Value, ValueError> {
+    let n = match raw {
+        RawValue::Int(i) => i64::try_from(*i).map_err(|_| ValueError::new(format!("`{i}` is out of range")))?,
+        RawValue::Str(s) => s.trim().parse::<i64>().map_err(|_| ValueError::new(format!("expected an integer, found `{s}`")))?,
+        RawValue::Float(f) => return Err(ValueError::new(format!("expected an integer, found `{f}`"))),
+        _ => return Err(ValueError::new(format!("expected an integer, found `{text}`"))),
+    };
+    in_range(n, min, max)?;
+    Ok(Value::Int(n))
+}
+
+fn boolean(raw: &RawValue, text: &str) -> Result<Value, ValueError> {
+    match raw {
+        RawValue::Bool(b) => Ok(Value::Bool(*b)),
+        _ if text.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
+        _ if text.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
+        _ => Err(ValueError::new(format!("expected `true` or `false`, found `{text}`"))),
+    }
+}
+
+fn double(raw: &RawValue, text: &str, min: f64, max: f64) -> Result<Value, ValueError> {
+    let f = match raw {
+        RawValue::Float(f) => *f,
+        RawValue::Int(i) => *i as f64,
+        _ => text.trim().parse::<f64>().map_err(|_| ValueError::new(format!("expected a number, found `{text}`")))?,
+    };
+    if !f.is_finite() || f < min || f > max {
+        return Err(ValueError::new(format!("`{text}` is out of range: expected a number from {min} to {max}")));
+    }
+    Ok(Value::Double(f))
+}
+
+fn duration(text: &str, min_ms: u64, max_ms: u64) -> Result<Value, ValueError> {
+    let ms = parse_duration(text)?;
+    if ms < min_ms || ms > max_ms {
+        return Err(ValueError::new(format!(
+            "`{text}` is out of range: expected a duration from {} to {}",
+            show_ms(min_ms),
+            show_ms(max_ms)
+        )));
+    }
+    Ok(Value::Millis(ms))
+}
+
+fn one_of(text: String, values: &[&str]) -> Result<Value, ValueError> {
+    if values.contains(&text.as_str()) {
+        return Ok(Value::Str(text));
+    }
+    let list = values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
+    let err = ValueError::new(format!("`{text}` is not one of {list}"));
+    Err(match crate::suggest::closest(&text, values.iter().copied()) {
+        Some(s) => err.help(format!("did you mean `{s}`?")),
+        None => err,
+    })
+}
+
+/// A stream or consumer name.
+fn name(text: String, what: &str) -> Result<Value, ValueError> {
+    if valid_name(&text, 128) {
+        return Ok(Value::Str(text));
+    }
+    Err(ValueError::new(format!("`{text}` is not a valid {what}: 1 to 128 characters of letters, digits, `_`, `-` and `.`")))
+}
+
+fn session_name(text: String) -> Result<Value, ValueError> {
+    let ok = (2..=64).contains(&text.len()) && text.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if ok {
+        return Ok(Value::Str(text));
+    }
+    Err(ValueError::new(format!("`{text}` is not a valid role session name: 2 to 64 characters of letters, digits and `_+=,.@-`")))
+}
+
+fn charset(text: String) -> Result<Value, ValueError> {
+    match text.to_ascii_uppercase().as_str() {
+        "UTF-8" | "UTF8" | "US-ASCII" | "ASCII" | "ISO-8859-1" | "LATIN1" => Ok(Value::Str(text)),
+        _ => Err(ValueError::new(format!("character set `{text}` is not supported"))
+            .help("use `UTF-8`, `US-ASCII` or `ISO-8859-1`; other sets would need a transcoding table kinesis-tables does not ship")),
+    }
+}
+
+fn number(raw: &RawValue, text: String) -> Result<Value, ValueError> {
+    match raw {
+        RawValue::Int(_) => Ok(Value::Str(text)),
+        RawValue::Float(f) if f.is_finite() => Ok(Value::Str(text)),
+        _ if text.trim().parse::<i64>().is_ok() || text.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
+            Ok(Value::Str(text.trim().to_string()))
+        }
+        _ => Err(ValueError::new(format!("expected a number, found `{text}`"))),
+    }
+}
+
+fn partitioner(text: String) -> Result<Value, ValueError> {
+    match text.as_str() {
+        "random" | "fixed" => Ok(Value::Str(text)),
+        other if other.contains("::") || other.chars().next().is_some_and(|c| c.is_ascii_uppercase()) => {
+            check_rust_path(other).map(|_| Value::Str(text))
+        }
+        other => {
+            let err = ValueError::new(format!("`{other}` is not a partitioner: expected `random`, `fixed` or a Rust type path"));
+            Err(match crate::suggest::closest(other, ["random", "fixed"]) {
+                Some(s) => err.help(format!("did you mean `{s}`?")),
+                None => err,
+            })
+        }
     }
 }
 

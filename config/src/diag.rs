@@ -47,9 +47,6 @@ impl<S> Diag<S> {
         }
         self
     }
-    pub fn map_span<T>(self, f: impl FnOnce(S) -> T) -> Diag<T> {
-        Diag { level: self.level, message: self.message, span: f(self.span), label: self.label, notes: self.notes, help: self.help }
-    }
     pub fn is_error(&self) -> bool {
         self.level == Level::Error
     }
@@ -94,24 +91,5 @@ impl<S> Diags<S> {
     }
     pub fn error_count(&self) -> usize {
         self.items.iter().filter(|d| d.is_error()).count()
-    }
-}
-
-/// A span that can be narrowed to part of the text it covers.
-pub trait SpanLike: Clone {
-    /// The span of bytes `start..start+len` of the text this span covers,
-    /// when that can be expressed; otherwise the span itself.
-    fn narrow(&self, start: usize, len: usize) -> Self;
-}
-
-impl SpanLike for () {
-    fn narrow(&self, _: usize, _: usize) -> Self {}
-}
-
-#[cfg(feature = "compiler")]
-impl SpanLike for proc_macro2::Span {
-    /// A literal's span cannot be narrowed on stable Rust; the whole literal is marked.
-    fn narrow(&self, _: usize, _: usize) -> Self {
-        *self
     }
 }
