@@ -54,10 +54,14 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use super::decode::deliver;
+use super::error::{Cause, SourceError};
+use super::event::Event;
+use super::polling::ShardReader;
+use super::start::Start;
 use crate::Record;
-use crate::config::{Backoff, EfoConfig, EfoLifecycle, TableConfig};
-use crate::retry::{self, Class};
-use crate::source::{Event, ShardReader, SourceError, Start, deliver};
+use crate::config::{EfoConfig, EfoLifecycle, TableConfig};
+use crate::retry::{self, Attempt, Class, Policy};
 
 /// Shards known to be closed: some listed shard names them as its parent.
 pub(crate) type ClosedShards = Arc<Mutex<HashSet<String>>>;
@@ -104,19 +108,23 @@ impl Efo {
                     (Some(arn), _) => ConsumerRef::Arn(arn),
                     (None, Some(name)) => ConsumerRef::Name(name),
                     (None, None) => {
-                        return Err(SourceError::Setup(format!(
-                            "table `{table}` reads stream `{stream}` through EFO but names no consumer \
+                        return Err(SourceError::Setup(
+                            format!(
+                                "table `{table}` reads stream `{stream}` through EFO but names no consumer \
                              (source.efo.consumer.name, or scan.stream.efo.consumerarn)"
-                        )));
+                            )
+                            .into(),
+                        ));
                     }
                 };
                 self_managed(client, efo, &stream_arn, stream, by, deadline).await?
             }
             EfoLifecycle::JobManaged => {
                 let Some(name) = efo.consumer_name.as_deref() else {
-                    return Err(SourceError::Setup(format!(
-                        "table `{table}` reads stream `{stream}` through EFO but names no consumer (source.efo.consumer.name)"
-                    )));
+                    return Err(SourceError::Setup(
+                        format!("table `{table}` reads stream `{stream}` through EFO but names no consumer (source.efo.consumer.name)")
+                            .into(),
+                    ));
                 };
                 job_managed(client, efo, &stream_arn, stream, name, deadline).await?
             }
@@ -132,48 +140,61 @@ impl Efo {
             return Ok(());
         }
         let efo = &cfg.source.efo;
-        let b = &efo.deregister_retry;
         let deadline = Instant::now() + efo.deregister_timeout;
-        let what = || format!("EFO consumer `{}` of stream `{}`", self.consumer_name, self.stream_arn);
-        let mut attempt = 0;
-        loop {
-            match client.deregister_stream_consumer().consumer_arn(&self.consumer_arn).send().await {
-                Ok(_) => break,
-                Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(()),
-                Err(e) => {
-                    let retryable = code(&e) == Some("ResourceInUseException") || retryable(retry::classify(&e));
-                    if !retryable || attempt >= b.max_retries || Instant::now() >= deadline {
-                        return Err(SourceError::Kinesis(format!("cannot deregister {}: {}", what(), retry::describe(&e))));
-                    }
-                }
-            }
-            tokio::time::sleep(retry::delay(b, attempt)).await;
-            attempt += 1;
+        if self.deregister(client, efo, deadline).await? {
+            self.wait_until_gone(client, efo, deadline).await?;
         }
-        // Wait until it is gone, so that a start right after this finds no
-        // half-deleted consumer of its name.
-        let mut attempt = 0;
-        loop {
-            match describe(client, efo, &self.stream_arn, &ConsumerRef::Arn(&self.consumer_arn)).await {
-                Ok(None) => {
-                    tracing::info!(consumer = %self.consumer_name, "EFO consumer deregistered");
-                    return Ok(());
-                }
-                Ok(Some(_)) | Err(_) if Instant::now() < deadline => {}
-                Ok(Some(d)) => {
-                    tracing::warn!(
-                        consumer = %self.consumer_name,
-                        "the EFO consumer is still {} after {:?} (source.efo.deregister.timeout); Kinesis finishes deleting it on its own",
-                        d.status.as_str(),
-                        efo.deregister_timeout
-                    );
-                    return Ok(());
-                }
-                Err(e) => return Err(e),
+        Ok(())
+    }
+
+    /// DeregisterStreamConsumer, retried (ResourceInUseException too) up to
+    /// the deadline. Whether there was a consumer to deregister.
+    async fn deregister(&self, client: &Client, efo: &EfoConfig, deadline: Instant) -> Result<bool, SourceError> {
+        let policy = Policy::new(&efo.deregister_retry).deadline(deadline);
+        let result = retry::run(&policy, |_| async move {
+            match client.deregister_stream_consumer().consumer_arn(&self.consumer_arn).send().await {
+                Ok(_) => Attempt::Done(true),
+                Err(e) if code(&e) == Some("ResourceNotFoundException") => Attempt::Done(false),
+                Err(e) if code(&e) == Some("ResourceInUseException") => Attempt::Failed(Class::Transient, e),
+                Err(e) => Attempt::Failed(retry::classify(&e), e),
             }
-            let pause = retry::delay(b, attempt.min(8)).min(deadline.saturating_duration_since(Instant::now()));
-            tokio::time::sleep(pause).await;
-            attempt += 1;
+        })
+        .await;
+        result.map_err(|gave_up| {
+            let what = format!("EFO consumer `{}` of stream `{}`", self.consumer_name, self.stream_arn);
+            SourceError::kinesis(format!("cannot deregister {what}: {}", retry::describe(&gave_up.error)), gave_up.error)
+        })
+    }
+
+    /// Waits until the consumer is gone, so that a start right after this
+    /// finds no half-deleted consumer of its name. At the deadline a consumer
+    /// still there is left to Kinesis (warned about); a failed check is an error.
+    async fn wait_until_gone(&self, client: &Client, efo: &EfoConfig, deadline: Instant) -> Result<(), SourceError> {
+        let policy = Policy::new(&efo.deregister_retry).unlimited().max_exponent(8).deadline(deadline);
+        let by = ConsumerRef::Arn(&self.consumer_arn);
+        let result = retry::run(&policy, |_| async {
+            match describe(client, efo, &self.stream_arn, &by).await {
+                Ok(None) => Attempt::Done(()),
+                Ok(Some(d)) => Attempt::Failed(Class::Transient, Ok(d)),
+                Err(e) => Attempt::Failed(Class::Transient, Err(e)),
+            }
+        })
+        .await;
+        match result {
+            Ok(()) => {
+                tracing::info!(consumer = %self.consumer_name, "EFO consumer deregistered");
+                Ok(())
+            }
+            Err(retry::GaveUp { error: Ok(d), .. }) => {
+                tracing::warn!(
+                    consumer = %self.consumer_name,
+                    "the EFO consumer is still {} after {:?} (source.efo.deregister.timeout); Kinesis finishes deleting it on its own",
+                    d.status.as_str(),
+                    efo.deregister_timeout
+                );
+                Ok(())
+            }
+            Err(retry::GaveUp { error: Err(e), .. }) => Err(e),
         }
     }
 }
@@ -191,38 +212,43 @@ async fn self_managed(
         ConsumerRef::Name(n) => format!("EFO consumer `{n}`"),
         ConsumerRef::Arn(a) => format!("EFO consumer `{a}`"),
     };
-    let mut attempt = 0;
-    loop {
-        match describe(client, efo, stream_arn, &by).await? {
-            None => {
-                return Err(SourceError::Setup(format!(
-                    "{named} of stream `{stream}` does not exist; with source.efo.lifecycle SELF_MANAGED \
-                     (scan.stream.efo.registration NONE) it must be registered beforehand (RegisterStreamConsumer), \
-                     or let the source manage it with JOB_MANAGED"
-                )));
+    let fail = |e| Attempt::Done(Err(e));
+    let policy = Policy::new(&efo.describe_retry).deadline(deadline);
+    let result = retry::run(&policy, |_| async {
+        let d = match describe(client, efo, stream_arn, &by).await {
+            Err(e) => return fail(e),
+            Ok(None) => {
+                return fail(SourceError::Setup(
+                    format!(
+                        "{named} of stream `{stream}` does not exist; with source.efo.lifecycle SELF_MANAGED \
+                         (scan.stream.efo.registration NONE) it must be registered beforehand (RegisterStreamConsumer), \
+                         or let the source manage it with JOB_MANAGED"
+                    )
+                    .into(),
+                ));
             }
-            Some(d) if d.stream_arn != stream_arn && !d.stream_arn.is_empty() => {
-                return Err(SourceError::Setup(format!("{named} belongs to stream `{}`, not `{stream_arn}`", d.stream_arn)));
-            }
-            Some(d) if d.status == ConsumerStatus::Active => return Ok(d),
-            Some(d) if d.status == ConsumerStatus::Deleting => {
-                return Err(SourceError::Setup(format!("{named} of stream `{stream}` is being deleted")));
-            }
-            Some(d) => {
-                if Instant::now() >= deadline || attempt >= efo.describe_retry.max_retries {
-                    return Err(SourceError::Setup(format!(
-                        "{named} of stream `{stream}` is still {} (not ACTIVE) after {attempt} checks",
-                        d.status.as_str()
-                    )));
-                }
-            }
+            Ok(Some(d)) => d,
+        };
+        if d.stream_arn != stream_arn && !d.stream_arn.is_empty() {
+            return fail(SourceError::Setup(format!("{named} belongs to stream `{}`, not `{stream_arn}`", d.stream_arn).into()));
         }
-        sleep_until_deadline(&efo.describe_retry, attempt, deadline).await;
-        attempt += 1;
-    }
+        match d.status {
+            ConsumerStatus::Active => Attempt::Done(Ok(d)),
+            ConsumerStatus::Deleting => fail(SourceError::Setup(format!("{named} of stream `{stream}` is being deleted").into())),
+            _ => Attempt::Failed(Class::Transient, d.status),
+        }
+    })
+    .await;
+    result.unwrap_or_else(|gave_up| {
+        Err(SourceError::Setup(
+            format!("{named} of stream `{stream}` is still {} (not ACTIVE) after {} checks", gave_up.error.as_str(), gave_up.attempts - 1)
+                .into(),
+        ))
+    })
 }
 
-/// JOB_MANAGED: registers the consumer, or reuses the one of that name.
+/// JOB_MANAGED: registers the consumer, or reuses the one of that name, and
+/// waits until it is ACTIVE; registers it again if it is deleted meanwhile.
 async fn job_managed(
     client: &Client,
     efo: &EfoConfig,
@@ -232,123 +258,121 @@ async fn job_managed(
     deadline: Instant,
 ) -> Result<Described, SourceError> {
     let timed_out = |state: &str| {
-        SourceError::Setup(format!(
-            "EFO consumer `{name}` of stream `{stream}` is still {state} after {:?} (the registration timeout)",
-            efo.register_timeout
-        ))
+        SourceError::Setup(
+            format!(
+                "EFO consumer `{name}` of stream `{stream}` is still {state} after {:?} (the registration timeout)",
+                efo.register_timeout
+            )
+            .into(),
+        )
     };
-    let mut round = 0;
-    loop {
-        let arn = match register(client, efo, stream_arn, name).await? {
-            Some(arn) => {
+    // Rounds of register-or-reuse, until the deadline.
+    let policy = Policy::new(&efo.describe_retry).unlimited().deadline(deadline);
+    let result = retry::run(&policy, |_| async {
+        let arn = match register(client, efo, stream_arn, name).await {
+            Err(e) => return Attempt::Done(Err(e)),
+            Ok(Some(arn)) => {
                 tracing::info!(consumer = name, stream, "registered EFO consumer");
                 arn
             }
             // It exists: reuse it, unless it is on its way out.
-            None => match describe(client, efo, stream_arn, &ConsumerRef::Name(name)).await? {
-                Some(d) if d.status == ConsumerStatus::Deleting => {
+            Ok(None) => match describe(client, efo, stream_arn, &ConsumerRef::Name(name)).await {
+                Err(e) => return Attempt::Done(Err(e)),
+                Ok(Some(d)) if d.status == ConsumerStatus::Deleting => {
                     tracing::info!(consumer = name, stream, "the EFO consumer is being deleted; registering it again once it is gone");
-                    if Instant::now() >= deadline {
-                        return Err(timed_out("DELETING"));
-                    }
-                    sleep_until_deadline(&efo.describe_retry, round, deadline).await;
-                    round += 1;
-                    continue;
+                    return Attempt::Failed(Class::Transient, "DELETING");
                 }
-                Some(d) => {
+                Ok(Some(d)) => {
                     tracing::info!(consumer = name, stream, "reusing the existing EFO consumer");
                     d.arn
                 }
-                None => continue,
+                // Gone between the two calls: register again.
+                Ok(None) => return Attempt::Failed(Class::Transient, "not ACTIVE"),
             },
         };
-        // Wait until ACTIVE.
-        let mut attempt = 0;
-        loop {
-            match describe(client, efo, stream_arn, &ConsumerRef::Arn(&arn)).await? {
-                Some(d) if d.status == ConsumerStatus::Active => return Ok(d),
-                // Deleted meanwhile (another instance stopped): register again.
-                Some(d) if d.status == ConsumerStatus::Deleting => break,
-                None => break,
-                Some(d) => {
-                    if Instant::now() >= deadline || attempt >= efo.describe_retry.max_retries {
-                        return Err(timed_out(d.status.as_str()));
-                    }
-                }
-            }
-            sleep_until_deadline(&efo.describe_retry, attempt, deadline).await;
-            attempt += 1;
+        match until_active(client, efo, stream_arn, &arn, deadline).await {
+            Ok(Activation::Active(d)) => Attempt::Done(Ok(d)),
+            // Deleted meanwhile (another instance stopped): register again.
+            Ok(Activation::Gone) => Attempt::Failed(Class::Transient, "not ACTIVE"),
+            Ok(Activation::Stuck(status)) => Attempt::Done(Err(timed_out(status.as_str()))),
+            Err(e) => Attempt::Done(Err(e)),
         }
-        if Instant::now() >= deadline {
-            return Err(timed_out("not ACTIVE"));
+    })
+    .await;
+    result.unwrap_or_else(|gave_up| Err(timed_out(gave_up.error)))
+}
+
+/// How waiting for a consumer to become ACTIVE ended.
+enum Activation {
+    Active(Described),
+    /// Deleted meanwhile.
+    Gone,
+    /// Still in this state once the deadline or the retries ran out.
+    Stuck(ConsumerStatus),
+}
+
+/// Waits until consumer `arn` is ACTIVE (`source.efo.describe.*` backoff, up to the deadline).
+async fn until_active(client: &Client, efo: &EfoConfig, stream_arn: &str, arn: &str, deadline: Instant) -> Result<Activation, SourceError> {
+    let policy = Policy::new(&efo.describe_retry).deadline(deadline);
+    let result = retry::run(&policy, |_| async {
+        match describe(client, efo, stream_arn, &ConsumerRef::Arn(arn)).await {
+            Err(e) => Attempt::Done(Err(e)),
+            Ok(Some(d)) if d.status == ConsumerStatus::Active => Attempt::Done(Ok(Activation::Active(d))),
+            Ok(Some(d)) if d.status == ConsumerStatus::Deleting => Attempt::Done(Ok(Activation::Gone)),
+            Ok(None) => Attempt::Done(Ok(Activation::Gone)),
+            Ok(Some(d)) => Attempt::Failed(Class::Transient, d.status),
         }
-        round += 1;
-    }
+    })
+    .await;
+    result.unwrap_or_else(|gave_up| Ok(Activation::Stuck(gave_up.error)))
 }
 
 /// RegisterStreamConsumer: the new consumer's ARN, or `None` when one of that
 /// name exists already.
 async fn register(client: &Client, efo: &EfoConfig, stream_arn: &str, name: &str) -> Result<Option<String>, SourceError> {
-    let b = &efo.register_retry;
-    let mut attempt = 0;
-    loop {
+    let result = retry::run(&Policy::new(&efo.register_retry), |_| async {
         match client.register_stream_consumer().stream_arn(stream_arn).consumer_name(name).send().await {
-            Ok(out) => match out.consumer() {
-                Some(c) => return Ok(Some(c.consumer_arn().to_owned())),
-                None => return Err(SourceError::Kinesis(format!("RegisterStreamConsumer `{name}` returned no consumer"))),
-            },
-            Err(e) if code(&e) == Some("ResourceInUseException") => return Ok(None),
-            Err(e) => {
-                if !retryable(retry::classify(&e)) || attempt >= b.max_retries {
-                    return Err(SourceError::Setup(format!(
-                        "cannot register EFO consumer `{name}` of stream `{stream_arn}`: {}",
-                        retry::describe(&e)
-                    )));
-                }
-            }
+            Ok(out) => Attempt::Done(Some(out.consumer().map(|c| c.consumer_arn().to_owned()))),
+            Err(e) if code(&e) == Some("ResourceInUseException") => Attempt::Done(None),
+            Err(e) => Attempt::Failed(retry::classify(&e), e),
         }
-        tokio::time::sleep(retry::delay(b, attempt)).await;
-        attempt += 1;
+    })
+    .await;
+    match result {
+        Ok(Some(Some(arn))) => Ok(Some(arn)),
+        Ok(Some(None)) => Err(SourceError::Kinesis(format!("RegisterStreamConsumer `{name}` returned no consumer").into())),
+        Ok(None) => Ok(None),
+        Err(gave_up) => {
+            let message = format!("cannot register EFO consumer `{name}` of stream `{stream_arn}`: {}", retry::describe(&gave_up.error));
+            Err(SourceError::setup(message, gave_up.error))
+        }
     }
 }
 
 /// DescribeStreamConsumer; `None` when there is no such consumer.
 async fn describe(client: &Client, efo: &EfoConfig, stream_arn: &str, by: &ConsumerRef<'_>) -> Result<Option<Described>, SourceError> {
-    let b = &efo.describe_retry;
-    let mut attempt = 0;
-    loop {
+    let result = retry::run(&Policy::new(&efo.describe_retry), |_| async {
         let req = client.describe_stream_consumer();
         let req = match by {
             ConsumerRef::Name(n) => req.stream_arn(stream_arn).consumer_name(*n),
             ConsumerRef::Arn(a) => req.consumer_arn(*a),
         };
         match req.send().await {
-            Ok(out) => {
-                return match out.consumer_description() {
-                    Some(d) => Ok(Some(Described {
-                        arn: d.consumer_arn().to_owned(),
-                        name: d.consumer_name().to_owned(),
-                        stream_arn: d.stream_arn().to_owned(),
-                        status: d.consumer_status().clone(),
-                    })),
-                    None => Ok(None),
-                };
-            }
-            Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(None),
-            Err(e) => {
-                if !retryable(retry::classify(&e)) || attempt >= b.max_retries {
-                    return Err(SourceError::Kinesis(format!("DescribeStreamConsumer failed: {}", retry::describe(&e))));
-                }
-            }
+            Ok(out) => Attempt::Done(out.consumer_description().map(|d| Described {
+                arn: d.consumer_arn().to_owned(),
+                name: d.consumer_name().to_owned(),
+                stream_arn: d.stream_arn().to_owned(),
+                status: d.consumer_status().clone(),
+            })),
+            Err(e) if code(&e) == Some("ResourceNotFoundException") => Attempt::Done(None),
+            Err(e) => Attempt::Failed(retry::classify(&e), e),
         }
-        tokio::time::sleep(retry::delay(b, attempt)).await;
-        attempt += 1;
-    }
-}
-
-async fn sleep_until_deadline(b: &Backoff, attempt: u32, deadline: Instant) {
-    let left = deadline.saturating_duration_since(Instant::now());
-    tokio::time::sleep(retry::delay(b, attempt).min(left)).await;
+    })
+    .await;
+    result.map_err(|gave_up| {
+        let message = format!("DescribeStreamConsumer failed: {}", retry::describe(&gave_up.error));
+        SourceError::kinesis(message, gave_up.error)
+    })
 }
 
 fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
@@ -356,10 +380,6 @@ fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
         SdkError::ServiceError(se) => se.err().code(),
         _ => None,
     }
-}
-
-fn retryable(class: Class) -> bool {
-    matches!(class, Class::Throttled | Class::Transient)
 }
 
 /// How one subscription ended.
@@ -409,7 +429,7 @@ impl<R: Record> EfoShardReader<R> {
         // As with polling: if LATEST never delivered an event, resume from when it was taken.
         let taken_at = chrono::Utc::now().timestamp_millis();
         let mut pos = Position { from: start, seen_event: false, checked_end: None };
-        let mut attempt = 0u32;
+        let mut retrier = retry::retrier(Policy::new(b));
         let mut positioned = false;
         loop {
             let outcome = {
@@ -425,23 +445,25 @@ impl<R: Record> EfoShardReader<R> {
                 Outcome::Renew(why) => {
                     tracing::debug!(shard = &*r.shard, "subscription ended ({why}); subscribing again");
                     r.counters.resubscriptions.fetch_add(1, Ordering::Relaxed);
-                    attempt = 0;
+                    retrier.reset();
                 }
                 Outcome::Retry(why) => {
-                    if attempt >= b.max_retries {
-                        return Err(SourceError::Kinesis(format!(
-                            "SubscribeToShard on shard {} failed {} times in a row (efo subscribe retries = {}): {why}",
-                            r.shard,
-                            attempt + 1,
-                            b.max_retries
-                        )));
+                    let attempt = retrier.attempt();
+                    if attempt < b.max_retries {
+                        tracing::debug!(shard = &*r.shard, attempt, "SubscribeToShard failed ({why}); retrying");
                     }
-                    tracing::debug!(shard = &*r.shard, attempt, "SubscribeToShard failed ({why}); retrying");
                     if !pos.seen_event && matches!(pos.from, Start::Latest) {
                         pos.from = Start::AtTimestamp(taken_at);
                     }
-                    tokio::time::sleep(retry::delay(b, attempt)).await;
-                    attempt += 1;
+                    retrier.failed(Class::Transient, why).await.map_err(|gave_up| {
+                        SourceError::Kinesis(
+                            format!(
+                                "SubscribeToShard on shard {} failed {} times in a row (efo subscribe retries = {}): {}",
+                                r.shard, gave_up.attempts, b.max_retries, gave_up.error
+                            )
+                            .into(),
+                        )
+                    })?;
                 }
             }
         }
@@ -496,7 +518,7 @@ impl<R: Record> EfoShardReader<R> {
                     let (class, why) = stream_error(&e);
                     match class {
                         Class::Fatal => {
-                            return Err(SourceError::Kinesis(format!("SubscribeToShard on shard {} failed: {why}", r.shard)));
+                            return Err(SourceError::Kinesis(format!("SubscribeToShard on shard {} failed: {why}", r.shard).into()));
                         }
                         Class::Throttled => r.counters.throttled.fetch_add(1, Ordering::Relaxed),
                         _ => r.counters.transient_errors.fetch_add(1, Ordering::Relaxed),
@@ -577,7 +599,7 @@ impl<R: Record> EfoShardReader<R> {
                 Ok(Outcome::Retry(why))
             }
             Class::Fatal | Class::ExpiredIterator | Class::Retarget => {
-                Err(SourceError::Kinesis(format!("SubscribeToShard on shard {} failed: {why}", r.shard)))
+                Err(SourceError::Kinesis(format!("SubscribeToShard on shard {} failed: {why}", r.shard).into()))
             }
         }
     }
@@ -593,11 +615,8 @@ impl<R: Record> EfoShardReader<R> {
         let r = &self.polling;
         let Ok(iterator) = r.iterator(from).await else { return false };
         r.counters.get_records_calls.fetch_add(1, Ordering::Relaxed);
-        let mut req = r.client.get_records().shard_iterator(iterator).limit(1);
-        let by_arn = r.target.arn().is_some();
-        if let Some(arn) = r.target.arn() {
-            req = req.stream_arn(arn);
-        }
+        let req = r.client.get_records().shard_iterator(iterator).limit(1);
+        let (req, by_arn) = r.target.name_by_arn_only(req, |req, arn| req.stream_arn(arn));
         match req.send().await {
             Ok(out) => out.records().is_empty() && out.next_shard_iterator().is_none_or(str::is_empty),
             Err(e) => {
@@ -629,7 +648,7 @@ fn starting_position(from: &Start) -> Result<StartingPosition, SourceError> {
         Start::After(seq) => b.r#type(ShardIteratorType::AfterSequenceNumber).sequence_number(seq),
         Start::Inside { sequence_number, .. } => b.r#type(ShardIteratorType::AtSequenceNumber).sequence_number(sequence_number),
     };
-    b.build().map_err(|e| SourceError::Kinesis(format!("bad SubscribeToShard starting position: {e}")))
+    b.build().map_err(|e| SourceError::Kinesis(Cause::with_source(format!("bad SubscribeToShard starting position: {e}"), e)))
 }
 
 /// Classifies an error of the event stream: exceptions the server sends
