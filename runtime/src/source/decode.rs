@@ -21,7 +21,7 @@ use crate::{DecodeErrorKind, Metadata, Record};
 pub(crate) const MAX_BATCH_RECORDS: usize = 10_000;
 
 /// Decodes a read's records (de-aggregating KPL records) and sends them to
-/// the [`Source`] in batches of at most [`MAX_BATCH_RECORDS`]. `skip` drops
+/// the [`Source`](crate::source::Source) in batches of at most [`MAX_BATCH_RECORDS`]. `skip` drops
 /// the sub-records already processed at a start inside an aggregated record.
 /// Returns the bytes read, or `None` when the source is gone.
 pub(crate) async fn deliver<R: Record>(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::error::SourceError;
 use super::shards::{Pos, ShardInfo};
 
-/// Where one record of a [`Batch`] was read: for messages that name it.
+/// Where one record of a [`Batch`](crate::source::Batch) was read: for messages that name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordOrigin<'a> {
     pub sequence_number: &'a str,
@@ -33,7 +33,7 @@ impl Origins {
     }
 }
 
-/// What shard readers (polling or EFO) and discovery tell the [`Source`].
+/// What shard readers (polling or EFO) and discovery tell the [`Source`](crate::source::Source).
 pub(crate) enum Event<R> {
     /// A listing of the stream's shards, and those of them this source reads.
     Listed {

@@ -1,13 +1,13 @@
 //! The Kinesis source: polling (GetRecords) or enhanced fan-out (EFO).
 //!
-//! One task per shard reads with GetShardIterator/GetRecords ([`polling`])
+//! One task per shard reads with GetShardIterator/GetRecords (`polling`)
 //! — or, with `source.reader.type: EFO`, with SubscribeToShard ([`efo`]) —
 //! and decodes records into the table's type (with its metadata columns) in
-//! parallel, both through one function ([`decode`]); a discovery task lists
+//! parallel, both through one function (`decode`); a discovery task lists
 //! shards every `source.shard.discovery.interval` and reads those an
-//! assigner gives it (today: all of them) ([`discovery`]). The [`Source`]
+//! assigner gives it (today: all of them) (`discovery`). The [`Source`]
 //! hands batches out in order per shard and, through its I/O-free
-//! bookkeeping ([`shards`]), reads a shard's children only once the shard
+//! bookkeeping (`shards`), reads a shard's children only once the shard
 //! itself has been read to its end, and commits them only after it.
 //!
 //! **Delivery** is at least once. A batch's position is committed only after

@@ -1,5 +1,5 @@
 //! Enhanced fan-out (EFO): the SubscribeToShard reader of one shard, and
-//! (in [`consumer`]) the stream consumer's lifecycle.
+//! (in `consumer`) the stream consumer's lifecycle.
 //!
 //! **Subscriptions.** A shard's reader subscribes from the same start position
 //! the polling reader would use (checkpoint, configured position, or
