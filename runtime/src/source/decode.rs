@@ -130,13 +130,7 @@ fn decode_records<R: Record>(
                     if let (Some((lo, hi)), Some(h)) = (range, sub.effective_hash_key())
                         && !(lo..=hi).contains(&h)
                     {
-                        counters.out_of_range_sub_records.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(
-                            shard,
-                            sequence_number = seq,
-                            sub_sequence_number = k,
-                            "a sub-record's hash key lies outside the shard's range; delivering it"
-                        );
+                        out_of_range(counters, shard, seq, k);
                     }
                     let meta = Metadata {
                         timestamp: ts,
@@ -175,6 +169,17 @@ fn decode_records<R: Record>(
         }
     }
     Ok(out)
+}
+
+/// Counts a sub-record whose hash key lies outside its shard's range (it is delivered).
+fn out_of_range(counters: &Counters, shard: &str, sequence_number: &str, k: usize) {
+    counters.out_of_range_sub_records.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(
+        shard,
+        sequence_number,
+        sub_sequence_number = k,
+        "a sub-record's hash key lies outside the shard's range; delivering it"
+    );
 }
 
 /// Decodes one (sub-)record; `None` when it was skipped.

@@ -21,6 +21,12 @@ use crate::stream::Target;
 /// Picks the shards a source reads from a listing. Today's only
 /// implementation, [`AllShards`], reads every shard; a lease table would
 /// answer with the shards whose leases this worker holds.
+///
+/// The bookkeeping treats a shard that is not assigned like one that is not
+/// listed: a child whose parent is read elsewhere is not held back for it.
+/// An assigner that splits a stream between workers must therefore assign a
+/// child only once every parent is finished (the KCL's rule: a child lease
+/// is taken once its parents' leases are at SHARD_END or gone).
 pub(crate) trait ShardAssigner: Send + Sync + 'static {
     /// The ids of the listed shards to read. Called after every listing.
     fn assign<'a>(&'a self, listed: &'a [ShardInfo]) -> BoxFuture<'a, Result<HashSet<String>, SourceError>>;

@@ -589,3 +589,54 @@ async fn commit_loop(
         tokio::time::sleep(interval).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::checkpoint::{BoxFuture, CheckpointError, ShardUpdate};
+
+    /// Records every commit.
+    #[derive(Default)]
+    struct Recording(Mutex<Vec<CheckpointCommit>>);
+
+    impl ShardCheckpointStore for Arc<Recording> {
+        fn load(&self) -> BoxFuture<'_, Result<Option<Checkpoint>, CheckpointError>> {
+            Box::pin(async { Ok(None) })
+        }
+        fn commit(&self, commit: CheckpointCommit) -> BoxFuture<'_, Result<(), CheckpointError>> {
+            self.0.lock().unwrap().push(commit);
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn after(seq: &str) -> ShardPosition {
+        ShardPosition::After { sequence_number: seq.into(), sub_sequence_number: None, arrival_millis: None }
+    }
+
+    /// The commit loop hands the store only the shards that changed since
+    /// its previous commit, and a last commit when the source closes.
+    #[tokio::test]
+    async fn the_commit_loop_commits_per_shard_changes() {
+        let recording = Arc::new(Recording::default());
+        let mut stored = Checkpoint { stream: "s".into(), ..Checkpoint::default() };
+        stored.shards.insert("a".into(), after("1"));
+        stored.shards.insert("b".into(), after("2"));
+        let (tx, rx) = watch::channel(stored.clone());
+        let counters = Arc::new(Counters::default());
+        let store: Arc<dyn ShardCheckpointStore> = Arc::new(recording.clone());
+        let task = tokio::spawn(commit_loop(store, stored.clone(), rx, Duration::from_millis(1), counters.clone()));
+        let mut next = stored.clone();
+        next.shards.insert("a".into(), after("5"));
+        next.shards.remove("b");
+        tx.send_replace(next);
+        drop(tx);
+        task.await.unwrap().unwrap();
+        let commits = recording.0.lock().unwrap().clone();
+        let last = commits.last().expect("a commit");
+        let updates: Vec<(&str, &ShardUpdate)> = last.shards.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        assert_eq!(updates, [("a", &ShardUpdate::Set(after("5"))), ("b", &ShardUpdate::Remove)]);
+        assert_eq!(counters.stats().checkpoints_written, commits.len() as u64);
+    }
+}
