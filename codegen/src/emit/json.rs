@@ -69,16 +69,24 @@ fn read_body(ty: &syn::Ident, fields: &[ColumnIr], physical: &[&ColumnIr]) -> To
     let j = quote!(::kinesis_tables::codec::json);
     let slots: Vec<syn::Ident> = (0..physical.len()).map(|i| format_ident!("__f{}", i)).collect();
     let decls = slots.iter().map(|s| quote!(let mut #s = ::core::option::Option::None;));
-    let arms = physical.iter().zip(&slots).map(|(c, s)| {
+    let arms = physical.iter().zip(&slots).enumerate().map(|(i, (c, s))| {
         let name = &c.name;
-        let key = proc_macro2::Literal::byte_string(name.as_bytes());
         let dt = data_type(&c.ty);
+        let next = i + 1;
         quote! {
-            #key => {
+            #j::Field::Known(#i) => {
                 if #s.is_some() { return ::core::result::Result::Err(#j::duplicate(r, #name)); }
                 #s = ::core::option::Option::Some(#j::read_field(r, #name, &#dt, cx)?);
+                hint = #next;
             }
         }
+    });
+    let names = physical.iter().map(|c| proc_macro2::Literal::byte_string(c.name.as_bytes()));
+    let texts = physical.iter().map(|c| {
+        let mut t = Vec::new();
+        push_json_key(&mut t, &c.name);
+        // `"name":` → `name`
+        proc_macro2::Literal::byte_string(&t[1..t.len() - 2])
     });
     let inits = fields.iter().map(|c| {
         let f = ident(&c.ident);
@@ -97,15 +105,19 @@ fn read_body(ty: &syn::Ident, fields: &[ColumnIr], physical: &[&ColumnIr]) -> To
         }
     });
     quote! {
+        const NAMES: &[&[u8]] = &[#(#names),*];
+        const TEXTS: &[&[u8]] = &[#(#texts),*];
         r.begin_object()?;
         #(#decls)*
         let mut first = true;
-        while let ::core::option::Option::Some(key) = r.next_field(&mut first)? {
-            match &*key {
+        let mut hint = 0usize;
+        while let ::core::option::Option::Some(field) = r.next_field_of(&mut first, NAMES, TEXTS, hint)? {
+            match field {
                 #(#arms)*
-                _ => #j::skip_field(r, &key)?,
+                other => #j::skip_other(r, other)?,
             }
         }
+        let _ = hint;
         ::core::result::Result::Ok(#ty { #(#inits,)* })
     }
 }

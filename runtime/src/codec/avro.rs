@@ -343,7 +343,7 @@ impl AvroField for NaiveTime {
         }
         let t = NaiveTime::from_num_seconds_from_midnight_opt(ms as u32 / 1000, (ms as u32 % 1000) * 1_000_000)
             .ok_or_else(|| fail(format!("{ms} ms is not a time of day")))?;
-        text::time_text(&t, dt).map_err(|e| fail(e.message))?;
+        text::time_text(&t, dt).map_err(|e| fail(e.message.clone()))?;
         Ok(t)
     }
 }
@@ -387,7 +387,7 @@ impl AvroField for NaiveDateTime {
     fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError> {
         let at = r.pos;
         let t = read_instant(r, dt)?.naive_utc();
-        text::timestamp_text(&t, dt, crate::config::TimestampStandard::Sql).map_err(|e| ReadError::new(at, e.message))?;
+        text::timestamp_text(&t, dt, crate::config::TimestampStandard::Sql).map_err(|e| ReadError::new(at, e.message.clone()))?;
         Ok(t)
     }
 }
@@ -400,7 +400,7 @@ impl AvroField for DateTime<Utc> {
     fn read_avro(r: &mut AvroReader<'_>, dt: &'static DataType) -> Result<Self, ReadError> {
         let at = r.pos;
         let t = read_instant(r, dt)?;
-        text::timestamp_ltz_text(&t, dt, crate::config::TimestampStandard::Sql).map_err(|e| ReadError::new(at, e.message))?;
+        text::timestamp_ltz_text(&t, dt, crate::config::TimestampStandard::Sql).map_err(|e| ReadError::new(at, e.message.clone()))?;
         Ok(t)
     }
 }

@@ -216,7 +216,7 @@ impl CsvField for f64 {
 impl CsvField for f32 {
     fn csv_text(&self, out: &mut String, _: &'static DataType, _: &CsvCx) -> Result<bool, EncodeError> {
         if self.is_finite() {
-            out.push_str(ryu::Buffer::new().format_finite(*self));
+            out.push_str(zmij::Buffer::new().format_finite(*self));
         } else {
             text::float_text(*self as f64, out);
         }

@@ -77,21 +77,36 @@ impl fmt::Display for Echo<'_> {
     }
 }
 
-/// A record could not be encoded. Nothing was written.
+/// A record could not be encoded. Nothing was written. Boxed, so that the
+/// `Result`s of the hot encode path stay one word wide; its parts are read
+/// through `Deref` (`e.path`, `e.message`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct EncodeError {
+pub struct EncodeError(Box<EncodeErrorAt>);
+
+/// The parts of an [`EncodeError`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodeErrorAt {
     /// The column path, outermost first.
     pub path: Vec<String>,
     pub message: String,
 }
 
+impl std::ops::Deref for EncodeError {
+    type Target = EncodeErrorAt;
+    fn deref(&self) -> &EncodeErrorAt {
+        &self.0
+    }
+}
+
 impl EncodeError {
+    #[cold]
     pub fn new(message: impl Into<String>) -> Self {
-        EncodeError { path: Vec::new(), message: message.into() }
+        EncodeError(Box::new(EncodeErrorAt { path: Vec::new(), message: message.into() }))
     }
     /// Prefixes the column this error happened in.
+    #[cold]
     pub fn in_field(mut self, column: &str) -> Self {
-        self.path.insert(0, column.to_string());
+        self.0.path.insert(0, column.to_string());
         self
     }
 }

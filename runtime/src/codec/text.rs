@@ -33,7 +33,16 @@ pub fn check_bytes(b: &[u8], dt: &DataType) -> Result<(), String> {
 /// Checks a decimal against DECIMAL(p, s) and returns it at scale `s`.
 /// A value needing more digits is an error, never rounded.
 pub fn fit_decimal(d: &BigDecimal, dt: &DataType) -> Result<BigDecimal, String> {
-    fit_decimal_shown(d, dt, &super::echo(&d.to_string()))
+    fit_decimal_shown(d, dt, &Shown(d))
+}
+
+/// A decimal as an error message shows it, formatted only if one is made.
+struct Shown<'a>(&'a BigDecimal);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", super::echo(&self.0.to_string()))
+    }
 }
 
 /// [`fit_decimal`], naming the value `shown` in its errors.
@@ -56,17 +65,66 @@ fn fit_decimal_shown(d: &BigDecimal, dt: &DataType, shown: &dyn std::fmt::Displa
     if &scaled != d {
         return Err(format!("{shown} has more than {scale} digits after the point of DECIMAL({precision}, {scale})"));
     }
-    let (digits, _) = scaled.as_bigint_and_exponent();
-    let len = digits.magnitude().to_string().len();
-    if digits.magnitude().to_string() != "0" && len > precision as usize {
+    if scaled.digits() > u64::from(precision) {
         return Err(format!("{shown} has more than {precision} digits for DECIMAL({precision}, {scale})"));
     }
     Ok(scaled)
 }
 
+/// A DECIMAL as text, fitted to its column first. `scientific` writes it
+/// as Java's `BigDecimal.toString()` does, which is what Flink's json and
+/// csv formats write unless told to write plain numbers: plain digits when
+/// the adjusted exponent is at least -6 (`19.99`, `0.00`), else one digit, a
+/// point, the rest and an exponent (`2.7E-8`). Otherwise plain digits with
+/// the column's scale (`toPlainString()`).
 pub fn decimal_text(d: &BigDecimal, dt: &DataType, scientific: bool) -> Result<String, EncodeError> {
     let v = fit_decimal(d, dt).map_err(EncodeError::new)?;
-    Ok(if scientific { v.to_scientific_notation() } else { v.to_plain_string() })
+    let (unscaled, scale) = v.as_bigint_and_scale();
+    let negative = unscaled.sign() == bigdecimal::num_bigint::Sign::Minus;
+    let mut buf = itoa::Buffer::new();
+    let big;
+    let coeff: &str = match u128::try_from(unscaled.magnitude()) {
+        Ok(m) => buf.format(m),
+        Err(_) => {
+            big = unscaled.magnitude().to_str_radix(10);
+            &big
+        }
+    };
+    let mut out = String::with_capacity(coeff.len() + 8);
+    if negative {
+        out.push('-');
+    }
+    let len = coeff.len() as i64;
+    let adjusted = len - 1 - scale;
+    if !scientific || (scale >= 0 && adjusted >= -6) {
+        if scale <= 0 {
+            out.push_str(coeff);
+            // Only a plain number with a negative scale: trailing zeros.
+            out.extend(std::iter::repeat_n('0', if coeff == "0" { 0 } else { (-scale) as usize }));
+        } else if len > scale {
+            let (int, frac) = coeff.split_at((len - scale) as usize);
+            out.push_str(int);
+            out.push('.');
+            out.push_str(frac);
+        } else {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (scale - len) as usize));
+            out.push_str(coeff);
+        }
+    } else {
+        let (first, rest) = coeff.split_at(1);
+        out.push_str(first);
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(rest);
+        }
+        out.push('E');
+        if adjusted > 0 {
+            out.push('+');
+        }
+        out.push_str(itoa::Buffer::new().format(adjusted));
+    }
+    Ok(out)
 }
 
 /// The most digits a DECIMAL holds (DECIMAL(38)).
@@ -152,8 +210,9 @@ pub fn parse_decimal(s: &str, dt: &DataType) -> Result<BigDecimal, String> {
     if significant > max {
         return Err(format!("`{shown}` has {significant} significant digits, more than DECIMAL({max}) holds"));
     }
-    let text: String = all().skip(leading).take(significant).map(|&d| d as char).collect();
-    let mantissa: bigdecimal::num_bigint::BigInt = text.parse().map_err(|_| not())?;
+    // At most 38 digits: a u128 holds them all, no text or big-number parse.
+    let mantissa = all().skip(leading).take(significant).fold(0u128, |m, &d| m * 10 + u128::from(d - b'0'));
+    let mantissa = bigdecimal::num_bigint::BigInt::from(mantissa);
     let last_digit_power = (exp - frac.len() as i64 + trailing as i64).clamp(-FAR, FAR);
     let d = BigDecimal::new(if negative { -mantissa } else { mantissa }, -last_digit_power);
     fit_decimal_shown(&d, dt, &shown)
@@ -346,7 +405,7 @@ pub fn float_text(f: f64, out: &mut String) {
     } else if f.is_infinite() {
         out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
     } else {
-        out.push_str(ryu::Buffer::new().format_finite(f));
+        out.push_str(zmij::Buffer::new().format_finite(f));
     }
 }
 
@@ -362,6 +421,51 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_written_as_javas_big_decimal_to_string() {
+        use bigdecimal::num_bigint::BigInt;
+        // The examples of the BigDecimal.toString() Javadoc, and Flink's
+        // `2.7E-8` from the json format's documentation.
+        let cases = [
+            (123, 0, "123"),
+            (-123, 0, "-123"),
+            (123, -1, "1.23E+3"),
+            (123, -3, "1.23E+5"),
+            (123, 1, "12.3"),
+            (123, 5, "0.00123"),
+            (123, 10, "1.23E-8"),
+            (-123, 12, "-1.23E-10"),
+            (27, 9, "2.7E-8"),
+            (1999, 2, "19.99"),
+            (0, 2, "0.00"),
+            (1, 6, "0.000001"),
+            (1, 7, "1E-7"),
+        ];
+        for (unscaled, scale, text) in cases {
+            let d = BigDecimal::new(BigInt::from(unscaled), scale);
+            assert_eq!(decimal_text(&d, &DataType::Row, true).unwrap(), text, "{unscaled} scale {scale}");
+            assert_eq!(decimal_text(&d, &DataType::Row, false).unwrap(), d.to_plain_string(), "{unscaled} scale {scale}");
+        }
+        // Both forms read back to the same value, past u128 too.
+        let mut rng = fastrand::Rng::with_seed(4);
+        for _ in 0..5_000 {
+            let digits: String = (0..rng.usize(1..=38)).map(|_| char::from(b'0' + rng.u8(..10))).collect();
+            let scale = rng.i64(0..=18);
+            let p = 38u8;
+            let dt = DataType::Decimal { precision: p, scale: scale as u8 };
+            let d = BigDecimal::new(digits.parse::<BigInt>().unwrap() * if rng.bool() { -1 } else { 1 }, scale);
+            if fit_decimal(&d, &dt).is_err() {
+                continue;
+            }
+            for sci in [true, false] {
+                let t = decimal_text(&d, &dt, sci).unwrap();
+                assert_eq!(parse_decimal(&t, &dt).unwrap(), d, "{t}");
+            }
+        }
+        let big = BigDecimal::new("123456789012345678901234567890123456789012".parse().unwrap(), 2);
+        assert_eq!(decimal_text(&big, &DataType::Row, false).unwrap(), big.to_plain_string());
+    }
 
     #[test]
     fn the_fast_date_and_time_paths_agree_with_chrono() {

@@ -24,6 +24,8 @@ mod faults;
 /// The test harness itself: the emulators and the fault proxy
 /// (were emulators.rs, faultproxy.rs).
 mod harness;
+/// The generated JSON decoder on input in any shape, in process.
+mod json;
 /// KPL aggregation: the Python library, the sink, the source, sink into source
 /// (were kpl_interop.rs, sink_aggregation.rs, source_deaggregation.rs,
 /// aggregation_roundtrip.rs).

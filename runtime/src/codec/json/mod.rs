@@ -19,7 +19,7 @@ use super::key::MapKey;
 use super::text;
 use super::{DataType, EncodeError, ReadError};
 use crate::config::{JsonOptions, TimestampStandard};
-pub use reader::JsonReader;
+pub use reader::{Field, JsonReader};
 
 /// The format options generated code passes to every value.
 #[derive(Debug, Clone, Copy)]
@@ -55,32 +55,44 @@ pub trait JsonField: Sized {
     }
 }
 
-/// Writes a JSON string literal.
+/// Writes a JSON string literal: plain runs are found a word at a time
+/// and copied whole; `"`, `\\` and control characters are escaped.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
     out.push(b'"');
-    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(esc);
-        start = i + 1;
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(w) = b[i..].first_chunk::<8>()
+            && !reader::has_special(u64::from_ne_bytes(*w))
+        {
+            i += 8;
+            continue;
+        }
+        let c = b[i];
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            out.extend_from_slice(&b[start..i]);
+            escape(out, c);
+            start = i + 1;
+        }
+        i += 1;
     }
-    out.extend_from_slice(&bytes[start..]);
+    out.extend_from_slice(&b[start..]);
     out.push(b'"');
+}
+
+#[cold]
+fn escape(out: &mut Vec<u8>, c: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match c {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]),
+    }
 }
 
 /// Reads one field of an object, naming it in any error.
@@ -93,6 +105,14 @@ pub fn read_field<T: JsonField>(r: &mut JsonReader<'_>, column: &str, dt: &'stat
 #[inline]
 pub fn skip_field(r: &mut JsonReader<'_>, name: &[u8]) -> Result<(), ReadError> {
     r.skip_unknown(name)
+}
+
+/// Skips a field [`JsonReader::next_field_of`] did not name as a column.
+pub fn skip_other(r: &mut JsonReader<'_>, f: reader::Field<'_>) -> Result<(), ReadError> {
+    match f {
+        reader::Field::Other(name) => r.skip_unknown(&name),
+        reader::Field::Known(_) => r.skip_value(),
+    }
 }
 
 /// The error for a field that appears twice in one object.
@@ -156,8 +176,8 @@ int_json!(i8 => "TINYINT", i16 => "SMALLINT", i32 => "INT", i64 => "BIGINT");
 fn write_float(out: &mut Vec<u8>, f: f64, as_f32: Option<f32>) {
     if f.is_finite() {
         match as_f32 {
-            Some(x) => out.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes()),
-            None => out.extend_from_slice(ryu::Buffer::new().format_finite(f).as_bytes()),
+            Some(x) => out.extend_from_slice(zmij::Buffer::new().format_finite(x).as_bytes()),
+            None => out.extend_from_slice(zmij::Buffer::new().format_finite(f).as_bytes()),
         }
     } else {
         let mut s = String::new();
@@ -433,6 +453,20 @@ impl<K: MapKey, V: JsonField> JsonField for BTreeMap<K, V> {
 #[cfg(test)]
 mod read_tests {
     use super::*;
+
+    #[test]
+    fn written_strings_read_back_in_serde_json_and_our_reader() {
+        let mut rng = fastrand::Rng::with_seed(9);
+        let pieces = ["a", "plain words ", "\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "🔑", "\t\r", "/", "\u{7f}"];
+        for _ in 0..5_000 {
+            let s: String = (0..rng.usize(0..24)).map(|_| pieces[rng.usize(..pieces.len())]).collect();
+            let mut out = Vec::new();
+            write_str(&mut out, &s);
+            assert_eq!(serde_json::from_slice::<String>(&out).unwrap(), s);
+            assert_eq!(JsonReader::new(&out).read_str().unwrap(), s);
+            assert!(out.iter().all(|&b| b >= 0x20), "control characters are escaped");
+        }
+    }
 
     #[test]
     fn the_float_fast_path_agrees_with_the_full_parser() {

@@ -11,6 +11,15 @@ use crate::codec::ReadError;
 /// The deepest nesting an unknown value may have (serde_json's limit too).
 pub const MAX_DEPTH: usize = 128;
 
+/// A field name read by [`JsonReader::next_field_of`].
+#[derive(Debug)]
+pub enum Field<'a> {
+    /// The column at this index.
+    Known(usize),
+    /// A name the table does not have.
+    Other(Cow<'a, [u8]>),
+}
+
 /// A cursor over one JSON document.
 #[derive(Debug)]
 pub struct JsonReader<'a> {
@@ -26,7 +35,7 @@ const fn splat(b: u8) -> u64 {
 /// Whether any byte of `w` is `"`, `\` or below 0x20 (the bytes that end a
 /// plain run inside a string).
 #[inline]
-fn has_special(w: u64) -> bool {
+pub(crate) fn has_special(w: u64) -> bool {
     const LO: u64 = splat(0x01);
     const HI: u64 = splat(0x80);
     let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
@@ -276,6 +285,61 @@ impl<'a> JsonReader<'a> {
         };
         self.eat(b':', "`:`")?;
         Ok(Some(name))
+    }
+
+    /// The next field of an object whose column names are `names` (raw) and
+    /// `texts` (the same names as a JSON writer escapes them, without
+    /// quotes): `Field::Known(i)` for a column, `Field::Other(name)` for any
+    /// other field, `None` after the closing `}`. `hint` is the column
+    /// expected next (the one after the last read): when the input holds
+    /// exactly its text, no name is decoded or searched for, which is the
+    /// case for records written in column order.
+    #[inline]
+    pub fn next_field_of(
+        &mut self,
+        first: &mut bool,
+        names: &[&[u8]],
+        texts: &[&[u8]],
+        hint: usize,
+    ) -> Result<Option<Field<'a>>, ReadError> {
+        match self.peek() {
+            Some(b'}') => {
+                self.pos += 1;
+                return Ok(None);
+            }
+            Some(b',') if !*first => self.pos += 1,
+            _ if *first => {}
+            _ => return Err(self.expected("`,` or `}`")),
+        }
+        *first = false;
+        if self.peek() != Some(b'"') {
+            return Err(self.expected("a field name"));
+        }
+        if let Some(text) = texts.get(hint) {
+            let rest = &self.buf[self.pos + 1..];
+            // Compared byte by byte: names are short, and a call into libc's
+            // memcmp costs more than the comparison.
+            if rest.len() > text.len() && rest.iter().zip(text.iter()).all(|(a, b)| a == b) && rest[text.len()] == b'"' {
+                self.pos += text.len() + 2;
+                self.eat(b':', "`:`")?;
+                return Ok(Some(Field::Known(hint)));
+            }
+        }
+        let start = self.pos;
+        self.pos += 1;
+        let (run, _) = self.plain_run();
+        let name: Cow<'a, [u8]> = match self.buf.get(self.pos) {
+            Some(b'"') => {
+                self.pos += 1;
+                Cow::Borrowed(&self.buf[run..self.pos - 1])
+            }
+            _ => Cow::Owned(self.escaped(start, run)?.into_bytes()),
+        };
+        self.eat(b':', "`:`")?;
+        Ok(Some(match names.iter().position(|n| **n == *name) {
+            Some(i) => Field::Known(i),
+            None => Field::Other(name),
+        }))
     }
 
     /// Skips the value of a field the decoder does not know, after checking
