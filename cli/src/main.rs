@@ -34,6 +34,20 @@ enum Command {
     },
     /// Print the reference spec listing every option (templates/reference.yaml).
     Reference,
+    /// Print a table's Avro schema (as Flink derives it) or a JSON Schema of
+    /// its json records.
+    Schema {
+        /// The spec file.
+        spec: std::path::PathBuf,
+        /// The table.
+        table: String,
+        /// The Avro schema Flink's `avro` format derives from the table.
+        #[arg(long, conflicts_with = "json_schema", required_unless_present = "json_schema")]
+        avro: bool,
+        /// A JSON Schema of the table's records in the `json` format.
+        #[arg(long)]
+        json_schema: bool,
+    },
     /// Print the Rust code generated for specs.
     Generate {
         #[arg(required = true)]
@@ -114,12 +128,16 @@ fn main() -> ExitCode {
             }
             print(&kinesis_tables_codegen::generate(&all))
         }
+        Command::Schema { spec, table, avro, .. } => {
+            schema::table(&spec, &table, if avro { schema::What::Avro } else { schema::What::JsonSchema }, color)
+        }
         Command::Build { spec, out, profile } => build::build(&spec, &out, &profile, color),
         Command::New { name } => build::new_crate(&name),
     }
 }
 
 mod build;
+mod schema;
 
 fn print(s: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
