@@ -141,3 +141,75 @@ fn timestamp(p: u8, legacy: bool, family: &str) -> Result<&'static str, Refusal>
         _ => Err(Refusal::new(format!("Avro holds timestamps up to precision 9, not {p}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(columns: &str, legacy: bool) -> Result<Value, Refusal> {
+        let spec = format!(
+            "tables:\n  t:\n    columns:\n{columns}    with:\n      connector: kinesis\n      stream.arn: arn:aws:kinesis:us-east-1:012345678901:stream/s\n      aws.region: us-east-1\n      format: json\n"
+        );
+        let checked = crate::api::check_source("t.yaml", &spec);
+        assert_eq!(checked.error_count(), 0, "{}", checked.render(false));
+        table_schema(&checked.tables[0].columns, legacy)
+    }
+
+    #[test]
+    fn the_schema_is_the_one_flinks_converter_derives() {
+        let s = schema_of(
+            "      id: BIGINT NOT NULL\n      price: DECIMAL(10, 2)\n      day: DATE NOT NULL\n      at: TIME(3)\n      ts: TIMESTAMP(3)\n      tags: ARRAY<STRING NOT NULL>\n      m: MAP<STRING, INT>\n      r: ROW<a INT NOT NULL, inner ROW<b STRING>>\n      rs: ARRAY<ROW<c BOOLEAN>> NOT NULL\n      shard: STRING METADATA FROM 'shard-id' VIRTUAL\n",
+            true,
+        )
+        .unwrap();
+        let n = |t: Value| json!(["null", t]);
+        let expected = json!({"type": "record", "name": "org.apache.flink.avro.generated.record", "fields": [
+            {"name": "id", "type": "long"},
+            {"name": "price", "type": n(json!({"type": "bytes", "logicalType": "decimal", "precision": 10, "scale": 2})), "default": null},
+            {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+            {"name": "at", "type": n(json!({"type": "int", "logicalType": "time-millis"})), "default": null},
+            {"name": "ts", "type": n(json!({"type": "long", "logicalType": "timestamp-millis"})), "default": null},
+            {"name": "tags", "type": n(json!({"type": "array", "items": "string"})), "default": null},
+            {"name": "m", "type": n(json!({"type": "map", "values": ["null", "int"]})), "default": null},
+            {"name": "r", "type": n(json!({"type": "record", "name": "org.apache.flink.avro.generated.record_r", "fields": [
+                {"name": "a", "type": "int"},
+                {"name": "inner", "type": n(json!({"type": "record", "name": "org.apache.flink.avro.generated.record_r_inner", "fields": [
+                    {"name": "b", "type": ["null", "string"], "default": null}
+                ]})), "default": null}
+            ]})), "default": null},
+            {"name": "rs", "type": {"type": "array", "items": ["null", {"type": "record", "name": "org.apache.flink.avro.generated.record_rs", "fields": [
+                {"name": "c", "type": ["null", "boolean"], "default": null}
+            ]}]}}
+        ]});
+        assert_eq!(s, expected);
+    }
+
+    #[test]
+    fn timestamps_follow_the_mapping_and_nested_collections_stay_legacy() {
+        let cols = "      a: TIMESTAMP(3)\n      b: TIMESTAMP(6) NOT NULL\n      c: TIMESTAMP(9) NOT NULL\n      d: TIMESTAMP_LTZ(3) NOT NULL\n      e: TIMESTAMP_LTZ(6) NOT NULL\n      f: TIMESTAMP_LTZ(9) NOT NULL\n      g: ARRAY<TIMESTAMP(3) NOT NULL> NOT NULL\n";
+        let s = schema_of(cols, false).unwrap();
+        let logical: Vec<&str> = s["fields"].as_array().unwrap()[1..6].iter().map(|f| f["type"]["logicalType"].as_str().unwrap()).collect();
+        assert_eq!(logical, ["local-timestamp-micros", "local-timestamp-nanos", "timestamp-millis", "timestamp-micros", "timestamp-nanos"]);
+        assert_eq!(s["fields"][0]["type"][1]["logicalType"], "local-timestamp-millis");
+        assert_eq!(s["fields"][6]["type"]["items"]["logicalType"], "timestamp-millis");
+        // Legacy: TIMESTAMP(p > 3) and every TIMESTAMP_LTZ are refused.
+        let r = schema_of(cols, true).unwrap_err();
+        assert_eq!(r.path, ["b"]);
+        assert!(r.message.contains("precision 3"), "{r:?}");
+        let r = schema_of("      d: TIMESTAMP_LTZ(3)\n", true).unwrap_err();
+        assert!(r.message.contains("TIMESTAMP_LTZ"), "{r:?}");
+        let r = schema_of("      g: ARRAY<TIMESTAMP(6)>\n", false).unwrap_err();
+        assert_eq!(r.path, ["g"]);
+    }
+
+    #[test]
+    fn refusals_name_the_nested_field() {
+        let r = schema_of("      ok: INT\n      r: ROW<a ROW<m MAP<INT, INT>>>\n", true).unwrap_err();
+        assert_eq!(r.path, ["r", "a", "m"]);
+        assert!(r.message.contains("string keys"));
+        let r = schema_of("      r: ROW<`a-b` INT>\n", true).unwrap_err();
+        assert!(r.is_name && r.path == ["r", "a-b"], "{r:?}");
+        let r = schema_of("      t: TIME(6)\n", true).unwrap_err();
+        assert!(r.message.contains("TIME"));
+    }
+}

@@ -347,3 +347,100 @@ pub fn encode_record<T: AvroJson>(v: &T) -> Result<Vec<u8>, EncodeError> {
     v.write_avro_json(&mut out, &DataType::Row)?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    fn text<T: AvroJson>(v: &T, dt: &'static DataType) -> String {
+        let mut out = Vec::new();
+        v.write_avro_json(&mut out, dt).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn back<T: AvroJson>(s: &str, dt: &'static DataType) -> Result<T, ReadError> {
+        T::read_avro_json(&serde_json::from_str(s).unwrap(), dt)
+    }
+
+    static DEC: DataType = DataType::Decimal { precision: 10, scale: 2 };
+    static ARR: DataType = DataType::Array(&DataType::Int);
+    static MAP: DataType = DataType::Map(&DataType::String, &DataType::BigInt);
+
+    #[test]
+    fn unions_name_their_branch_and_bytes_are_latin1_characters() {
+        assert_eq!(text(&Some(7i32), &DataType::Int), r#"{"int":7}"#);
+        assert_eq!(text(&None::<i32>, &DataType::Int), "null");
+        assert_eq!(text(&Some(vec![0u8, 0x41, 0xe9, 0xff]), &DataType::Bytes), "{\"bytes\":\"\\u0000A\u{e9}\u{ff}\"}");
+        assert_eq!(text(&Some(vec![Some(1i32), None]), &ARR), r#"{"array":[{"int":1},null]}"#);
+        let m = BTreeMap::from([("a".to_string(), 1i64)]);
+        assert_eq!(text(&Some(m.clone()), &MAP), r#"{"map":{"a":1}}"#);
+        // DECIMAL: the unscaled value's bytes; DATE, TIME, TIMESTAMP: their numbers.
+        let d = BigDecimal::from_str("-123.45").unwrap();
+        assert_eq!(text(&Some(d.clone()), &DEC), "{\"bytes\":\"\u{cf}\u{c7}\"}");
+        let ts = NaiveDate::from_ymd_opt(1970, 1, 2).unwrap().and_hms_milli_opt(0, 0, 0, 5).unwrap();
+        assert_eq!(text(&Some(ts), &DataType::Timestamp(3)), r#"{"long":86400005}"#);
+        assert_eq!(text(&NaiveDate::from_ymd_opt(1969, 12, 31).unwrap(), &DataType::Date), "-1");
+        // And back.
+        assert_eq!(back::<Option<BigDecimal>>("{\"bytes\":\"\u{cf}\u{c7}\"}", &DEC).unwrap(), Some(d));
+        assert_eq!(back::<Option<NaiveDateTime>>(r#"{"long":86400005}"#, &DataType::Timestamp(3)).unwrap(), Some(ts));
+        assert_eq!(back::<Option<Vec<Option<i32>>>>(r#"{"array":[{"int":1},null]}"#, &ARR).unwrap(), Some(vec![Some(1), None]));
+        assert_eq!(back::<BTreeMap<String, i64>>(r#"{"a":1}"#, &MAP).unwrap(), m);
+        assert_eq!(back::<Option<Vec<u8>>>("{\"bytes\":\"\\u0000A\u{e9}\u{ff}\"}", &DataType::Bytes).unwrap(), Some(vec![0, 0x41, 0xe9, 0xff]));
+    }
+
+    #[test]
+    fn avro_json_that_does_not_fit_is_an_error() {
+        let e = back::<Option<i32>>(r#"{"long":1}"#, &DataType::Int).unwrap_err();
+        assert!(e.message.contains("`long` is not `int`"), "{e:?}");
+        assert!(back::<Option<i32>>(r#"{"int":1,"long":2}"#, &DataType::Int).unwrap_err().message.contains("one key"));
+        assert!(back::<Option<i32>>("7", &DataType::Int).unwrap_err().message.contains("union object"));
+        assert!(back::<Vec<u8>>(r#""\u0100""#, &DataType::Bytes).unwrap_err().message.contains("not a byte"));
+        assert!(back::<i8>("200", &DataType::TinyInt).unwrap_err().message.contains("does not fit"));
+        assert!(back::<i64>("1.5", &DataType::BigInt).is_err());
+        assert!(back::<String>(r#""abcd""#, &DataType::Varchar(3)).unwrap_err().message.contains("VARCHAR(3)"));
+        assert!(back::<BigDecimal>(&format!("\"{}\"", "\u{7f}".repeat(40)), &DEC).unwrap_err().message.contains("40-byte"));
+        assert!(back::<NaiveTime>("86400000", &DataType::Time(3)).is_err());
+        let e = back::<Vec<Option<i32>>>(r#"[{"int":1},{"int":"x"}]"#, &ARR).unwrap_err();
+        assert_eq!(e.path, ["[1]"]);
+        let mut out = Vec::new();
+        assert!(f64::NAN.write_avro_json(&mut out, &DataType::Double).is_err());
+    }
+
+    #[test]
+    fn records_need_every_field_and_errors_name_it() {
+        #[derive(Debug, PartialEq)]
+        struct Row {
+            a: i64,
+            b: Option<String>,
+        }
+        impl AvroJson for Row {
+            fn branch(_: &'static DataType) -> &'static str {
+                "org.apache.flink.avro.generated.record_row"
+            }
+            fn write_avro_json(&self, out: &mut Vec<u8>, _: &'static DataType) -> Result<(), EncodeError> {
+                out.push(b'{');
+                write_key(out, "a", true);
+                self.a.write_avro_json(out, &DataType::BigInt)?;
+                write_key(out, "b", false);
+                self.b.write_avro_json(out, &DataType::String)?;
+                out.push(b'}');
+                Ok(())
+            }
+            fn read_avro_json(v: &Value, _: &'static DataType) -> Result<Self, ReadError> {
+                let m = object(v)?;
+                Ok(Row { a: field(m, "a", &DataType::BigInt)?, b: field(m, "b", &DataType::String)? })
+            }
+        }
+        let r = Some(Row { a: 1, b: None });
+        let t = text(&r, &DataType::Row);
+        assert_eq!(t, r#"{"org.apache.flink.avro.generated.record_row":{"a":1,"b":null}}"#);
+        assert_eq!(back::<Option<Row>>(&t, &DataType::Row).unwrap(), r);
+        let e = decode_record::<Row>(br#"{"a":1}"#).unwrap_err();
+        assert_eq!(e.message, "avro json: column `b`: the field is missing");
+        let e = decode_record::<Row>(br#"{"a":1,"b":{"string":5}}"#).unwrap_err();
+        assert_eq!(e.message, "avro json: column `b`: expected a string, found a number");
+        assert!(decode_record::<Row>(b"{\"a\":").unwrap_err().message.starts_with("avro json: "));
+    }
+}
