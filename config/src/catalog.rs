@@ -369,14 +369,8 @@ pub const REJECTED_FORMATS: &[(&str, &str)] = &[
         "avro-confluent",
         "it frames records for a Confluent schema registry, and kinesis-tables has no registry to write schemas to or test against; use `avro`",
     ),
-    (
-        "aws-glue-schema-registry",
-        "it frames records for the AWS Glue schema registry, which kinesis-tables does not support; use `avro`",
-    ),
-    (
-        "avro-glue",
-        "it frames records for the AWS Glue schema registry, which kinesis-tables does not support; use `avro`",
-    ),
+    ("aws-glue-schema-registry", "it frames records for the AWS Glue schema registry, which kinesis-tables does not support; use `avro`"),
+    ("avro-glue", "it frames records for the AWS Glue schema registry, which kinesis-tables does not support; use `avro`"),
 ];
 /// The Kinesis metadata keys a `METADATA FROM` column may read.
 pub const METADATA_KEYS: &[&str] = &[META_TIMESTAMP, META_SHARD_ID, META_SEQUENCE_NUMBER, META_PARTITION_KEY, META_SUB_SEQUENCE_NUMBER];
@@ -1191,8 +1185,15 @@ pub static OPTIONS: &[OptionDef] = &[
         Some("true"),
         "Flink's legacy timestamp mapping: TIMESTAMP(p ≤ 3) is `timestamp-millis` and TIMESTAMP_LTZ is refused; `false` maps TIMESTAMP to `local-timestamp-*` and TIMESTAMP_LTZ to `timestamp-*` (p ≤ 9).",
     ),
-    opt("avro.codec", ENCODED, Avro, Kind::Enum(&["null", "deflate", "snappy", "bzip2", "xz", "zstandard"]), None, "Compression codec of Avro files.")
-        .rejected("it compresses Avro container files (the filesystem connector); a stream record is one datum without a container"),
+    opt(
+        "avro.codec",
+        ENCODED,
+        Avro,
+        Kind::Enum(&["null", "deflate", "snappy", "bzip2", "xz", "zstandard"]),
+        None,
+        "Compression codec of Avro files.",
+    )
+    .rejected("it compresses Avro container files (the filesystem connector); a stream record is one datum without a container"),
     // ---- datagen
     opt(keys::DG_ROWS_PER_SECOND, DATAGEN, Datagen, Kind::Long { min: 1, max: i64::MAX }, Some("10000"), "Rows generated per second."),
     opt(

@@ -77,7 +77,11 @@ fn avro<S: SpanLike>(t: &TableInput<S>, columns: &[ColumnIr], legacy: bool, diag
             Diag::error(span_of(t, c), format!("format `avro` cannot hold column `{}` of type `{}`{inner}", c.name, c.ty))
                 .label(if r.is_name { "not an Avro name" } else { "no Avro type for this" })
                 .note(r.message)
-                .help(if r.is_name { "rename it (Avro names are `[A-Za-z_][A-Za-z0-9_]*`), or use `json`" } else { "change the column's type, or use `json`" }),
+                .help(if r.is_name {
+                    "rename it (Avro names are `[A-Za-z_][A-Za-z0-9_]*`), or use `json`"
+                } else {
+                    "change the column's type, or use `json`"
+                }),
         );
     }
 }

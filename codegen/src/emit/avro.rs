@@ -69,7 +69,13 @@ fn nested(ty: &SqlType, rust_hint: &str, avro_name: &str, out: &mut Vec<AvroReco
         SqlType::Row(fields) => {
             let cols: Vec<ColumnIr> = fields
                 .iter()
-                .map(|f| ColumnIr { name: f.name.clone(), ident: ident::field_name(&f.name), ty: f.ty.clone(), nullable: f.nullable, metadata: None })
+                .map(|f| ColumnIr {
+                    name: f.name.clone(),
+                    ident: ident::field_name(&f.name),
+                    ty: f.ty.clone(),
+                    nullable: f.nullable,
+                    metadata: None,
+                })
                 .collect();
             for c in &cols {
                 nested(&c.ty, &format!("{rust_hint}{}", ident::type_name(&c.name)), &format!("{avro_name}_{}", c.name), out);

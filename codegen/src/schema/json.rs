@@ -57,7 +57,9 @@ fn type_schema(ty: &SqlType) -> Value {
         SqlType::Bytes | SqlType::Varbinary(_) | SqlType::Binary(_) => json!({"type": "string", "contentEncoding": "base64"}),
         SqlType::Date => json!({"type": "string", "format": "date"}),
         SqlType::Time(_) => json!({"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?$"}),
-        SqlType::Timestamp(_) => json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?$"}),
+        SqlType::Timestamp(_) => {
+            json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?$"})
+        }
         SqlType::TimestampLtz(_) => {
             json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z?$"})
         }

@@ -83,7 +83,10 @@ pub fn write_latin1(out: &mut Vec<u8>, b: &[u8]) {
 pub fn read_latin1(v: &Value) -> Result<Vec<u8>, ReadError> {
     let Value::String(s) = v else { return Err(expected("a string of bytes", v)) };
     s.chars()
-        .map(|c| u8::try_from(u32::from(c)).map_err(|_| err(format!("character U+{:04X} is not a byte (bytes are ISO-8859-1 characters)", u32::from(c)))))
+        .map(|c| {
+            u8::try_from(u32::from(c))
+                .map_err(|_| err(format!("character U+{:04X} is not a byte (bytes are ISO-8859-1 characters)", u32::from(c))))
+        })
         .collect()
 }
 
@@ -384,7 +387,10 @@ mod tests {
         assert_eq!(back::<Option<NaiveDateTime>>(r#"{"long":86400005}"#, &DataType::Timestamp(3)).unwrap(), Some(ts));
         assert_eq!(back::<Option<Vec<Option<i32>>>>(r#"{"array":[{"int":1},null]}"#, &ARR).unwrap(), Some(vec![Some(1), None]));
         assert_eq!(back::<BTreeMap<String, i64>>(r#"{"a":1}"#, &MAP).unwrap(), m);
-        assert_eq!(back::<Option<Vec<u8>>>("{\"bytes\":\"\\u0000A\u{e9}\u{ff}\"}", &DataType::Bytes).unwrap(), Some(vec![0, 0x41, 0xe9, 0xff]));
+        assert_eq!(
+            back::<Option<Vec<u8>>>("{\"bytes\":\"\\u0000A\u{e9}\u{ff}\"}", &DataType::Bytes).unwrap(),
+            Some(vec![0, 0x41, 0xe9, 0xff])
+        );
     }
 
     #[test]

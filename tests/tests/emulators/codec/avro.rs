@@ -111,13 +111,28 @@ macro_rules! modern_full {
 
 macro_rules! modern_nulls {
     ($t:ident, $inner:ident) => {
-        $t { ts3: None, ts6: None, ts9: ts("1970-01-01 00:00:00"), ltz3: None, ltz6: ltz("1970-01-01 00:00:00"), ltz9: None, inner: None, stamps: None }
+        $t {
+            ts3: None,
+            ts6: None,
+            ts9: ts("1970-01-01 00:00:00"),
+            ltz3: None,
+            ltz6: ltz("1970-01-01 00:00:00"),
+            ltz9: None,
+            inner: None,
+            stamps: None,
+        }
     };
 }
 
 pub(super) fn everything() -> [AvroEverything; 2] {
     [
-        everything_full!(AvroEverything, AvroEverythingNested, AvroEverythingNestedGeo, AvroEverythingHistoryItem, AvroEverythingLookupValue),
+        everything_full!(
+            AvroEverything,
+            AvroEverythingNested,
+            AvroEverythingNestedGeo,
+            AvroEverythingHistoryItem,
+            AvroEverythingLookupValue
+        ),
         everything_nulls!(AvroEverything),
     ]
 }
@@ -255,7 +270,8 @@ impl Record for AvroPrintJsonProbe {
 #[test]
 fn arbitrary_bytes_never_panic_the_avro_decoders() {
     let mut rng = fastrand::Rng::with_seed(13);
-    let seeds: Vec<Vec<u8>> = everything().iter().map(|r| r.encode().unwrap()).chain(modern().iter().map(|r| r.encode().unwrap())).collect();
+    let seeds: Vec<Vec<u8>> =
+        everything().iter().map(|r| r.encode().unwrap()).chain(modern().iter().map(|r| r.encode().unwrap())).collect();
     let texts: Vec<Vec<u8>> = everything_json().iter().map(|r| r.encode().unwrap()).collect();
     for round in 0..20_000 {
         // Random bytes, and valid datums with a few bytes changed or cut.
