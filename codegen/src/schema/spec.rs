@@ -214,7 +214,9 @@ fn kind_schema(kind: &Kind) -> Value {
         Kind::Duration { .. } => json!({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "minLength": 1}]}),
         Kind::Enum(values) => json!({"enum": values}),
         Kind::Region => json!({"$ref": "#/definitions/region"}),
-        Kind::StreamArn => json!({"type": "string", "pattern": "^arn:(aws|aws-cn|aws-us-gov):kinesis:[a-z0-9-]+:[0-9]{12}:stream/[A-Za-z0-9_.-]{1,128}$"}),
+        Kind::StreamArn => {
+            json!({"type": "string", "pattern": "^arn:(aws|aws-cn|aws-us-gov):kinesis:[a-z0-9-]+:[0-9]{12}:stream/[A-Za-z0-9_.-]{1,128}$"})
+        }
         Kind::Endpoint => json!({"type": "string", "pattern": "^https?://"}),
         Kind::StreamName | Kind::ConsumerName => json!({"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,128}$"}),
         Kind::Char => json!({"type": "string", "minLength": 1, "maxLength": 2}),

@@ -357,3 +357,5 @@ fn configuration_is_typed_and_env_values_are_checked_at_startup() {
 mod avro;
 /// The avro format against Python's fastavro.
 mod avro_interop;
+/// Avro records through real streams on the emulators (json → avro → json).
+mod avro_stream;
