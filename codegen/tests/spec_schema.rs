@@ -112,3 +112,35 @@ fn what_the_compiler_accepts_and_refuses_by_key_and_kind() {
     assert!(v.check("tables:\n  t:\n    columns:\n      a: INT\n").is_err(), "a table needs `with`");
     assert!(v.check(&format!("{BASE}      format: json\npipelines:\n  p:\n    from: t\n")).is_err(), "a pipeline needs `to`");
 }
+
+#[test]
+fn a_tables_json_schema_accepts_its_records_and_refuses_others() {
+    let src = std::fs::read_to_string(root().join("tests/specs/all_types.yaml")).unwrap();
+    let checked = kinesis_tables_codegen::check_source("all_types.yaml", &src);
+    let t = checked.tables.iter().find(|t| t.name == "everything").unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource("file:///everything.json", kinesis_tables_codegen::schema::json::table_schema(&t.name, &t.columns)).unwrap();
+    let index = compiler.compile("file:///everything.json", &mut schemas).unwrap();
+    // A record as the json codec writes it (see tests/tests/emulators/codec.rs).
+    let mut record: Value = serde_json::from_str(
+        r#"{"b":true,"t":-7,"s":1234,"i":-42,"i2":null,"big":-9223372036854775808,"f":1.5,"r":null,"d":"NaN",
+            "price":12.3,"huge":12345678901234567890.123456789012345678,"name":"n","code":"abc","fixed":"xyz",
+            "blob":"AAEC/w==","vb":null,"bin":null,"day":"2024-02-29","at":"23:59:58.123","ts":"2024-01-31 12:00:00.125",
+            "ts9":"1999-12-31 23:59:59.123456789","ltz":null,"ltz2":"1970-01-01 00:00:00.001Z","tags":["a",null,""],
+            "scores":[1,-2,3],"attrs":{"x":1,"y":null},"nested":{"street":"Main St","zip":12345,"geo":{"lat":52.5,"lon":null}},
+            "history":[{"at":"2024-01-01 00:00:00.001","what":"signup"},null],"type":"keyword","user-id":42,"weird \"name\"":"w"}"#,
+    )
+    .unwrap();
+    schemas.validate(&record, index).unwrap_or_else(|e| panic!("{e:#}"));
+    for (key, bad) in
+        [("t", Value::from(300)), ("code", Value::from("too long for eight")), ("scores", Value::Null), ("nested", Value::from(1))]
+    {
+        let keep = record[key].clone();
+        record[key] = bad;
+        assert!(schemas.validate(&record, index).is_err(), "{key}");
+        record[key] = keep;
+    }
+    record.as_object_mut().unwrap().remove("i");
+    assert!(schemas.validate(&record, index).is_err(), "a NOT NULL column is required");
+}

@@ -2,8 +2,8 @@
 //! as the generated codec writes them and reads them: one object with a
 //! property per physical column (unknown properties are allowed, as the
 //! reader skips them), `null` allowed for nullable columns, bytes as
-//! base64, DECIMAL as a number (or a numeric string), dates and times as
-//! text.
+//! base64, DECIMAL as a number (or a numeric string), non-finite floats
+//! as `"NaN"`/`"Infinity"`, dates and times as text.
 
 use serde_json::{Map, Value, json};
 
@@ -49,7 +49,8 @@ fn type_schema(ty: &SqlType) -> Value {
         SqlType::SmallInt => int_range(i16::MIN.into(), i16::MAX.into()),
         SqlType::Int => int_range(i32::MIN.into(), i32::MAX.into()),
         SqlType::BigInt => int_range(i64::MIN, i64::MAX),
-        SqlType::Float | SqlType::Double => json!({"type": "number"}),
+        // Non-finite values are written as the strings Flink writes.
+        SqlType::Float | SqlType::Double => json!({"anyOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}]}),
         SqlType::Decimal { .. } => json!({"type": ["number", "string"]}),
         SqlType::String => json!({"type": "string"}),
         SqlType::Varchar(n) => json!({"type": "string", "maxLength": n}),
