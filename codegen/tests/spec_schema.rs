@@ -101,6 +101,7 @@ fn what_the_compiler_accepts_and_refuses_by_key_and_kind() {
         "      format: json\n      no.such.option: 1\n",
         "      format: json\n      aws.credentials.basic.secretkey: literal\n",
         "      format: json\n      fields.a.kind: random\n",
+        "      format: avro\n      avro.encoding: ${ENCODING}\n",
     ] {
         assert!(v.check(&with(bad)).is_err(), "the schema accepts:\n{bad}");
         assert!(kinesis_tables_codegen::check_source("t.yaml", &with(bad)).error_count() > 0, "the compiler accepts:\n{bad}");

@@ -15,6 +15,9 @@ use kinesis_tables_config::model::ConnectorKind;
 /// Where the committed schema lives, from the repository root.
 pub const COMMITTED_PATH: &str = "schema/kinesis-tables.schema.json";
 
+/// Options that decide the generated code, so take no `${ENV}` reference.
+const FIXED_AT_COMPILE: &[&str] = &[keys::AVRO_ENCODING, keys::AVRO_TIMESTAMP_LEGACY];
+
 const ENV_REF: &str = "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$";
 const BOOL_TEXT: &str = "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$";
 const INT_TEXT: &str = "^\\s*[+-]?[0-9]+\\s*$";
@@ -175,7 +178,7 @@ fn option_schema(def: &OptionDef) -> Value {
     let mut schema = if def.secret {
         doc.push_str(" Must be an `${ENV_VAR}` reference.");
         env
-    } else if def.connectors & catalog::BOTH != 0 {
+    } else if def.connectors & catalog::BOTH != 0 && !FIXED_AT_COMPILE.contains(&def.key) {
         json!({"anyOf": [kind_schema(&def.kind), env]})
     } else {
         kind_schema(&def.kind)
