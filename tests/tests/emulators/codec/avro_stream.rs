@@ -29,8 +29,7 @@ async fn read<R: TestRecord>(emu: &Emulator, stream: &str) -> Vec<R> {
     let cfg = rt::config_for::<R>(&emu.endpoint(), stream);
     let (_, client) = rt::clients(&cfg).await;
     let mut source = Source::<R>::builder().config(cfg).client(client).start().await.unwrap();
-    let got = rt::read_until(&mut source, N, Duration::from_secs(10)).await.unwrap();
-    got
+    rt::read_until(&mut source, N, Duration::from_secs(10)).await.unwrap()
 }
 
 /// Reads `from` as `S`, converts, writes `to` as `D`.
