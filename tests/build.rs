@@ -3,6 +3,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "specs/all_types.yaml",
         "specs/runtime.yaml",
         "specs/avro.yaml",
+        "specs/bench.yaml",
         "../templates/specs/orders.yaml",
         "../templates/specs/user_behavior.yaml",
         "../templates/specs/user_behavior_legacy.yaml",

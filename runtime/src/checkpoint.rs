@@ -65,17 +65,63 @@ pub enum ShardPosition {
     Finished,
 }
 
-/// A checkpoint could not be read or written.
+/// A checkpoint could not be read or written: what failed
+/// ([`CheckpointError::kind`]), a message, and the underlying error as `source()`.
 #[derive(Debug)]
-pub struct CheckpointError(pub String);
+pub struct CheckpointError {
+    kind: CheckpointErrorKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
 
-impl fmt::Display for CheckpointError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// What kind of failure a [`CheckpointError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CheckpointErrorKind {
+    /// Reading, writing, syncing or locking a file failed.
+    Io,
+    /// The stored checkpoint cannot be parsed.
+    Unreadable,
+    /// The checkpoint cannot be encoded.
+    Encode,
+    /// The store is unusable (a poisoned lock, a failed task).
+    Unavailable,
+    /// Anything else (stores outside this crate).
+    Other,
+}
+
+impl CheckpointError {
+    pub fn new(kind: CheckpointErrorKind, message: impl Into<String>) -> Self {
+        CheckpointError { kind, message: message.into(), source: None }
+    }
+    /// A failure of kind [`CheckpointErrorKind::Other`].
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::new(CheckpointErrorKind::Other, message)
+    }
+    /// Keeps `source` as the underlying error.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+    pub fn kind(&self) -> CheckpointErrorKind {
+        self.kind
+    }
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
-impl std::error::Error for CheckpointError {}
+impl fmt::Display for CheckpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CheckpointError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Stores a source's checkpoint.
 pub trait CheckpointStore: Send + Sync + 'static {
@@ -85,17 +131,131 @@ pub trait CheckpointStore: Send + Sync + 'static {
     fn save(&self, checkpoint: Checkpoint) -> BoxFuture<'_, Result<(), CheckpointError>>;
 }
 
+/// One shard's change in a [`CheckpointCommit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShardUpdate {
+    /// The shard's new committed position (or its finished mark).
+    Set(ShardPosition),
+    /// The shard is dropped: pruned once its children were committed, or
+    /// trimmed from the stream with its loss accepted.
+    Remove,
+}
+
+/// What a source commits: the stream-wide fields, and per shard what
+/// changed since its previous commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckpointCommit {
+    /// See [`Checkpoint::stream`].
+    pub stream: String,
+    /// See [`Checkpoint::pinned_start_millis`].
+    pub pinned_start_millis: Option<i64>,
+    /// See [`Checkpoint::stream_created_millis`].
+    pub stream_created_millis: Option<i64>,
+    pub shards: BTreeMap<String, ShardUpdate>,
+}
+
+impl CheckpointCommit {
+    /// The commit that turns `old` into `new`.
+    pub fn between(old: &Checkpoint, new: &Checkpoint) -> Self {
+        let mut shards: BTreeMap<String, ShardUpdate> = new
+            .shards
+            .iter()
+            .filter(|(id, p)| old.shards.get(*id) != Some(*p))
+            .map(|(id, p)| (id.clone(), ShardUpdate::Set(p.clone())))
+            .collect();
+        shards.extend(old.shards.keys().filter(|id| !new.shards.contains_key(*id)).map(|id| (id.clone(), ShardUpdate::Remove)));
+        CheckpointCommit {
+            stream: new.stream.clone(),
+            pinned_start_millis: new.pinned_start_millis,
+            stream_created_millis: new.stream_created_millis,
+            shards,
+        }
+    }
+
+    /// Applies the commit to `cp`.
+    pub fn apply(&self, cp: &mut Checkpoint) {
+        cp.stream.clone_from(&self.stream);
+        cp.pinned_start_millis = self.pinned_start_millis;
+        cp.stream_created_millis = self.stream_created_millis;
+        for (id, update) in &self.shards {
+            match update {
+                ShardUpdate::Set(p) => {
+                    cp.shards.insert(id.clone(), p.clone());
+                }
+                ShardUpdate::Remove => {
+                    cp.shards.remove(id);
+                }
+            }
+        }
+    }
+}
+
+/// Where a source's checkpoint goes, shard by shard: what the source reads
+/// and commits through. A store whose rows are per shard (a lease table)
+/// implements it directly; [`WholeCheckpoint`] puts a [`CheckpointStore`]
+/// (one document per source, such as [`FileCheckpointStore`]) behind it.
+pub trait ShardCheckpointStore: Send + Sync + 'static {
+    /// The stream-wide fields and every shard's committed position, or
+    /// `None` on the first start.
+    fn load(&self) -> BoxFuture<'_, Result<Option<Checkpoint>, CheckpointError>>;
+    /// Commits the changed shards and the stream-wide fields. Returns once durable.
+    fn commit(&self, commit: CheckpointCommit) -> BoxFuture<'_, Result<(), CheckpointError>>;
+}
+
+/// A [`CheckpointStore`] behind the per-shard interface: each commit is
+/// applied to the checkpoint last loaded or saved, and the whole is saved.
+pub struct WholeCheckpoint {
+    store: Arc<dyn CheckpointStore>,
+    current: Mutex<Checkpoint>,
+}
+
+impl WholeCheckpoint {
+    pub fn new(store: Arc<dyn CheckpointStore>) -> Self {
+        WholeCheckpoint { store, current: Mutex::new(Checkpoint::default()) }
+    }
+}
+
+impl fmt::Debug for WholeCheckpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WholeCheckpoint").finish_non_exhaustive()
+    }
+}
+
+impl ShardCheckpointStore for WholeCheckpoint {
+    fn load(&self) -> BoxFuture<'_, Result<Option<Checkpoint>, CheckpointError>> {
+        Box::pin(async move {
+            let loaded = self.store.load().await?;
+            let mut current = self.current.lock().map_err(|_| poisoned())?;
+            *current = loaded.clone().unwrap_or_default();
+            Ok(loaded)
+        })
+    }
+    fn commit(&self, commit: CheckpointCommit) -> BoxFuture<'_, Result<(), CheckpointError>> {
+        Box::pin(async move {
+            let mut next = self.current.lock().map_err(|_| poisoned())?.clone();
+            commit.apply(&mut next);
+            self.store.save(next.clone()).await?;
+            *self.current.lock().map_err(|_| poisoned())? = next;
+            Ok(())
+        })
+    }
+}
+
+fn poisoned() -> CheckpointError {
+    CheckpointError::new(CheckpointErrorKind::Unavailable, "checkpoint lock poisoned")
+}
+
 /// Keeps the checkpoint in memory only: a restart starts over.
 #[derive(Debug, Default)]
 pub struct MemoryCheckpointStore(Mutex<Option<Checkpoint>>);
 
 impl CheckpointStore for MemoryCheckpointStore {
     fn load(&self) -> BoxFuture<'_, Result<Option<Checkpoint>, CheckpointError>> {
-        let v = self.0.lock().map(|g| g.clone()).map_err(|_| CheckpointError("checkpoint lock poisoned".into()));
+        let v = self.0.lock().map(|g| g.clone()).map_err(|_| poisoned());
         Box::pin(async move { v })
     }
     fn save(&self, checkpoint: Checkpoint) -> BoxFuture<'_, Result<(), CheckpointError>> {
-        let r = self.0.lock().map(|mut g| *g = Some(checkpoint)).map_err(|_| CheckpointError("checkpoint lock poisoned".into()));
+        let r = self.0.lock().map(|mut g| *g = Some(checkpoint)).map_err(|_| poisoned());
         Box::pin(async move { r })
     }
 }
@@ -196,10 +356,14 @@ impl FileCheckpointStore {
         use std::io::Write;
         let mut store = Self::new(dir.as_ref(), name);
         let lock_file = store.lock_path();
-        let failed =
-            |what: &str, e: std::io::Error| OpenError::Failed(CheckpointError(format!("cannot {what} {}: {e}", lock_file.display())));
+        let failed = |what: &str, e: std::io::Error| {
+            OpenError::Failed(
+                CheckpointError::new(CheckpointErrorKind::Io, format!("cannot {what} {}: {e}", lock_file.display())).with_source(e),
+            )
+        };
         std::fs::create_dir_all(dir.as_ref()).map_err(|e| {
-            OpenError::Failed(CheckpointError(format!("cannot create checkpoint directory {}: {e}", dir.as_ref().display())))
+            let message = format!("cannot create checkpoint directory {}: {e}", dir.as_ref().display());
+            OpenError::Failed(CheckpointError::new(CheckpointErrorKind::Io, message).with_source(e))
         })?;
         // Not truncated on open: until the lock is ours, the file names its holder.
         let mut file = std::fs::OpenOptions::new()
@@ -273,11 +437,14 @@ impl FileCheckpointStore {
 
     fn load_sync(path: &Path) -> Result<Option<Checkpoint>, CheckpointError> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| CheckpointError(format!("checkpoint {} is unreadable: {e}", path.display()))),
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                CheckpointError::new(CheckpointErrorKind::Unreadable, format!("checkpoint {} is unreadable: {e}", path.display()))
+                    .with_source(e)
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CheckpointError(format!("cannot read checkpoint {}: {e}", path.display()))),
+            Err(e) => {
+                Err(CheckpointError::new(CheckpointErrorKind::Io, format!("cannot read checkpoint {}: {e}", path.display())).with_source(e))
+            }
         }
     }
 
@@ -289,10 +456,13 @@ impl FileCheckpointStore {
     /// tests can make it fail.
     fn save_sync_with(path: &Path, cp: &Checkpoint, sync_dir: fn(&Path) -> std::io::Result<()>) -> Result<(), CheckpointError> {
         use std::io::Write;
-        let err = |what: &str, e: std::io::Error| CheckpointError(format!("cannot {what} checkpoint {}: {e}", path.display()));
+        let err = |what: &str, e: std::io::Error| {
+            CheckpointError::new(CheckpointErrorKind::Io, format!("cannot {what} checkpoint {}: {e}", path.display())).with_source(e)
+        };
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| err("create the directory of", e))?;
-        let bytes = serde_json::to_vec_pretty(cp).map_err(|e| CheckpointError(format!("cannot encode checkpoint: {e}")))?;
+        let bytes = serde_json::to_vec_pretty(cp)
+            .map_err(|e| CheckpointError::new(CheckpointErrorKind::Encode, format!("cannot encode checkpoint: {e}")).with_source(e))?;
         let tmp = Self::temporary_path(path);
         let written = (|| {
             let mut f = std::fs::File::create_new(&tmp).map_err(|e| err("create", e))?;
@@ -309,11 +479,12 @@ impl FileCheckpointStore {
         // silently go back to the previous one. An error stops the source, as
         // a failed write or file sync does.
         sync_dir(dir).map_err(|e| {
-            CheckpointError(format!(
+            let message = format!(
                 "checkpoint {} was replaced, but syncing its directory {} failed, so the new checkpoint may not survive a crash: {e}",
                 path.display(),
                 dir.display()
-            ))
+            );
+            CheckpointError::new(CheckpointErrorKind::Io, message).with_source(e)
         })
     }
 }
@@ -350,17 +521,17 @@ impl CheckpointStore for FileCheckpointStore {
     fn load(&self) -> BoxFuture<'_, Result<Option<Checkpoint>, CheckpointError>> {
         let path = self.path.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || Self::load_sync(&path))
-                .await
-                .map_err(|e| CheckpointError(format!("checkpoint task failed: {e}")))?
+            tokio::task::spawn_blocking(move || Self::load_sync(&path)).await.map_err(|e| {
+                CheckpointError::new(CheckpointErrorKind::Unavailable, format!("checkpoint task failed: {e}")).with_source(e)
+            })?
         })
     }
     fn save(&self, checkpoint: Checkpoint) -> BoxFuture<'_, Result<(), CheckpointError>> {
         let path = self.path.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || Self::save_sync(&path, &checkpoint))
-                .await
-                .map_err(|e| CheckpointError(format!("checkpoint task failed: {e}")))?
+            tokio::task::spawn_blocking(move || Self::save_sync(&path, &checkpoint)).await.map_err(|e| {
+                CheckpointError::new(CheckpointErrorKind::Unavailable, format!("checkpoint task failed: {e}")).with_source(e)
+            })?
         })
     }
 }
@@ -388,8 +559,32 @@ mod tests {
         // No temporary files are left behind.
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         std::fs::write(store.path(), b"{not json").unwrap();
-        assert!(store.load().await.unwrap_err().0.contains("unreadable"));
+        assert!(store.load().await.unwrap_err().message().contains("unreadable"));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn commits_carry_only_changed_shards_and_rebuild_the_whole_checkpoint() {
+        let pos = |s: &str| ShardPosition::After { sequence_number: s.into(), sub_sequence_number: None, arrival_millis: None };
+        let mut old = Checkpoint { stream: "s".into(), ..Checkpoint::default() };
+        old.shards.insert("a".into(), pos("1"));
+        old.shards.insert("b".into(), ShardPosition::Finished);
+        old.shards.insert("c".into(), pos("3"));
+        let memory = Arc::new(MemoryCheckpointStore::default());
+        memory.save(old.clone()).await.unwrap();
+        let store = WholeCheckpoint::new(memory.clone());
+        assert_eq!(store.load().await.unwrap(), Some(old.clone()));
+        let mut new = old.clone();
+        new.pinned_start_millis = Some(9);
+        new.shards.insert("a".into(), pos("2"));
+        new.shards.remove("b");
+        new.shards.insert("d".into(), pos("4"));
+        let commit = CheckpointCommit::between(&old, &new);
+        let updates: Vec<(&str, &ShardUpdate)> = commit.shards.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        assert_eq!(updates, [("a", &ShardUpdate::Set(pos("2"))), ("b", &ShardUpdate::Remove), ("d", &ShardUpdate::Set(pos("4")))]);
+        store.commit(commit).await.unwrap();
+        assert_eq!(memory.load().await.unwrap(), Some(new.clone()), "the unchanged shard c is kept");
+        assert!(CheckpointCommit::between(&new, &new).shards.is_empty());
     }
 
     fn temp_dir(tag: &str) -> PathBuf {
@@ -492,7 +687,7 @@ mod tests {
         // A non-empty directory where the checkpoint goes: the rename fails.
         std::fs::create_dir_all(store.path().join("x")).unwrap();
         let err = FileCheckpointStore::save_sync(store.path(), &Checkpoint::default()).unwrap_err();
-        assert!(err.0.contains("cannot replace"), "{err}");
+        assert!(err.message().contains("cannot replace") && err.kind() == CheckpointErrorKind::Io, "{err}");
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "only the directory in the way is left");
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -503,8 +698,8 @@ mod tests {
         let store = FileCheckpointStore::new(&dir, "p");
         let cp = Checkpoint { stream: "s".into(), ..Checkpoint::default() };
         let err = FileCheckpointStore::save_sync_with(store.path(), &cp, |_| Err(std::io::Error::other("injected EIO"))).unwrap_err();
-        assert!(err.0.contains("syncing its directory") && err.0.contains("injected EIO"), "{err}");
-        assert!(err.0.contains(&dir.display().to_string()), "{err}");
+        assert!(err.message().contains("syncing its directory") && err.message().contains("injected EIO"), "{err}");
+        assert!(err.message().contains(&dir.display().to_string()), "{err}");
         // The directory sync is the real one otherwise.
         FileCheckpointStore::save_sync(store.path(), &cp).unwrap();
         let _ = std::fs::remove_dir_all(dir);

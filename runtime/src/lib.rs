@@ -9,7 +9,7 @@ pub mod checkpoint;
 pub mod codec;
 pub mod connect;
 pub mod datagen;
-pub mod efo;
+pub use source::efo;
 pub mod kpl;
 pub mod pipeline;
 pub mod policy;

@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use aws_sdk_kinesis::Client;
 use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 use crate::config::StreamRef;
-use crate::retry::{self, Class};
+use crate::retry::{self, Attempt, Class, GaveUp, Stop};
 
 #[derive(Debug)]
 pub(crate) struct Target {
@@ -67,6 +68,39 @@ impl Target {
     }
 }
 
+impl Target {
+    /// Names the stream on a request: by ARN (`by_arn`) while the server
+    /// accepts ARNs, else by name. Returns the request and whether it
+    /// named the stream by ARN, for [`Target::attempt`]. The one place that
+    /// decides how a request names the stream.
+    pub(crate) fn named<B>(&self, req: B, by_arn: impl FnOnce(B, &str) -> B, by_name: impl FnOnce(B, &str) -> B) -> (B, bool) {
+        match self.arn() {
+            Some(arn) => (by_arn(req, arn), true),
+            None => (by_name(req, self.name()), false),
+        }
+    }
+
+    /// Names the stream by ARN while the server accepts ARNs, else not at
+    /// all (GetRecords: the iterator names the shard).
+    pub(crate) fn name_by_arn_only<B>(&self, req: B, by_arn: impl FnOnce(B, &str) -> B) -> (B, bool) {
+        self.named(req, by_arn, |req, _| req)
+    }
+
+    /// The outcome of a request sent with [`Target::named`], for
+    /// [`retry::run`]: an answer that refuses the ARN is sent again by name,
+    /// any other error is classified.
+    pub(crate) fn attempt<T, E>(&self, result: Result<T, SdkError<E, HttpResponse>>, by_arn: bool) -> Attempt<T, SdkError<E, HttpResponse>>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match result {
+            Ok(t) => Attempt::Done(t),
+            Err(e) if self.refused_arn(&e, by_arn) => Attempt::Resend(e),
+            Err(e) => Attempt::Failed(retry::classify(&e), e),
+        }
+    }
+}
+
 /// One shard as ListShards describes it.
 #[derive(Debug, Clone)]
 pub(crate) struct ListedShard {
@@ -88,30 +122,37 @@ pub(crate) async fn list_shards(
     target: &Target,
     mut retry: impl FnMut(Class, String, u32) -> Result<Duration, String>,
 ) -> Result<Vec<ListedShard>, String> {
+    let mut gave_up = None;
+    let decide = |class, e: &ListShardsSdkError, attempt| {
+        retry(class, retry::describe(e), attempt).map_err(|why| {
+            gave_up = Some(why);
+            Stop::Fatal
+        })
+    };
+    let listed = list_shards_with(client, target, decide).await;
+    listed.map_err(|e| gave_up.take().unwrap_or_else(|| retry::describe(&e.error)))
+}
+
+type ListShardsSdkError = SdkError<aws_sdk_kinesis::operation::list_shards::ListShardsError, HttpResponse>;
+
+/// [`list_shards`] with the retry decision of [`retry::run_with`].
+pub(crate) async fn list_shards_with(
+    client: &Client,
+    target: &Target,
+    mut decide: impl FnMut(Class, &ListShardsSdkError, u32) -> Result<Duration, Stop>,
+) -> Result<Vec<ListedShard>, GaveUp<ListShardsSdkError>> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let mut attempt = 0;
-        let page = loop {
+        let page = retry::run_with(&mut decide, |_| {
             let req = client.list_shards();
-            let by_arn = token.is_none() && target.arn().is_some();
-            let req = match &token {
-                Some(t) => req.next_token(t),
-                None => match target.arn() {
-                    Some(arn) => req.stream_arn(arn),
-                    None => req.stream_name(target.name()),
-                },
+            let (req, by_arn) = match &token {
+                Some(t) => (req.next_token(t), false),
+                None => target.named(req, |r, arn| r.stream_arn(arn), |r, name| r.stream_name(name)),
             };
-            match req.send().await {
-                Ok(page) => break page,
-                Err(e) if target.refused_arn(&e, by_arn) => {}
-                Err(e) => {
-                    let wait = retry(retry::classify(&e), retry::describe(&e), attempt)?;
-                    tokio::time::sleep(wait).await;
-                    attempt = attempt.saturating_add(1);
-                }
-            }
-        };
+            async move { target.attempt(req.send().await, by_arn) }
+        })
+        .await?;
         for s in page.shards() {
             let range = s.hash_key_range().and_then(|r| Some((r.starting_hash_key().parse().ok()?, r.ending_hash_key().parse().ok()?)));
             out.push(ListedShard {

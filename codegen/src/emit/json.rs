@@ -27,7 +27,6 @@ pub(crate) fn codec(name: &syn::Ident, columns: &[ColumnIr], j: &JsonOptions) ->
 
 pub(crate) fn json_impl(ty: &syn::Ident, fields: &[ColumnIr]) -> TokenStream {
     let j = quote!(::kinesis_tables::codec::json);
-    let de = quote!(::kinesis_tables::__private::serde::de);
     let physical: Vec<&ColumnIr> = fields.iter().filter(|c| c.metadata.is_none()).collect();
     let writes = physical.iter().map(|c| {
         let f = ident(&c.ident);
@@ -45,7 +44,7 @@ pub(crate) fn json_impl(ty: &syn::Ident, fields: &[ColumnIr]) -> TokenStream {
             }
         }
     });
-    let visitor = visitor(ty, fields, &physical);
+    let read = read_body(ty, fields, &physical);
     quote! {
         impl #j::JsonField for #ty {
             fn write_json(&self, out: &mut ::std::vec::Vec<u8>, _: &'static ::kinesis_tables::DataType, cx: &#j::JsonCx) -> ::core::result::Result<(), ::kinesis_tables::EncodeError> {
@@ -56,28 +55,28 @@ pub(crate) fn json_impl(ty: &syn::Ident, fields: &[ColumnIr]) -> TokenStream {
                 out.push(b'}');
                 ::core::result::Result::Ok(())
             }
-            fn read_json<'de, D: #de::Deserializer<'de>>(de: D, _: &'static ::kinesis_tables::DataType, cx: &#j::JsonCx) -> ::core::result::Result<Self, D::Error> {
-                #visitor
-                de.deserialize_map(V(cx))
+            fn read_json(r: &mut #j::JsonReader<'_>, _: &'static ::kinesis_tables::DataType, cx: &#j::JsonCx) -> ::core::result::Result<Self, ::kinesis_tables::codec::ReadError> {
+                #read
             }
         }
     }
 }
 
-/// The serde visitor `read_json` decodes an object with: one slot per
-/// physical column, duplicates and missing fields reported by name.
-fn visitor(ty: &syn::Ident, fields: &[ColumnIr], physical: &[&ColumnIr]) -> TokenStream {
+/// The body of `read_json`: one slot per physical column, field names
+/// matched as bytes, duplicates and missing fields reported by name,
+/// unknown fields skipped (as Flink does).
+fn read_body(ty: &syn::Ident, fields: &[ColumnIr], physical: &[&ColumnIr]) -> TokenStream {
     let j = quote!(::kinesis_tables::codec::json);
-    let de = quote!(::kinesis_tables::__private::serde::de);
     let slots: Vec<syn::Ident> = (0..physical.len()).map(|i| format_ident!("__f{}", i)).collect();
-    let decls = physical.iter().zip(&slots).map(|(_, s)| quote!(let mut #s = ::core::option::Option::None;));
+    let decls = slots.iter().map(|s| quote!(let mut #s = ::core::option::Option::None;));
     let arms = physical.iter().zip(&slots).map(|(c, s)| {
         let name = &c.name;
+        let key = proc_macro2::Literal::byte_string(name.as_bytes());
         let dt = data_type(&c.ty);
         quote! {
-            #name => {
-                if #s.is_some() { return ::core::result::Result::Err(#j::duplicate_field(#name)); }
-                #s = ::core::option::Option::Some(map.next_value_seed(#j::JsonSeed::new(&#dt, self.0)).map_err(|e| #j::field_error(#name, e))?);
+            #key => {
+                if #s.is_some() { return ::core::result::Result::Err(#j::duplicate(r, #name)); }
+                #s = ::core::option::Option::Some(#j::read_field(r, #name, &#dt, cx)?);
             }
         }
     });
@@ -90,32 +89,24 @@ fn visitor(ty: &syn::Ident, fields: &[ColumnIr], physical: &[&ColumnIr]) -> Toke
                 quote! {
                     #f: match #s {
                         ::core::option::Option::Some(v) => v,
-                        ::core::option::Option::None => #j::JsonField::missing(self.0).ok_or_else(|| <A::Error as #de::Error>::missing_field(#name))?,
+                        ::core::option::Option::None => #j::absent(r, #name, cx)?,
                     }
                 }
             }
             None => quote!(#f: ::core::default::Default::default()),
         }
     });
-    let expecting = format!("a JSON object of `{ty}`");
     quote! {
-        struct V<'a>(&'a #j::JsonCx);
-        impl<'de, 'a> #de::Visitor<'de> for V<'a> {
-            type Value = #ty;
-            fn expecting(&self, f: &mut ::core::fmt::Formatter) -> ::core::fmt::Result {
-                f.write_str(#expecting)
-            }
-            fn visit_map<A: #de::MapAccess<'de>>(self, mut map: A) -> ::core::result::Result<#ty, A::Error> {
-                #(#decls)*
-                while let ::core::option::Option::Some(key) = map.next_key::<#j::JsonKey<'de>>()? {
-                    match &*key.0 {
-                        #(#arms)*
-                        _ => { map.next_value::<#de::IgnoredAny>()?; }
-                    }
-                }
-                ::core::result::Result::Ok(#ty { #(#inits,)* })
+        r.begin_object()?;
+        #(#decls)*
+        let mut first = true;
+        while let ::core::option::Option::Some(key) = r.next_field(&mut first)? {
+            match &*key {
+                #(#arms)*
+                _ => #j::skip_field(r, &key)?,
             }
         }
+        ::core::result::Result::Ok(#ty { #(#inits,)* })
     }
 }
 

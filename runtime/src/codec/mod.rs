@@ -265,7 +265,7 @@ mod tests {
             ("any message", DecodeError::invalid(mib("m")).to_string()),
         ];
         let e = json::decode_record::<i32>(&quoted(&mib("é")), &cx).unwrap_err().to_string();
-        assert!(e.ends_with(&format!("expected i32 at line 1 column {}", (1 << 20) + 2)), "{e}");
+        assert_eq!(e, "invalid record: expected an integer, found a string (at byte 0)");
         errors.push((
             "bad UTF-8 csv record",
             crate::codec::csv::CsvRecord::parse(&[b'a'; 1 << 20].iter().copied().chain([0xff]).collect::<Vec<_>>(), &csv, 1)

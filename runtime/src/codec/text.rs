@@ -2,7 +2,7 @@
 //! and the length checks of sized types.
 
 use bigdecimal::BigDecimal;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 
 use super::{DataType, EncodeError};
 use crate::config::TimestampStandard;
@@ -178,29 +178,118 @@ fn push_fraction(out: &mut String, nanos: u32, p: u8) {
     if p == 0 {
         return;
     }
-    let digits = format!("{:09}", nanos % 1_000_000_000);
     out.push('.');
-    out.push_str(&digits[..p as usize]);
+    let mut n = nanos % 1_000_000_000;
+    let mut digits = [b'0'; 9];
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    for &d in &digits[..(p as usize).min(9)] {
+        out.push(d as char);
+    }
+}
+
+fn push_2(out: &mut String, v: u32) {
+    out.push((b'0' + (v / 10 % 10) as u8) as char);
+    out.push((b'0' + (v % 10) as u8) as char);
+}
+
+/// `yyyy-MM-dd` for the years 0 to 9999 without going through a format
+/// string; `false` (nothing written) for other years.
+fn push_date(out: &mut String, d: &NaiveDate) -> bool {
+    let y = d.year();
+    if !(0..=9999).contains(&y) {
+        return false;
+    }
+    push_2(out, y as u32 / 100);
+    push_2(out, y as u32 % 100);
+    out.push('-');
+    push_2(out, d.month());
+    out.push('-');
+    push_2(out, d.day());
+    true
+}
+
+fn push_hms(out: &mut String, t: &NaiveTime) {
+    push_2(out, t.hour());
+    out.push(':');
+    push_2(out, t.minute());
+    out.push(':');
+    // A leap second (nanoseconds ≥ 1e9) shows as second 60, as chrono does.
+    push_2(out, t.second() + t.nanosecond() / 1_000_000_000);
+}
+
+/// The value of `b` as decimal digits, if it is only digits.
+fn digits(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+}
+
+/// `yyyy-MM-dd` exactly, or `None` (the caller then asks chrono, which also
+/// accepts the rarer forms and words the error).
+fn fast_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(digits(&b[..4])? as i32, digits(&b[5..7])?, digits(&b[8..])?)
+}
+
+/// `HH:mm:ss` with an optional `.` and 1 to 9 digits, or `None`.
+fn fast_time(b: &[u8]) -> Option<NaiveTime> {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let nanos = match &b[8..] {
+        [] => 0,
+        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => digits(frac)? * 10u32.pow(9 - frac.len() as u32),
+        _ => return None,
+    };
+    let (h, m, sec) = (digits(&b[..2])?, digits(&b[3..5])?, digits(&b[6..8])?);
+    if sec > 59 {
+        return None;
+    }
+    NaiveTime::from_hms_nano_opt(h, m, sec, nanos)
+}
+
+/// `yyyy-MM-dd HH:mm:ss[.f…]` (or with `T`), or `None`.
+fn fast_timestamp(b: &[u8]) -> Option<NaiveDateTime> {
+    if b.len() < 19 || !matches!(b[10], b' ' | b'T') {
+        return None;
+    }
+    Some(fast_date(&b[..10])?.and_time(fast_time(&b[11..])?))
 }
 
 pub fn date_text(d: &NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    let mut s = String::with_capacity(10);
+    if !push_date(&mut s, d) {
+        return d.format("%Y-%m-%d").to_string();
+    }
+    s
 }
 
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    if let Some(d) = fast_date(s.as_bytes()) {
+        return Ok(d);
+    }
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| format!("`{}` is not a date (yyyy-MM-dd): {e}", super::echo(s)))
 }
 
 pub fn time_text(t: &NaiveTime, dt: &DataType) -> Result<String, EncodeError> {
     let p = precision_of(dt);
     check_nanos(t.nanosecond(), p).map_err(EncodeError::new)?;
-    let mut s = t.format("%H:%M:%S").to_string();
+    let mut s = String::with_capacity(18);
+    push_hms(&mut s, t);
     push_fraction(&mut s, t.nanosecond(), p);
     Ok(s)
 }
 
 pub fn parse_time(s: &str, dt: &DataType) -> Result<NaiveTime, String> {
-    let t = NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map_err(|e| format!("`{}` is not a time (HH:mm:ss[.fff]): {e}", super::echo(s)))?;
+    let t = match fast_time(s.as_bytes()) {
+        Some(t) => t,
+        None => {
+            NaiveTime::parse_from_str(s, "%H:%M:%S%.f").map_err(|e| format!("`{}` is not a time (HH:mm:ss[.fff]): {e}", super::echo(s)))?
+        }
+    };
     check_nanos(t.nanosecond(), precision_of(dt))?;
     Ok(t)
 }
@@ -208,15 +297,24 @@ pub fn parse_time(s: &str, dt: &DataType) -> Result<NaiveTime, String> {
 pub fn timestamp_text(t: &NaiveDateTime, dt: &DataType, std: TimestampStandard) -> Result<String, EncodeError> {
     let p = precision_of(dt);
     check_nanos(t.nanosecond(), p).map_err(EncodeError::new)?;
-    let mut s = t.format(if std == TimestampStandard::Iso8601 { "%Y-%m-%dT%H:%M:%S" } else { "%Y-%m-%d %H:%M:%S" }).to_string();
+    let mut s = String::with_capacity(30);
+    if push_date(&mut s, &t.date()) {
+        s.push(if std == TimestampStandard::Iso8601 { 'T' } else { ' ' });
+        push_hms(&mut s, &t.time());
+    } else {
+        s = t.format(if std == TimestampStandard::Iso8601 { "%Y-%m-%dT%H:%M:%S" } else { "%Y-%m-%d %H:%M:%S" }).to_string();
+    }
     push_fraction(&mut s, t.nanosecond(), p);
     Ok(s)
 }
 
 pub fn parse_timestamp(s: &str, dt: &DataType) -> Result<NaiveDateTime, String> {
-    let t = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
-        .map_err(|e| format!("`{}` is not a timestamp (yyyy-MM-dd HH:mm:ss[.fff]): {e}", super::echo(s)))?;
+    let t = match fast_timestamp(s.as_bytes()) {
+        Some(t) => t,
+        None => NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+            .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
+            .map_err(|e| format!("`{}` is not a timestamp (yyyy-MM-dd HH:mm:ss[.fff]): {e}", super::echo(s)))?,
+    };
     check_nanos(t.nanosecond(), precision_of(dt))?;
     Ok(t)
 }
@@ -228,6 +326,10 @@ pub fn timestamp_ltz_text(t: &DateTime<Utc>, dt: &DataType, std: TimestampStanda
 }
 
 pub fn parse_timestamp_ltz(s: &str, dt: &DataType) -> Result<DateTime<Utc>, String> {
+    if let Some(t) = s.strip_suffix('Z').and_then(|n| fast_timestamp(n.as_bytes())) {
+        check_nanos(t.nanosecond(), precision_of(dt))?;
+        return Ok(t.and_utc());
+    }
     let t = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%#z")
         .or_else(|_| DateTime::parse_from_rfc3339(s))
         .or_else(|_| DateTime::parse_from_str(&s.replacen('T', " ", 1), "%Y-%m-%d %H:%M:%S%.f%#z"))
@@ -260,6 +362,47 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_date_and_time_paths_agree_with_chrono() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let ts = DataType::Timestamp(9);
+        for _ in 0..20_000 {
+            let secs = rng.i64(-62_135_596_800..253_402_300_799); // years 1 to 9999
+            let nanos = match rng.u8(..3) {
+                0 => 0,
+                1 => rng.u32(..1000) * 1_000_000,
+                _ => rng.u32(..1_000_000_000),
+            };
+            let t = DateTime::from_timestamp(secs, nanos).unwrap().naive_utc();
+            for std in [TimestampStandard::Sql, TimestampStandard::Iso8601] {
+                let fmt = if std == TimestampStandard::Iso8601 { "%Y-%m-%dT%H:%M:%S%.9f" } else { "%Y-%m-%d %H:%M:%S%.9f" };
+                let text = timestamp_text(&t, &ts, std).unwrap();
+                assert_eq!(text, t.format(fmt).to_string());
+                assert_eq!(parse_timestamp(&text, &ts).unwrap(), t);
+                assert_eq!(NaiveDateTime::parse_from_str(&text, fmt).unwrap(), t);
+            }
+            assert_eq!(date_text(&t.date()), t.date().format("%Y-%m-%d").to_string());
+            assert_eq!(parse_date(&date_text(&t.date())).unwrap(), t.date());
+            let tt = t.time();
+            assert_eq!(time_text(&tt, &DataType::Time(9)).unwrap(), tt.format("%H:%M:%S%.9f").to_string());
+            assert_eq!(parse_time(&time_text(&tt, &DataType::Time(9)).unwrap(), &DataType::Time(9)).unwrap(), tt);
+            let ltz = format!("{}Z", timestamp_text(&t, &ts, TimestampStandard::Sql).unwrap());
+            assert_eq!(parse_timestamp_ltz(&ltz, &ts).unwrap(), t.and_utc());
+        }
+        // Shapes the fast path leaves to chrono, with the same results.
+        assert_eq!(parse_date("2024-2-9").unwrap(), NaiveDate::from_ymd_opt(2024, 2, 9).unwrap());
+        assert!(parse_date("2023-02-29").is_err());
+        assert!(parse_timestamp("2024-01-01 24:00:00", &ts).is_err());
+        assert!(parse_timestamp("2024-01-01 10:00:00.", &ts).is_err());
+        assert_eq!(
+            parse_timestamp("2024-01-01 10:00:00.1234567891", &ts).ok(),
+            NaiveDateTime::parse_from_str("2024-01-01 10:00:00.1234567891", "%Y-%m-%d %H:%M:%S%.f").ok()
+        );
+        assert!(parse_time("10:00:00.1234", &DataType::Time(3)).is_err(), "more digits than TIME(3) holds");
+        let far = NaiveDate::from_ymd_opt(12_345, 1, 2).unwrap();
+        assert_eq!(date_text(&far), far.format("%Y-%m-%d").to_string());
+    }
 
     #[test]
     fn huge_exponents_are_refused_without_expanding_them() {

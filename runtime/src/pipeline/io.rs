@@ -89,14 +89,14 @@ pub(crate) trait PipelineSink<D>: Send + Sized {
 /// pipeline's checkpoint) or the `datagen` generator.
 pub(crate) async fn start_source<S: Record>(name: &str, options: &PipelineOptions) -> Result<Box<dyn PipelineSource<S>>, PipelineError> {
     use crate::config::ConnectorKind;
-    let cfg = S::config().map_err(|e| PipelineError::Source(SourceError::Setup(e.to_string())))?;
+    let cfg = S::config().map_err(|e| PipelineError::Source(SourceError::Setup(e.to_string().into())))?;
     Ok(match cfg.connector {
         ConnectorKind::Datagen => Box::new(Datagen::<S>::start().map_err(|e| PipelineError::Generator(e.0))?),
         _ => Box::new(
             Source::<S>::builder()
                 .checkpoints(FileCheckpointStore::open(&options.checkpoint_dir, name).map_err(|e| match e.is_locked() {
                     true => PipelineError::CheckpointLocked(e.to_string()),
-                    false => PipelineError::Source(SourceError::Checkpoint(e.to_string())),
+                    false => PipelineError::Source(SourceError::Checkpoint(e.to_string().into())),
                 })?)
                 .commit_interval(options.commit_interval)
                 .on_data_loss(options.on_data_loss)

@@ -331,7 +331,7 @@ impl kinesis_tables::checkpoint::CheckpointStore for FullDisk {
         &self,
         _: kinesis_tables::checkpoint::Checkpoint,
     ) -> kinesis_tables::checkpoint::BoxFuture<'_, Result<(), kinesis_tables::checkpoint::CheckpointError>> {
-        Box::pin(async { Err(kinesis_tables::checkpoint::CheckpointError("no space left on device".into())) })
+        Box::pin(async { Err(kinesis_tables::checkpoint::CheckpointError::other("no space left on device")) })
     }
 }
 

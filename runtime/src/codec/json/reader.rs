@@ -228,39 +228,91 @@ impl<'a> JsonReader<'a> {
         }
         let start = self.pos;
         self.pos += 1;
-        let run = self.plain_run();
+        let (run, ascii) = self.plain_run();
         match self.buf.get(self.pos) {
             Some(b'"') => {
-                let s = std::str::from_utf8(&self.buf[run..self.pos]).map_err(|_| ReadError::new(start, "a string that is not UTF-8"))?;
+                let bytes = &self.buf[run..self.pos];
                 self.pos += 1;
+                if ascii {
+                    // SAFETY: every byte of `bytes` is below 0x80 (`plain_run`
+                    // ORed them all and saw no high bit), and ASCII is UTF-8.
+                    return Ok(Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) }));
+                }
+                let s = std::str::from_utf8(bytes).map_err(|_| ReadError::new(start, "a string that is not UTF-8"))?;
                 Ok(Cow::Borrowed(s))
             }
             _ => self.escaped(start, run).map(Cow::Owned),
         }
     }
 
+    /// The next field name of an object as its bytes (unescaped), and its
+    /// `:`; `None` after the closing `}`. Generated decoders match these
+    /// against their column names, which are UTF-8, so a name that matches
+    /// needs no check; [`JsonReader::skip_unknown`] checks the others.
+    #[inline]
+    pub fn next_field(&mut self, first: &mut bool) -> Result<Option<Cow<'a, [u8]>>, ReadError> {
+        match self.peek() {
+            Some(b'}') => {
+                self.pos += 1;
+                return Ok(None);
+            }
+            Some(b',') if !*first => self.pos += 1,
+            _ if *first => {}
+            _ => return Err(self.expected("`,` or `}`")),
+        }
+        *first = false;
+        if self.peek() != Some(b'"') {
+            return Err(self.expected("a field name"));
+        }
+        let start = self.pos;
+        self.pos += 1;
+        let (run, _) = self.plain_run();
+        let name = match self.buf.get(self.pos) {
+            Some(b'"') => {
+                self.pos += 1;
+                Cow::Borrowed(&self.buf[run..self.pos - 1])
+            }
+            _ => Cow::Owned(self.escaped(start, run)?.into_bytes()),
+        };
+        self.eat(b':', "`:`")?;
+        Ok(Some(name))
+    }
+
+    /// Skips the value of a field the decoder does not know, after checking
+    /// that its name is UTF-8.
+    pub fn skip_unknown(&mut self, name: &[u8]) -> Result<(), ReadError> {
+        if std::str::from_utf8(name).is_err() {
+            return Err(self.error("a field name that is not UTF-8"));
+        }
+        self.skip_value()
+    }
+
     /// Advances over bytes that need no attention in a string; returns where
     /// the run started.
     #[inline]
-    fn plain_run(&mut self) -> usize {
+    fn plain_run(&mut self) -> (usize, bool) {
         let start = self.pos;
         let b = self.buf;
         let mut i = start;
-        while i + 8 <= b.len() {
-            let w = u64::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
+        // The OR of every byte passed: its high bit says whether any was not ASCII.
+        let mut seen = 0u64;
+        while let Some(word) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+            let w = u64::from_ne_bytes(*word);
             if has_special(w) {
                 break;
             }
+            seen |= w;
             i += 8;
         }
         while let Some(&c) = b.get(i) {
             if c == b'"' || c == b'\\' || c < 0x20 {
                 break;
             }
+            seen |= u64::from(c);
             i += 1;
         }
         self.pos = i;
-        start
+        (start, seen & splat(0x80) == 0)
     }
 
     /// The rest of a string that has escapes (or is broken), from `run`.
@@ -280,7 +332,7 @@ impl<'a> JsonReader<'a> {
                 }
                 Some(&c) if c < 0x20 => return Err(self.error(format!("a control character (0x{c:02x}) inside a string"))),
                 Some(_) => {
-                    let run = self.plain_run();
+                    let (run, _) = self.plain_run();
                     out.extend_from_slice(&self.buf[run..self.pos]);
                 }
             }

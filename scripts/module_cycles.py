@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Usage: python3 codegen/scripts/module_cycles.py codegen/src [-v]   (also config/src, runtime/src)
+# Usage: python3 scripts/module_cycles.py codegen/src [-v]   (also config/src, runtime/src)
 """Module import graph of a crate's src/ from `use crate::…`, `crate::…` paths,
 `super::…` and `self::…`; prints edges that form cycles (strongly connected
 components of more than one module)."""
@@ -25,6 +25,8 @@ edges = {m: set() for m in mods}
 for m, p in mods.items():
     src = open(p).read()
     src = src.split('#[cfg(test)]')[0]  # unit tests may use anything
+    # Comments (doc links included) are not imports.
+    src = re.sub(r'//[^\n]*', '', src)
     parent = '::'.join(m.split('::')[:-1])
     for path in re.findall(r'\bcrate::([A-Za-z_][A-Za-z0-9_:]*)', src):
         t = resolve(path.rstrip(':'))
