@@ -76,4 +76,18 @@ else
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$agg_dir" "aws-kinesis-agg==$AGG_VERSION" six
 fi
 
+# --- fastavro (PyPI), the avro interop oracle --------------------------------
+# The avro interop tests (tests/tests/emulators/codec/avro_interop.rs) read
+# and write datums with it; KT_PYTHON_FASTAVRO points them here.
+FASTAVRO_VERSION=1.13.1
+fastavro_dir="$dest/python-fastavro"
+if PYTHONPATH="$fastavro_dir" python3 -c "import fastavro; assert fastavro.__version__ == '$FASTAVRO_VERSION'" 2>/dev/null; then
+  echo "fastavro: $FASTAVRO_VERSION already installed in $fastavro_dir"
+else
+  command -v python3 >/dev/null || { echo "install-emulators: python3 not found (the avro interop tests need it)" >&2; exit 1; }
+  echo "fastavro: installing $FASTAVRO_VERSION into $fastavro_dir"
+  rm -rf "$fastavro_dir"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$fastavro_dir" "fastavro==$FASTAVRO_VERSION"
+fi
+
 echo "emulators ready in $dest"

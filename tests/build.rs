@@ -2,6 +2,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     kinesis_tables_codegen::compile(&[
         "specs/all_types.yaml",
         "specs/runtime.yaml",
+        "specs/avro.yaml",
         "specs/bench.yaml",
         "../templates/specs/orders.yaml",
         "../templates/specs/user_behavior.yaml",

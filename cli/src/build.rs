@@ -176,10 +176,65 @@ fn try_new(path: &Path) -> Result<(), String> {
         if let Some(dir) = dest.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        std::fs::write(&dest, fill(&text)).map_err(|e| format!("{}: {e}", dest.display()))?;
+        let mut text = fill(&text);
+        if to.ends_with(".yaml") {
+            text = point_at_schema(&text, &root, &dest);
+        }
+        std::fs::write(&dest, text).map_err(|e| format!("{}: {e}", dest.display()))?;
     }
     if let Ok(lock) = std::fs::read_to_string(root.join("Cargo.lock")) {
         let _ = std::fs::write(path.join("Cargo.lock"), lock);
     }
     Ok(())
+}
+
+/// Points a spec's `# yaml-language-server: $schema=…` line at the spec
+/// language's JSON Schema in the kinesis-tables tree, by a path relative to
+/// the spec (absolute when there is none).
+fn point_at_schema(text: &str, root: &Path, spec: &Path) -> String {
+    const MARK: &str = "# yaml-language-server: $schema=";
+    let schema = root.join(kinesis_tables_codegen::schema::spec::COMMITTED_PATH);
+    let dir = spec.parent().and_then(|d| std::fs::canonicalize(d).ok());
+    let target = dir.and_then(|d| relative(&d, &schema)).unwrap_or(schema);
+    text.lines()
+        .map(|l| if l.starts_with(MARK) { format!("{MARK}{}", target.display()) } else { l.to_string() })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if text.ends_with('\n') { "\n" } else { "" }
+}
+
+/// `to` relative to directory `from` (both absolute).
+fn relative(from: &Path, to: &Path) -> Option<std::path::PathBuf> {
+    let (f, t): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return None;
+    }
+    let mut out = std::path::PathBuf::new();
+    for _ in common..f.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_new_crates_spec_points_at_the_schema_by_a_relative_path() {
+        let (root, spec) = (Path::new("/src/kt"), Path::new("/work/p/specs/pipeline.yaml"));
+        assert_eq!(relative(Path::new("/work/p/specs"), &root.join("schema/x.json")).unwrap(), Path::new("../../../src/kt/schema/x.json"));
+        assert_eq!(relative(Path::new("/src/kt/a"), Path::new("/src/kt/schema/x.json")).unwrap(), Path::new("../schema/x.json"));
+        // A directory that does not exist cannot be canonicalised: the absolute path.
+        let text = "# yaml-language-server: $schema=../../../schema/kinesis-tables.schema.json\ntables:\n";
+        let out = point_at_schema(text, root, spec);
+        assert_eq!(out, "# yaml-language-server: $schema=/src/kt/schema/kinesis-tables.schema.json\ntables:\n");
+        let here = std::fs::canonicalize(source_root()).unwrap();
+        let out = point_at_schema(text, &here, &here.join("cli/src/main.rs"));
+        assert!(out.starts_with("# yaml-language-server: $schema=../../schema/kinesis-tables.schema.json\n"), "{out}");
+    }
 }

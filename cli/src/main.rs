@@ -34,6 +34,26 @@ enum Command {
     },
     /// Print the reference spec listing every option (templates/reference.yaml).
     Reference,
+    /// Print a table's Avro schema (as Flink derives it) or a JSON Schema of
+    /// its json records; with `--spec`, the JSON Schema of the spec language
+    /// (what `schema/kinesis-tables.schema.json` holds).
+    Schema {
+        /// The spec file.
+        #[arg(value_name = "SPEC", required_unless_present = "spec", requires = "table")]
+        spec_file: Option<std::path::PathBuf>,
+        /// The table.
+        #[arg(value_name = "TABLE")]
+        table: Option<String>,
+        /// The Avro schema Flink's `avro` format derives from the table.
+        #[arg(long, group = "what")]
+        avro: bool,
+        /// A JSON Schema of the table's records in the `json` format.
+        #[arg(long, group = "what")]
+        json_schema: bool,
+        /// The JSON Schema of spec files (for editors).
+        #[arg(long, group = "what", conflicts_with_all = ["spec_file", "table"])]
+        spec: bool,
+    },
     /// Print the Rust code generated for specs.
     Generate {
         #[arg(required = true)]
@@ -114,12 +134,23 @@ fn main() -> ExitCode {
             }
             print(&kinesis_tables_codegen::generate(&all))
         }
+        Command::Schema { spec_file, table, avro, json_schema, spec } => match (spec_file, table) {
+            _ if spec => print(&schema::pretty(&kinesis_tables_codegen::schema::spec::spec_schema())),
+            (Some(file), Some(table)) if avro || json_schema => {
+                schema::table(&file, &table, if avro { schema::What::Avro } else { schema::What::JsonSchema }, color)
+            }
+            _ => {
+                eprintln!("error: say what to print: `schema SPEC TABLE --avro`, `schema SPEC TABLE --json-schema` or `schema --spec`");
+                ExitCode::from(2)
+            }
+        },
         Command::Build { spec, out, profile } => build::build(&spec, &out, &profile, color),
         Command::New { name } => build::new_crate(&name),
     }
 }
 
 mod build;
+mod schema;
 
 fn print(s: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();

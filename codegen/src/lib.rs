@@ -30,6 +30,7 @@ pub mod ir;
 mod parse;
 pub mod reference;
 mod render;
+pub mod schema;
 mod span;
 
 #[doc(hidden)]

@@ -92,6 +92,8 @@ pub mod keys {
     pub const CSV_DECIMAL_SCIENTIFIC: &str = "csv.write-bigdecimal-in-scientific-notation";
     pub const RAW_CHARSET: &str = "raw.charset";
     pub const RAW_ENDIANNESS: &str = "raw.endianness";
+    pub const AVRO_ENCODING: &str = "avro.encoding";
+    pub const AVRO_TIMESTAMP_LEGACY: &str = "avro.timestamp_mapping.legacy";
 
     pub const DG_ROWS_PER_SECOND: &str = "rows-per-second";
     pub const DG_NUMBER_OF_ROWS: &str = "number-of-rows";
@@ -197,6 +199,7 @@ pub enum Section {
     Json,
     Csv,
     Raw,
+    Avro,
     Datagen,
     Print,
 }
@@ -211,6 +214,7 @@ impl Section {
             Section::Json => "Format options: json",
             Section::Csv => "Format options: csv",
             Section::Raw => "Format options: raw",
+            Section::Avro => "Format options: avro",
             Section::Datagen => "Connector datagen",
             Section::Print => "Connector print",
         }
@@ -221,6 +225,7 @@ impl Section {
             Section::Json => Some("json"),
             Section::Csv => Some("csv"),
             Section::Raw => Some("raw"),
+            Section::Avro => Some("avro"),
             _ => None,
         }
     }
@@ -357,7 +362,16 @@ pub mod limits {
 pub const CREDENTIAL_PROVIDERS: &[&str] =
     &["AUTO", "BASIC", "ENV_VAR", "SYS_PROP", "PROFILE", "ASSUME_ROLE", "WEB_IDENTITY_TOKEN", "CUSTOM"];
 pub const START_POSITIONS: &[&str] = &["LATEST", "TRIM_HORIZON", "AT_TIMESTAMP"];
-pub const FORMATS: &[&str] = &["json", "csv", "raw"];
+pub const FORMATS: &[&str] = &["json", "csv", "raw", "avro"];
+/// Flink formats kinesis-tables recognises but does not offer, with the reason.
+pub const REJECTED_FORMATS: &[(&str, &str)] = &[
+    (
+        "avro-confluent",
+        "it frames records for a Confluent schema registry, and kinesis-tables has no registry to write schemas to or test against; use `avro`",
+    ),
+    ("aws-glue-schema-registry", "it frames records for the AWS Glue schema registry, which kinesis-tables does not support; use `avro`"),
+    ("avro-glue", "it frames records for the AWS Glue schema registry, which kinesis-tables does not support; use `avro`"),
+];
 /// The Kinesis metadata keys a `METADATA FROM` column may read.
 pub const METADATA_KEYS: &[&str] = &[META_TIMESTAMP, META_SHARD_ID, META_SEQUENCE_NUMBER, META_PARTITION_KEY, META_SUB_SEQUENCE_NUMBER];
 pub const META_TIMESTAMP: &str = "timestamp";
@@ -396,7 +410,7 @@ pub static OPTIONS: &[OptionDef] = &[
         Common,
         Kind::Enum(FORMATS),
         None,
-        "The record format: `json`, `csv` or `raw` (`print` writes json unless told otherwise).",
+        "The record format: `json`, `csv`, `raw` or `avro` (`print` writes json unless told otherwise).",
     )
     .required_for(BOTH),
     opt(
@@ -1155,6 +1169,31 @@ pub static OPTIONS: &[OptionDef] = &[
         Some("big-endian"),
         "Byte order of a numeric column.",
     ),
+    opt(
+        keys::AVRO_ENCODING,
+        ENCODED,
+        Avro,
+        Kind::Enum(&["binary", "json"]),
+        Some("binary"),
+        "How each datum is written: Avro `binary`, or Avro's `json` encoding (unions as `{\"type\": value}`, bytes as ISO-8859-1 strings).",
+    ),
+    opt(
+        keys::AVRO_TIMESTAMP_LEGACY,
+        ENCODED,
+        Avro,
+        Kind::Bool,
+        Some("true"),
+        "Flink's legacy timestamp mapping: TIMESTAMP(p ≤ 3) is `timestamp-millis` and TIMESTAMP_LTZ is refused; `false` maps TIMESTAMP to `local-timestamp-*` and TIMESTAMP_LTZ to `timestamp-*` (p ≤ 9).",
+    ),
+    opt(
+        "avro.codec",
+        ENCODED,
+        Avro,
+        Kind::Enum(&["null", "deflate", "snappy", "bzip2", "xz", "zstandard"]),
+        None,
+        "Compression codec of Avro files.",
+    )
+    .rejected("it compresses Avro container files (the filesystem connector); a stream record is one datum without a container"),
     // ---- datagen
     opt(keys::DG_ROWS_PER_SECOND, DATAGEN, Datagen, Kind::Long { min: 1, max: i64::MAX }, Some("10000"), "Rows generated per second."),
     opt(

@@ -276,6 +276,7 @@ pub enum FormatConfig {
     Json(JsonOptions),
     Csv(CsvOptions),
     Raw(RawOptions),
+    Avro(AvroOptions),
 }
 
 impl FormatConfig {
@@ -284,6 +285,7 @@ impl FormatConfig {
             FormatConfig::Json(_) => "json",
             FormatConfig::Csv(_) => "csv",
             FormatConfig::Raw(_) => "raw",
+            FormatConfig::Avro(_) => "avro",
         }
     }
     /// Whether records that fail to decode are skipped (and counted) rather than fatal.
@@ -291,7 +293,7 @@ impl FormatConfig {
         match self {
             FormatConfig::Json(j) => j.ignore_parse_errors,
             FormatConfig::Csv(c) => c.ignore_parse_errors,
-            FormatConfig::Raw(_) => false,
+            FormatConfig::Raw(_) | FormatConfig::Avro(_) => false,
         }
     }
 }
@@ -341,6 +343,20 @@ pub enum Endianness {
 pub struct RawOptions {
     pub charset: Charset,
     pub endianness: Endianness,
+}
+
+/// `avro.encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvroEncoding {
+    Binary,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AvroOptions {
+    pub encoding: AvroEncoding,
+    /// `avro.timestamp_mapping.legacy`.
+    pub legacy_timestamp_mapping: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -437,6 +437,17 @@ fn formats<S: Clone>(o: &Opts<'_, S>, diags: &mut Diags<S>) {
                 .help("remove one of the two"),
         );
     }
+    // The generated avro codec and schema are fixed when the spec compiles.
+    for key in [keys::AVRO_ENCODING, keys::AVRO_TIMESTAMP_LEGACY] {
+        if o.is_env(key) {
+            diags.push(
+                Diag::error(value_span(o, key), format!("`{key}` cannot come from the environment"))
+                    .label("environment reference")
+                    .note("it decides the generated codec and the Avro schema, which are fixed when the spec compiles")
+                    .help("write the value itself"),
+            );
+        }
+    }
     let ch = |k: &str| match o.get(k) {
         Some(Value::Char(c)) => Some(c),
         _ => None,

@@ -236,6 +236,10 @@ fn sink<S: Clone>(o: &Opts<'_, S>) -> SinkConfig {
 fn format<S: Clone>(o: &Opts<'_, S>) -> FormatConfig {
     match o.str_or(keys::FORMAT, "json").as_str() {
         "csv" => FormatConfig::Csv(csv(o)),
+        "avro" => FormatConfig::Avro(AvroOptions {
+            encoding: if o.str_or(keys::AVRO_ENCODING, "binary") == "json" { AvroEncoding::Json } else { AvroEncoding::Binary },
+            legacy_timestamp_mapping: o.bool(keys::AVRO_TIMESTAMP_LEGACY),
+        }),
         "raw" => FormatConfig::Raw(RawOptions {
             charset: match o.str_or(keys::RAW_CHARSET, "UTF-8").to_ascii_uppercase().as_str() {
                 "US-ASCII" | "ASCII" => Charset::UsAscii,

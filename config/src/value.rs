@@ -165,6 +165,11 @@ fn one_of(text: String, values: &[&str]) -> Result<Value, ValueError> {
     if values.contains(&text.as_str()) {
         return Ok(Value::Str(text));
     }
+    if values == crate::catalog::FORMATS
+        && let Some((_, reason)) = crate::catalog::REJECTED_FORMATS.iter().find(|(f, _)| *f == text)
+    {
+        return Err(ValueError::new(format!("format `{text}` is not supported: {reason}")));
+    }
     let list = values.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
     let err = ValueError::new(format!("`{text}` is not one of {list}"));
     Err(match crate::suggest::closest(&text, values.iter().copied()) {

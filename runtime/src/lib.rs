@@ -66,7 +66,7 @@ pub struct Metadata<'a> {
 pub trait Record: Sized + Send + 'static {
     /// The table name as written in the spec.
     const TABLE_NAME: &'static str;
-    /// `json`, `csv` or `raw`.
+    /// `json`, `csv`, `raw` or `avro`.
     const FORMAT: &'static str;
 
     /// The validated configuration. When any option is an `${ENV_VAR}`
@@ -75,6 +75,13 @@ pub trait Record: Sized + Send + 'static {
 
     /// Encodes the record's physical columns in the table's format.
     fn encode(&self) -> Result<Vec<u8>, EncodeError>;
+
+    /// The record as `print` shows it: its encoding, except for `avro`,
+    /// whose rows print in Avro's JSON encoding (binary on a terminal helps
+    /// nobody). Generated code overrides this for avro tables.
+    fn encode_text(&self) -> Result<Vec<u8>, EncodeError> {
+        self.encode()
+    }
 
     /// Decodes a record; metadata columns hold placeholders until
     /// [`Record::set_metadata`] fills them.

@@ -1,7 +1,7 @@
 //! Flink's `print` and `blackhole` sinks, for running pipelines without AWS.
 //!
 //! `print` writes each row in the table's format (json unless the spec says
-//! otherwise), one per line, after `print-identifier> ` when one is set.
+//! otherwise; avro rows in Avro's JSON encoding), one per line, after `print-identifier> ` when one is set.
 //! `blackhole` discards rows. Both acknowledge a row once it is written out
 //! (for `print`: flushed to the file descriptor), so a pipeline's
 //! checkpoints follow them exactly as they follow a Kinesis sink.
@@ -73,7 +73,7 @@ impl<R: Record> PrintSink<R> {
     /// Writes one row (into the buffer; [`PrintSink::flush`] pushes it out).
     pub fn send(&mut self, record: &R) -> Result<(), SinkError> {
         self.check()?;
-        let data = match record.encode() {
+        let data = match record.encode_text() {
             Ok(d) => d,
             Err(e) => {
                 self.stats.refused += 1;

@@ -60,6 +60,9 @@ pub mod faultproxy;
 /// The Python library aws-kinesis-agg, for KPL interoperability tests.
 pub mod pyagg;
 
+/// Python's fastavro, for the avro interop tests.
+pub mod pyavro;
+
 /// A proxy that enforces the per-shard write limits of Kinesis.
 pub mod limitproxy;
 

@@ -64,7 +64,7 @@ pub trait TestRecord: Record + Clone + PartialEq + std::fmt::Debug {
     fn take_metadata(&mut self) -> Result<(), String>;
 }
 
-use crate::generated::{RtCsv, RtJson, RtRaw};
+use crate::generated::{RtAvro, RtAvroJson, RtCsv, RtJson, RtRaw};
 
 impl TestRecord for RtJson {
     fn make(key: &str, n: i64) -> Self {
@@ -136,6 +136,29 @@ impl TestRecord for RtRaw {
         Ok(())
     }
 }
+
+/// The avro tables have `rt_json`'s physical columns.
+macro_rules! avro_test_record {
+    ($($t:ident),*) => {$(
+        impl TestRecord for $t {
+            fn make(key: &str, n: i64) -> Self {
+                let r = RtJson::make(key, n);
+                $t { k: r.k, n: r.n, note: r.note, amount: r.amount, at: r.at, tags: r.tags, shard: String::new() }
+            }
+            fn key_n(&self) -> (String, i64) {
+                (self.k.clone(), self.n)
+            }
+            fn take_metadata(&mut self) -> Result<(), String> {
+                if !self.shard.starts_with("shardId-") {
+                    return Err(format!("shard metadata not filled: {:?}", self.shard));
+                }
+                self.shard.clear();
+                Ok(())
+            }
+        }
+    )*};
+}
+avro_test_record!(RtAvro, RtAvroJson);
 
 /// `count` records over `keys` keys, numbered per key from 0.
 pub fn records<R: TestRecord>(count: usize, keys: usize) -> Vec<R> {

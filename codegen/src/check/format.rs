@@ -14,6 +14,7 @@ pub(crate) fn check<S: SpanLike>(t: &TableInput<S>, columns: &[ColumnIr], format
         FormatConfig::Raw(_) => raw(t, &physical, diags),
         FormatConfig::Csv(_) => csv(t, &physical, diags),
         FormatConfig::Json(_) => {}
+        FormatConfig::Avro(a) => avro(t, columns, a.legacy_timestamp_mapping, diags),
     }
 }
 
@@ -64,5 +65,23 @@ fn csv<S: SpanLike>(t: &TableInput<S>, physical: &[&ColumnIr], diags: &mut Diags
                     .help("csv holds scalars and arrays of scalars; use `json` for MAP and ROW"),
             );
         }
+    }
+}
+
+/// `avro`: every type Flink's `AvroSchemaConverter` can derive a schema for.
+fn avro<S: SpanLike>(t: &TableInput<S>, columns: &[ColumnIr], legacy: bool, diags: &mut Diags<S>) {
+    for (name, r) in crate::schema::avro::refusals(columns, legacy) {
+        let Some(c) = columns.iter().find(|c| c.name == name) else { continue };
+        let inner = if r.path.is_empty() { String::new() } else { format!(" (at `{}`)", r.path.join(".")) };
+        diags.push(
+            Diag::error(span_of(t, c), format!("format `avro` cannot hold column `{}` of type `{}`{inner}", c.name, c.ty))
+                .label(if r.is_name { "not an Avro name" } else { "no Avro type for this" })
+                .note(r.message)
+                .help(if r.is_name {
+                    "rename it (Avro names are `[A-Za-z_][A-Za-z0-9_]*`), or use `json`"
+                } else {
+                    "change the column's type, or use `json`"
+                }),
+        );
     }
 }

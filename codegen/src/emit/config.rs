@@ -251,6 +251,14 @@ fn format(f: &FormatConfig) -> TokenStream {
             let (cs, en) = (charset(r.charset), endianness(r.endianness));
             quote!(#m::FormatConfig::Raw(#m::RawOptions { charset: #cs, endianness: #en }))
         }
+        FormatConfig::Avro(a) => {
+            let enc = match a.encoding {
+                kinesis_tables_config::model::AvroEncoding::Binary => quote!(#m::AvroEncoding::Binary),
+                kinesis_tables_config::model::AvroEncoding::Json => quote!(#m::AvroEncoding::Json),
+            };
+            let legacy = a.legacy_timestamp_mapping;
+            quote!(#m::FormatConfig::Avro(#m::AvroOptions { encoding: #enc, legacy_timestamp_mapping: #legacy }))
+        }
     }
 }
 

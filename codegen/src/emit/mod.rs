@@ -1,9 +1,10 @@
 //! Rust emission, split by what it emits: `record` (the struct and nested
 //! ROW structs), `types` (Rust and `DataType` of SQL types), the `json`,
-//! `csv` and `raw` codecs, `config` (the configuration constant), `hooks`
+//! `csv`, `raw` and `avro` codecs, `config` (the configuration constant), `hooks`
 //! (partition key, metadata, user types, datagen) and `pipelines`.
 //! Pure: tables in, tokens out.
 
+mod avro;
 mod codec;
 mod config;
 mod csv;
@@ -40,7 +41,7 @@ pub(crate) fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
     if opts.define_struct {
         items.extend(record::structs(t, &name));
     }
-    let Some(codec) = codec(t, &name) else {
+    let Some(codec) = codec(t, &name, opts.define_struct) else {
         return quote!(::core::compile_error!("kinesis-tables: format `raw` needs exactly one physical column"););
     };
     items.extend(constants(t, &name));
@@ -48,11 +49,12 @@ pub(crate) fn table(t: &TableIr, opts: &EmitOptions<'_>) -> TokenStream {
     items
 }
 
-fn codec(t: &TableIr, name: &syn::Ident) -> Option<Codec> {
+fn codec(t: &TableIr, name: &syn::Ident, define_struct: bool) -> Option<Codec> {
     match &t.resolved.config.format {
         FormatConfig::Json(j) => Some(json::codec(name, &t.columns, j)),
         FormatConfig::Csv(o) => Some(csv::codec(&t.columns, o)),
         FormatConfig::Raw(r) => raw::codec(&t.columns, r),
+        FormatConfig::Avro(a) => Some(avro::codec(name, &t.rust_name, &t.columns, a, define_struct)),
     }
 }
 
@@ -80,6 +82,13 @@ fn record_impl(t: &TableIr, name: &syn::Ident, codec: Codec, opts: &EmitOptions<
     let has_env = !t.resolved.env_refs.is_empty();
     let partitioned = !t.partition_columns.is_empty();
     let Codec { cx_item, encode, decode, extra } = codec;
+    let encode_text = avro::encode_text(&t.resolved.config.format).map(|body| {
+        quote! {
+            fn encode_text(&self) -> ::core::result::Result<::std::vec::Vec<u8>, ::kinesis_tables::EncodeError> {
+                #body
+            }
+        }
+    });
     let partition_key = hooks::partition_key(t);
     let meta = hooks::set_metadata(t);
     let hooks = hooks::hooks(t, name, opts.span_of_option);
@@ -100,6 +109,7 @@ fn record_impl(t: &TableIr, name: &syn::Ident, codec: Codec, opts: &EmitOptions<
                 fn decode(data: &[u8]) -> ::core::result::Result<Self, ::kinesis_tables::DecodeError> {
                     #decode
                 }
+                #encode_text
                 fn partition_key(&self) -> ::core::result::Result<::core::option::Option<::std::string::String>, ::kinesis_tables::EncodeError> {
                     #partition_key
                 }

@@ -222,6 +222,6 @@ fn format_hint(f: &FormatConfig) -> &'static str {
     match f {
         FormatConfig::Json(_) => " (set json.ignore-parse-errors to skip and count such records)",
         FormatConfig::Csv(_) => " (set csv.ignore-parse-errors to skip and count such records)",
-        FormatConfig::Raw(_) => "",
+        FormatConfig::Raw(_) | FormatConfig::Avro(_) => "",
     }
 }

@@ -1,4 +1,4 @@
-//! Generated records round-trip through json, csv and raw, nulls, nested
+//! Generated records round-trip through json, csv, raw and avro, nulls, nested
 //! types and awkward column names included; and every value that a format or
 //! a SQL type cannot hold is an error, never silently changed.
 
@@ -352,3 +352,10 @@ fn configuration_is_typed_and_env_values_are_checked_at_startup() {
     assert!(!format!("{cfg:?}").contains("not-in-the-binary"), "secrets are redacted from Debug");
     assert!(!FromEnv::RAW_OPTIONS.iter().any(|(_, v)| v.contains("not-in-the-binary")));
 }
+
+/// The avro format, in process.
+mod avro;
+/// The avro format against Python's fastavro.
+mod avro_interop;
+/// Avro records through real streams on the emulators (json → avro → json).
+mod avro_stream;

@@ -21,6 +21,8 @@
 //! - ARRAY → `array`, MAP with string keys → `map`, ROW → a nested `record`;
 //! - a nullable type → the union `["null", type]`.
 
+pub mod json;
+
 use std::collections::BTreeMap;
 
 use bigdecimal::BigDecimal;
