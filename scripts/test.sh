@@ -8,4 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-emulators.sh
 export KT_PYTHON_AGG="${KT_PYTHON_AGG:-$PWD/.emulators/python-aws-kinesis-agg}"
+export KT_PYTHON_FASTAVRO="${KT_PYTHON_FASTAVRO:-$PWD/.emulators/python-fastavro}"
 exec cargo test --workspace --locked "$@"
