@@ -26,7 +26,7 @@ use std::time::Duration;
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{BenchmarkGroup, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use kinesis_tables::Record;
-use kinesis_tables_tests::generated::{BenchRow, BenchWide};
+use kinesis_tables_tests::generated::{BenchCsv, BenchRow, BenchWide};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -295,6 +295,62 @@ fn bench(c: &mut Criterion<ThreadCpu>) {
     group.finish();
 }
 
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct HandCsv {
+    id: i64,
+    user: Option<String>,
+    score: Option<f64>,
+    active: bool,
+    count: Option<i32>,
+    at: Option<String>,
+}
+
+/// csv: the generated codec against serde derive on the `csv` crate (one
+/// record per line, no header, as Kinesis records are single lines).
+fn csv_bench(c: &mut Criterion<ThreadCpu>) {
+    let lines: Vec<Vec<u8>> = (0..1000i64)
+        .map(|i| {
+            let user = if i % 5 == 0 { String::new() } else { format!("\"user-{i}, \"\"quoted\"\"\"") };
+            format!("{i},{user},{},{},{i},2024-05-01 12:34:56.{:03}", i as f64 * 1.25, i % 2 == 0, i % 1000).into_bytes()
+        })
+        .collect();
+    let g: Vec<BenchCsv> = lines.iter().map(|l| BenchCsv::decode(l).unwrap()).collect();
+    let read_hand = |l: &[u8]| -> HandCsv {
+        // A small buffer: the default 8 KiB one per record would dominate.
+        let mut r = csv::ReaderBuilder::new().has_headers(false).buffer_capacity(256).from_reader(l);
+        r.deserialize().next().unwrap().unwrap()
+    };
+    let h: Vec<HandCsv> = lines.iter().map(|l| read_hand(l)).collect();
+    for (a, b) in g.iter().zip(&h) {
+        assert_eq!((a.id, a.score, a.count), (b.id, b.score, b.count));
+    }
+    let mut group = c.benchmark_group("csv_row");
+    group.throughput(Throughput::Bytes(lines.iter().map(|l| l.len() as u64).sum()));
+    group.bench_function("encode/generated", |b| {
+        b.iter(|| {
+            for r in &g {
+                black_box(r.encode().unwrap());
+            }
+        })
+    });
+    group.bench_function("encode/csv_crate", |b| {
+        b.iter(|| {
+            for r in &h {
+                let mut w = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .buffer_capacity(256)
+                    .terminator(csv::Terminator::Any(b'\n'))
+                    .from_writer(Vec::with_capacity(64));
+                w.serialize(r).unwrap();
+                black_box(w.into_inner().unwrap());
+            }
+        })
+    });
+    group.bench_function("decode/generated", |b| b.iter(|| decode_all(&lines, |l| BenchCsv::decode(l).unwrap())));
+    group.bench_function("decode/csv_crate", |b| b.iter(|| decode_all(&lines, read_hand)));
+    group.finish();
+}
+
 /// `{"k":"a","n":1,"amount":<digits>e-<digits - 1>}` with `digits` digits.
 fn long_decimal_record(digits: usize) -> Vec<u8> {
     let mantissa = "1234567890".repeat(digits / 10);
@@ -324,6 +380,6 @@ fn cpu_time() -> Criterion<ThreadCpu> {
 criterion_group! {
     name = benches;
     config = cpu_time();
-    targets = bench, long_decimals
+    targets = bench, csv_bench, long_decimals
 }
 criterion_main!(benches);
