@@ -576,3 +576,7 @@ fn records_of<P>(units: &[Unit<P>]) -> u64 {
 fn entries_of<P>(units: Vec<Unit<P>>) -> Vec<Entry<P>> {
     units.into_iter().flat_map(|u| u.entries).collect()
 }
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;
