@@ -23,6 +23,7 @@
 //! and sink traits and their Kinesis, datagen, print and blackhole implementations).
 
 mod args;
+mod feed;
 mod io;
 mod metrics;
 mod signals;
@@ -172,6 +173,9 @@ pub struct PipelineReport {
 /// How many source batches may wait for the sink before reading pauses.
 const MAX_PENDING_BATCHES: usize = 64;
 
+/// How many ready source batches are sent together, interleaved (`feed`).
+const GATHER: usize = 8;
+
 /// A pipeline's transform: a function from a source record to any number of
 /// sink records (`Option<D>`, `Vec<D>`, any `IntoIterator<Item = D>`).
 #[diagnostic::on_unimplemented(
@@ -270,62 +274,41 @@ where
     let mut refused_skipped = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut progress = options.progress_every.map(|every| Progress::new(every, options.log_format, started));
-    let mut outs: Vec<(usize, D)> = Vec::new();
+    // Shards whose batches came in earlier groups (see `feed`).
+    let mut seen = std::collections::HashSet::new();
     // When a stop signal was seen: the drain (and the rest of a batch being
     // sent when it came) must end within the shutdown timeout from then.
     let mut signalled_at: Option<tokio::time::Instant> = None;
     let stopped_by = loop {
         tokio::select! {
             batch = source.next(), if pending.len() < MAX_PENDING_BATCHES => {
-                let Some(mut batch) = batch? else { break "done" };
-                let records = std::mem::take(&mut batch.records);
-                records_in += records.len() as u64;
-                metrics.batch(records.len());
+                let Some(first) = batch? else { break "done" };
+                let (group, done) = feed::gather(source.as_mut(), first, GATHER.min(MAX_PENDING_BATCHES - pending.len()))?;
                 last_record = Instant::now();
-                for (i, record) in records.into_iter().enumerate() {
-                    outs.extend(transform.apply(record).into_iter().map(|out| (i, out)));
-                }
-                let mut interrupted = false;
-                for (i, out) in outs.drain(..) {
-                    // `send` waits while the sink is full: a signal must still
-                    // be seen. It does not abandon the batch at once (a healthy
-                    // sink finishes it, so a clean stop repeats nothing); the
-                    // rest of the batch is sent within the shutdown timeout.
-                    // `send` is cancel-safe: it only waits before accepting.
-                    if signalled_at.is_none() {
-                        tokio::select! {
-                            sent = sink.send(&out) => {
-                                if let Err(e) = sent {
-                                    refused(e, i, &batch, options, name, &mut refused_skipped)?;
-                                }
-                                continue;
-                            }
-                            _ = stopped(&mut stop) => signalled_at = Some(tokio::time::Instant::now()),
-                        }
-                    }
-                    let deadline = signalled_at.unwrap_or_else(tokio::time::Instant::now) + options.shutdown_timeout;
-                    let Ok(sent) = tokio::time::timeout_at(deadline, sink.send(&out)).await else {
-                        interrupted = true;
-                        break;
-                    };
-                    if let Err(e) = sent {
-                        refused(e, i, &batch, options, name, &mut refused_skipped)?;
-                    }
-                }
+                let mut run = Feeding {
+                    sink: &mut sink,
+                    options,
+                    name,
+                    stop: &mut stop,
+                    signalled_at: &mut signalled_at,
+                    refused_skipped: &mut refused_skipped,
+                    pending: &mut pending,
+                };
+                let interrupted = run.send_group(group, &mut transform, &mut seen, &metrics, &mut records_in).await?;
                 if interrupted {
-                    // Part of the batch was not sent within the shutdown
+                    // Part of a batch was not sent within the shutdown
                     // timeout: it is not acknowledged, so a restart reads it again.
-                    outs.clear();
                     break "signal";
                 }
-                sink.end_batch()?;
-                pending.push_back((sink.accepted(), batch.ack));
                 // A batch that sent nothing (a filtering transform) may be
                 // covered already: no new acknowledgement will announce it.
                 let through = *acks.borrow();
                 release(&mut pending, through, source.as_mut());
                 if signalled_at.is_some() {
                     break "signal";
+                }
+                if done {
+                    break "done";
                 }
             }
             changed = acks.changed() => {
@@ -457,6 +440,110 @@ fn release<S>(pending: &mut VecDeque<(u64, Option<Ack>)>, through: u64, source: 
         if let Some((_, Some(ack))) = pending.pop_front() {
             source.ack(ack);
         }
+    }
+}
+
+/// What sending a group of source batches changes in the run loop.
+struct Feeding<'a, O> {
+    sink: &'a mut O,
+    options: &'a PipelineOptions,
+    name: &'a str,
+    stop: &'a mut tokio::sync::watch::Receiver<bool>,
+    /// When a stop signal was seen: the rest of the group must be sent
+    /// within the shutdown timeout from then.
+    signalled_at: &'a mut Option<tokio::time::Instant>,
+    refused_skipped: &'a mut u64,
+    pending: &'a mut VecDeque<(u64, Option<Ack>)>,
+}
+
+impl<O> Feeding<'_, O> {
+    /// Transforms a group of source batches and sends their records in
+    /// [`feed::schedule`]'s order; each batch is queued for acknowledgement
+    /// once its last record was accepted. `true` when a stop signal cut the
+    /// sending short.
+    async fn send_group<S: Record, D: Record, T: Transform<S, D>>(
+        &mut self,
+        mut group: Vec<io::Pulled<S>>,
+        transform: &mut T,
+        seen: &mut std::collections::HashSet<std::sync::Arc<str>>,
+        metrics: &Metrics,
+        records_in: &mut u64,
+    ) -> Result<bool, PipelineError>
+    where
+        O: PipelineSink<D>,
+    {
+        let mut outs: Vec<std::vec::IntoIter<(usize, D)>> = Vec::with_capacity(group.len());
+        for batch in &mut group {
+            let records = std::mem::take(&mut batch.records);
+            *records_in += records.len() as u64;
+            metrics.batch(records.len());
+            let mut out = Vec::with_capacity(records.len());
+            for (i, record) in records.into_iter().enumerate() {
+                out.extend(transform.apply(record).into_iter().map(|o| (i, o)));
+            }
+            outs.push(out.into_iter());
+        }
+        let shards: Vec<_> = group.iter().map(|b| b.shard().cloned()).collect();
+        let lens: Vec<usize> = outs.iter().map(ExactSizeIterator::len).collect();
+        let mut left = lens.clone();
+        // Batches that made no records are done at once.
+        for (b, n) in lens.iter().enumerate() {
+            if *n == 0 {
+                self.batch_done(&mut group[b])?;
+            }
+        }
+        for b in feed::schedule(&shards, &lens, seen) {
+            let Some((i, out)) = outs[b].next() else { continue };
+            if !self.send_one(&out, i, &group[b]).await? {
+                return Ok(true);
+            }
+            left[b] -= 1;
+            if left[b] == 0 {
+                self.batch_done(&mut group[b])?;
+            }
+        }
+        Ok(false)
+    }
+
+    /// Sends one record (output of record `i` of `batch`). `send` waits while
+    /// the sink is full: a signal must still be seen. It does not abandon the
+    /// group at once (a healthy sink finishes it, so a clean stop repeats
+    /// nothing); the rest is sent within the shutdown timeout. `send` is
+    /// cancel-safe: it only waits before accepting. `false`: not sent in time.
+    async fn send_one<S, D>(&mut self, out: &D, i: usize, batch: &io::Pulled<S>) -> Result<bool, PipelineError>
+    where
+        O: PipelineSink<D>,
+    {
+        if self.signalled_at.is_none() {
+            tokio::select! {
+                sent = self.sink.send(out) => {
+                    if let Err(e) = sent {
+                        refused(e, i, batch, self.options, self.name, self.refused_skipped)?;
+                    }
+                    return Ok(true);
+                }
+                _ = stopped(self.stop) => *self.signalled_at = Some(tokio::time::Instant::now()),
+            }
+        }
+        let deadline = self.signalled_at.unwrap_or_else(tokio::time::Instant::now) + self.options.shutdown_timeout;
+        let Ok(sent) = tokio::time::timeout_at(deadline, self.sink.send(out)).await else {
+            return Ok(false);
+        };
+        if let Err(e) = sent {
+            refused(e, i, batch, self.options, self.name, self.refused_skipped)?;
+        }
+        Ok(true)
+    }
+
+    /// Every record of `batch` was accepted: it is acknowledged once the sink
+    /// has acknowledged everything accepted so far.
+    fn batch_done<S, D>(&mut self, batch: &mut io::Pulled<S>) -> Result<(), PipelineError>
+    where
+        O: PipelineSink<D>,
+    {
+        self.sink.end_batch()?;
+        self.pending.push_back((self.sink.accepted(), batch.ack.take()));
+        Ok(())
     }
 }
 

@@ -452,7 +452,10 @@ impl<P> Core<P> {
             let hashes = u.entries.iter().map(|e| e.hash).collect();
             self.landed_elsewhere(generation, packed, landed, hashes);
         }
-        for e in u.entries {
+        // Counted before the entries (and their buffer permits) are dropped:
+        // `accepted - acknowledged` never passes `max-buffered`.
+        add(&c.acknowledged, n);
+        for e in &u.entries {
             self.open.remove(&e.seq);
             if let Some((origin, place)) = &e.origin
                 && let Some(t) = self.origins.get_mut(origin)
@@ -461,7 +464,6 @@ impl<P> Core<P> {
             }
             add(&c.acknowledged_bytes, e.size as u64);
         }
-        add(&c.acknowledged, n);
     }
 
     /// A unit packed for shard `packed` was written to shard `landed`: the
