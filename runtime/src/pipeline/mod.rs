@@ -285,7 +285,7 @@ where
                 let Some(first) = batch? else { break "done" };
                 let (group, done) = feed::gather(source.as_mut(), first, GATHER.min(MAX_PENDING_BATCHES - pending.len()))?;
                 last_record = Instant::now();
-                let mut run = Feeding {
+                let mut run = feed::Feeding {
                     sink: &mut sink,
                     options,
                     name,
@@ -395,33 +395,6 @@ where
     Ok(report)
 }
 
-/// A sink error for output `i` of a source batch: a refused record fails the
-/// run naming where it came from, or (`--on-data-loss continue`) is skipped
-/// and counted; any other error fails the run.
-fn refused<S>(
-    e: SinkError,
-    i: usize,
-    batch: &io::Pulled<S>,
-    options: &PipelineOptions,
-    name: &str,
-    refused_skipped: &mut u64,
-) -> Result<(), PipelineError> {
-    match e {
-        SinkError::Record(reason) => {
-            let origin = batch.origin_text(i);
-            match options.on_data_loss {
-                OnDataLoss::Fail => Err(PipelineError::Refused { origin, reason }),
-                OnDataLoss::Continue => {
-                    *refused_skipped += 1;
-                    tracing::error!(pipeline = name, "skipping a record made from {origin} that the sink refused: {reason}");
-                    Ok(())
-                }
-            }
-        }
-        e => Err(e.into()),
-    }
-}
-
 /// How long a run worked: its wall time, less the `--stop-when-idle` wait
 /// that ended it (the last `idle` of a run stopped by idleness was waiting).
 fn active_seconds(elapsed: Duration, stopped_by: &str, stop_when_idle: Option<Duration>) -> f64 {
@@ -440,110 +413,6 @@ fn release<S>(pending: &mut VecDeque<(u64, Option<Ack>)>, through: u64, source: 
         if let Some((_, Some(ack))) = pending.pop_front() {
             source.ack(ack);
         }
-    }
-}
-
-/// What sending a group of source batches changes in the run loop.
-struct Feeding<'a, O> {
-    sink: &'a mut O,
-    options: &'a PipelineOptions,
-    name: &'a str,
-    stop: &'a mut tokio::sync::watch::Receiver<bool>,
-    /// When a stop signal was seen: the rest of the group must be sent
-    /// within the shutdown timeout from then.
-    signalled_at: &'a mut Option<tokio::time::Instant>,
-    refused_skipped: &'a mut u64,
-    pending: &'a mut VecDeque<(u64, Option<Ack>)>,
-}
-
-impl<O> Feeding<'_, O> {
-    /// Transforms a group of source batches and sends their records in
-    /// [`feed::schedule`]'s order; each batch is queued for acknowledgement
-    /// once its last record was accepted. `true` when a stop signal cut the
-    /// sending short.
-    async fn send_group<S: Record, D: Record, T: Transform<S, D>>(
-        &mut self,
-        mut group: Vec<io::Pulled<S>>,
-        transform: &mut T,
-        seen: &mut std::collections::HashSet<std::sync::Arc<str>>,
-        metrics: &Metrics,
-        records_in: &mut u64,
-    ) -> Result<bool, PipelineError>
-    where
-        O: PipelineSink<D>,
-    {
-        let mut outs: Vec<std::vec::IntoIter<(usize, D)>> = Vec::with_capacity(group.len());
-        for batch in &mut group {
-            let records = std::mem::take(&mut batch.records);
-            *records_in += records.len() as u64;
-            metrics.batch(records.len());
-            let mut out = Vec::with_capacity(records.len());
-            for (i, record) in records.into_iter().enumerate() {
-                out.extend(transform.apply(record).into_iter().map(|o| (i, o)));
-            }
-            outs.push(out.into_iter());
-        }
-        let shards: Vec<_> = group.iter().map(|b| b.shard().cloned()).collect();
-        let lens: Vec<usize> = outs.iter().map(ExactSizeIterator::len).collect();
-        let mut left = lens.clone();
-        // Batches that made no records are done at once.
-        for (b, n) in lens.iter().enumerate() {
-            if *n == 0 {
-                self.batch_done(&mut group[b])?;
-            }
-        }
-        for b in feed::schedule(&shards, &lens, seen) {
-            let Some((i, out)) = outs[b].next() else { continue };
-            if !self.send_one(&out, i, &group[b]).await? {
-                return Ok(true);
-            }
-            left[b] -= 1;
-            if left[b] == 0 {
-                self.batch_done(&mut group[b])?;
-            }
-        }
-        Ok(false)
-    }
-
-    /// Sends one record (output of record `i` of `batch`). `send` waits while
-    /// the sink is full: a signal must still be seen. It does not abandon the
-    /// group at once (a healthy sink finishes it, so a clean stop repeats
-    /// nothing); the rest is sent within the shutdown timeout. `send` is
-    /// cancel-safe: it only waits before accepting. `false`: not sent in time.
-    async fn send_one<S, D>(&mut self, out: &D, i: usize, batch: &io::Pulled<S>) -> Result<bool, PipelineError>
-    where
-        O: PipelineSink<D>,
-    {
-        if self.signalled_at.is_none() {
-            tokio::select! {
-                sent = self.sink.send(out) => {
-                    if let Err(e) = sent {
-                        refused(e, i, batch, self.options, self.name, self.refused_skipped)?;
-                    }
-                    return Ok(true);
-                }
-                _ = stopped(self.stop) => *self.signalled_at = Some(tokio::time::Instant::now()),
-            }
-        }
-        let deadline = self.signalled_at.unwrap_or_else(tokio::time::Instant::now) + self.options.shutdown_timeout;
-        let Ok(sent) = tokio::time::timeout_at(deadline, self.sink.send(out)).await else {
-            return Ok(false);
-        };
-        if let Err(e) = sent {
-            refused(e, i, batch, self.options, self.name, self.refused_skipped)?;
-        }
-        Ok(true)
-    }
-
-    /// Every record of `batch` was accepted: it is acknowledged once the sink
-    /// has acknowledged everything accepted so far.
-    fn batch_done<S, D>(&mut self, batch: &mut io::Pulled<S>) -> Result<(), PipelineError>
-    where
-        O: PipelineSink<D>,
-    {
-        self.sink.end_batch()?;
-        self.pending.push_back((self.sink.accepted(), batch.ack.take()));
-        Ok(())
     }
 }
 

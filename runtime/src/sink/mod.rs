@@ -8,9 +8,11 @@
 //! (`send` waits for room: backpressure).
 //!
 //! **Order per partition key.** A key has at most one record in flight at a
-//! time. Failed entries (throttled, internal failure, a failed request) go
-//! back to the front of the buffer and are retried with backoff, and the
-//! key's later records wait behind them, so a key's records reach the shard
+//! time. Records wait in a queue per key; a request takes the oldest record
+//! of every key that is free (across all the keys held, whichever source
+//! batch or shard they came from). Failed entries (throttled, internal
+//! failure, a failed request) go back to the front of their key's queue and
+//! are retried with backoff, and the key's later records wait behind them, so a key's records reach the shard
 //! in the order they were sent. The price is one round trip per record for a
 //! single hot key (for example the `fixed` partitioner); spread keys for
 //! throughput.
@@ -34,7 +36,7 @@
 //! Order per key holds with aggregation too: a key's records go into one
 //! aggregated record per request, in order, and a key is in at most one
 //! aggregated record in flight; a failed aggregated record's records go back
-//! to the front of the buffer and are packed again, ahead of the key's later
+//! to the front of their keys' queues and are packed again, ahead of the key's later
 //! records.
 //!
 //! **Failures.** With `sink.fail-on-error = false` (the default) retryable
@@ -43,7 +45,7 @@
 //! no permission, a KMS key that is disabled) always fail the sink. A failed
 //! sink logs and reports how many records it gave up on; nothing is dropped
 //! silently.
-
+//!
 //! Layout: [`core`](self) is the pure state machine (per-key gating, request
 //! assembly, answers and retries, driven by an explicit clock), `pack` the
 //! aggregation packing per shard, `layout` the shard hash key ranges,
