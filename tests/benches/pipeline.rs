@@ -46,7 +46,9 @@ fn median(mut d: Vec<Duration>) -> Duration {
 async fn ours<D: Record + Sync>(name: &str, dir: &std::path::Path, n: usize, f: fn(RtJson) -> D) -> Duration {
     let idle = Duration::from_secs(1);
     let dir = dir.join(format!("{name}-{}", fastrand::u64(..)));
-    let options = PipelineOptions { checkpoint_dir: dir, stop_when_idle: Some(idle), ..PipelineOptions::default() };
+    // KT_BENCH_PROGRESS=1 prints the runs' progress lines (where a slow run spends its time).
+    let progress_every = std::env::var_os("KT_BENCH_PROGRESS").map(|_| Duration::from_secs(1));
+    let options = PipelineOptions { checkpoint_dir: dir, stop_when_idle: Some(idle), progress_every, ..PipelineOptions::default() };
     let t = Instant::now();
     let report = pipeline::run::<RtJson, D, _>(name, &options, move |r: RtJson| Some(f(r))).await.unwrap();
     let took = t.elapsed().saturating_sub(idle);

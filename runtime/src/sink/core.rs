@@ -571,6 +571,32 @@ impl<P> Core<P> {
     }
 }
 
+#[cfg(test)]
+impl<P> Core<P> {
+    /// Every key with records is in exactly one place: in flight, ready (under
+    /// its head's number) or backing off; `ready` and `backoff` name no key twice.
+    pub(crate) fn check_invariants(&self) {
+        let mut places: HashMap<&Arc<str>, usize> = HashMap::new();
+        for (seq, key) in &self.ready {
+            let q = &self.keys[key];
+            assert!(!q.inflight, "{key} is ready and in flight");
+            assert_eq!(q.entries.front().map(|e| e.seq), Some(*seq), "{key} is ready under a stale number");
+            *places.entry(key).or_default() += 1;
+        }
+        for key in self.backoff.values() {
+            assert!(!self.keys[key].inflight, "{key} is backing off and in flight");
+            *places.entry(key).or_default() += 1;
+        }
+        let queued: usize = self.keys.values().map(|q| q.entries.len()).sum();
+        let bytes: usize = self.keys.values().flat_map(|q| q.entries.iter().map(|e| e.size)).sum();
+        assert_eq!((self.buffered, self.buffered_bytes), (queued, bytes), "the buffered counts drifted");
+        for (key, q) in &self.keys {
+            let n = places.get(key).copied().unwrap_or(0) + q.inflight as usize;
+            assert!(n == 1 || (n == 0 && q.entries.is_empty()), "{key} is in {n} places with {} records", q.entries.len());
+        }
+    }
+}
+
 fn records_of<P>(units: &[Unit<P>]) -> u64 {
     units.iter().map(Unit::records).sum::<usize>() as u64
 }

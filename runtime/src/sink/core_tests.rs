@@ -120,12 +120,18 @@ fn run_schedule(seed: u64, aggregation: Option<AggLimits>) -> (HashMap<Arc<str>,
             }
         }
         core.set_flushing(sent == total);
+        core.check_invariants();
         for req in core.take_requests(now) {
             for k in keys_of(&req) {
                 assert!(flying.insert(k.clone()), "seed {seed}: key {k} has two units in flight");
             }
             inflight.push(req);
         }
+        // Liveness: with nothing in flight, records held mean a timer.
+        assert!(
+            !inflight.is_empty() || core.is_idle() || core.next_wake(now).is_some(),
+            "seed {seed}: records held with nothing in flight and no timer"
+        );
         if !inflight.is_empty() && rng.u8(0..3) > 0 {
             let req = inflight.swap_remove(rng.usize(0..inflight.len()));
             for k in keys_of(&req) {
@@ -149,6 +155,7 @@ fn run_schedule(seed: u64, aggregation: Option<AggLimits>) -> (HashMap<Arc<str>,
                 }
             }
             core.complete(req, reply, now);
+            core.check_invariants();
         }
         now += Duration::from_millis(rng.u64(0..400));
         if sent == total && inflight.is_empty() && core.is_idle() {
@@ -407,4 +414,69 @@ fn acknowledgements_per_origin_are_prefixes_of_what_each_shard_sent() {
     let by: BTreeMap<Arc<str>, u64> = c.acknowledged_by_origin().into_iter().collect();
     assert_eq!(by.get("s1"), Some(&0));
     assert_eq!(by.get("s2"), Some(&1));
+}
+
+fn four_shards() -> Layout {
+    let q = u128::MAX / 4;
+    Layout::new(
+        (0..4u128)
+            .map(|i| ListedShard {
+                id: format!("s{i}").into(),
+                start: i * q + i.min(1) * (i > 0) as u128,
+                end: if i == 3 { u128::MAX } else { (i + 1) * q },
+                open: true,
+                parents: vec![],
+            })
+            .collect(),
+    )
+}
+
+/// A worker's loop against a server that answers everything: records come
+/// while fewer than `max-buffered` are open (the permits), answers in random
+/// order, and the clock only moves to the core's next timer. The core must
+/// never hold records with nothing in flight and no timer.
+fn never_stuck(seed: u64, aggregation: Option<AggLimits>, max_buffered: usize, keys: usize, total: u64) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut l = limits(aggregation);
+    l.max_buffered = max_buffered;
+    l.batch_records = 500;
+    l.max_inflight = 16;
+    l.flush_timeout = Duration::from_millis(50);
+    let mut core: Core<()> = Core::new(l, Arc::new(Counters::default()), "test");
+    core.install_layout(four_shards());
+    let mut now = Instant::now();
+    let (mut sent, mut acked) = (0u64, 0u64);
+    let mut inflight: Vec<Request<()>> = Vec::new();
+    while acked < total {
+        while sent < total && (sent - acked) < max_buffered as u64 && rng.u8(0..8) > 0 {
+            let k = format!("key-{}", (sent as usize * 7919) % keys);
+            core.receive(entry(sent, &k, now));
+            sent += 1;
+        }
+        inflight.extend(core.take_requests(now));
+        core.check_invariants();
+        if !inflight.is_empty() && rng.bool() {
+            let req = inflight.swap_remove(rng.usize(0..inflight.len()));
+            acked += req.records() as u64;
+            let ok = req.units.iter().map(|u| UnitResult::ok(u.shard.as_deref().unwrap_or("s0"))).collect();
+            core.complete(req, Reply::Answered(ok), now);
+            core.check_invariants();
+            continue;
+        }
+        if inflight.is_empty() && !(sent < total && (sent - acked) < max_buffered as u64) {
+            let wake = core.next_wake(now);
+            assert!(wake.is_some() || core.is_idle(), "seed {seed}: stuck with {} open, nothing in flight, no timer", sent - acked);
+            now = wake.unwrap_or(now);
+        }
+    }
+}
+
+#[test]
+fn the_core_never_holds_records_without_a_request_or_a_timer() {
+    for seed in 0..8 {
+        never_stuck(seed, Some(AggLimits { max_bytes: 51_200, max_records: 1000 }), 2_000, 200, 6_000);
+        never_stuck(seed, Some(AggLimits { max_bytes: 2_000, max_records: 20 }), 300, 50, 3_000);
+        never_stuck(seed, None, 2_000, 200, 6_000);
+        never_stuck(seed, None, 25, 300, 3_000);
+    }
 }
