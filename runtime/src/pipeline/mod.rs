@@ -283,7 +283,9 @@ where
         tokio::select! {
             batch = source.next(), if pending.len() < MAX_PENDING_BATCHES => {
                 let Some(first) = batch? else { break "done" };
-                let (group, done) = feed::gather(source.as_mut(), first, GATHER.min(MAX_PENDING_BATCHES - pending.len()))?;
+                // Generated rows have no shards to mix: one batch at a time.
+                let max = if first.shard().is_some() { GATHER.min(MAX_PENDING_BATCHES - pending.len()) } else { 1 };
+                let (group, done) = feed::gather(source.as_mut(), first, max)?;
                 last_record = Instant::now();
                 let mut run = feed::Feeding {
                     sink: &mut sink,
