@@ -187,7 +187,9 @@ impl<P> Core<P> {
     /// When the worker must wake the core if nothing else happens: the end of
     /// a backoff, or the flush timeout of the oldest sendable record. Never a
     /// time already past (that would spin), nothing while every request slot
-    /// is taken (an answer wakes it).
+    /// is taken (an answer wakes it). Ask with the `now` of the last
+    /// [`Core::take_requests`]: a record due by then was sent, so a later
+    /// `now` could skip one that fell due in between.
     pub(crate) fn next_wake(&self, now: Instant) -> Option<Instant> {
         if self.failure.is_some() || self.inflight >= self.limits.max_inflight || self.awaiting_layout() {
             return None;

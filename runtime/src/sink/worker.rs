@@ -106,12 +106,15 @@ impl Worker {
 
     pub(crate) async fn run(mut self) {
         let mut open = true;
+        // The timer the core asked for, computed with the same `now` as the
+        // requests it made: with a later `now` a record that became due in
+        // between would be neither sent nor timed (and the sink would stall).
+        let mut wake: Option<tokio::time::Instant> = None;
         loop {
             if self.core.awaiting_layout() && self.refresh.is_none() && self.core.failure().is_none() {
                 let task = list_shards(self.client.clone(), self.target.clone(), self.core.limits.fail_on_error);
                 self.refresh = Some(tokio::spawn(task));
             }
-            let wake = self.core.next_wake(Instant::now()).map(tokio::time::Instant::from_std);
             tokio::select! {
                 cmd = self.rx.recv(), if open => match cmd {
                     Some(cmd) => {
@@ -146,9 +149,11 @@ impl Worker {
                 _ = sleep_until(wake), if wake.is_some() => {}
             }
             self.core.set_flushing(!self.waiters.is_empty());
-            for req in self.core.take_requests(Instant::now()) {
+            let now = Instant::now();
+            for req in self.core.take_requests(now) {
                 self.spawn(req);
             }
+            wake = self.core.next_wake(now).map(tokio::time::Instant::from_std);
             self.publish();
             self.answer_waiters();
             if !open && self.inflight.is_empty() && (self.core.is_idle() || self.core.failure().is_some()) {
