@@ -7,8 +7,12 @@
 //!   encode → PutRecords in 500s (awaited in turn), no checkpoints, no retries,
 //!   no ordering guarantee across failures.
 //!
+//! - ours with aggregation: the same into `rt_agg` (stream `rt-agg`,
+//!   `sink.aggregation.enabled`), against the same SDK loop.
+//!
 //! Ours is timed to its last acknowledged record: the run's wall time minus
-//! the `--stop-when-idle` wait that ends it. Run:
+//! the `--stop-when-idle` wait that ends it. Each side runs 3 times,
+//! alternating which goes first; the medians are reported. Run:
 //! `cargo bench -p kinesis-tables-tests --bench pipeline` (KT_BENCH_RECORDS).
 
 use std::time::{Duration, Instant};
@@ -19,11 +23,61 @@ use kinesis_tables::aws::aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardI
 use kinesis_tables::pipeline::{self, PipelineOptions};
 use kinesis_tables::sink::Sink;
 use kinesis_tables_tests::emulator::{Emulator, Kind};
-use kinesis_tables_tests::generated::{GenDiscard, GenFast, RtCsv, RtJson};
+use kinesis_tables_tests::generated::{GenDiscard, GenFast, RtAgg, RtCsv, RtJson};
 use kinesis_tables_tests::rt;
 
 fn map(r: RtJson) -> RtCsv {
     RtCsv { k: r.k, n: r.n, note: r.note, ok: Some(r.n % 2 == 0), shard: String::new() }
+}
+
+fn map_agg(r: RtJson) -> RtAgg {
+    RtAgg { k: r.k, n: r.n, payload: r.note }
+}
+
+const RUNS: usize = 3;
+
+fn median(mut d: Vec<Duration>) -> Duration {
+    d.sort();
+    d[d.len() / 2]
+}
+
+/// One pipeline run from `rt-json` with a fresh checkpoint (so it reads the
+/// stream from the start): its time to the last acknowledged record.
+async fn ours<D: Record + Sync>(name: &str, dir: &std::path::Path, n: usize, f: fn(RtJson) -> D) -> Duration {
+    let idle = Duration::from_secs(1);
+    let dir = dir.join(format!("{name}-{}", fastrand::u64(..)));
+    // KT_BENCH_PROGRESS=1 prints the runs' progress lines (where a slow run spends its time).
+    let progress_every = std::env::var_os("KT_BENCH_PROGRESS").map(|_| Duration::from_secs(1));
+    let options = PipelineOptions { checkpoint_dir: dir, stop_when_idle: Some(idle), progress_every, ..PipelineOptions::default() };
+    let t = Instant::now();
+    let report = pipeline::run::<RtJson, D, _>(name, &options, move |r: RtJson| Some(f(r))).await.unwrap();
+    let took = t.elapsed().saturating_sub(idle);
+    assert_eq!(report.records_out, n as u64);
+    took
+}
+
+/// Medians of `RUNS` runs of `ours` and of the SDK loop from `base_in`,
+/// alternating which goes first.
+async fn compare<D: Record + Sync>(
+    name: &str,
+    dir: &std::path::Path,
+    n: usize,
+    f: fn(RtJson) -> D,
+    client: &aws_sdk_kinesis::Client,
+    base_in: &str,
+    base_out: &str,
+) -> (Duration, Duration) {
+    let (mut o, mut b) = (Vec::new(), Vec::new());
+    for run in 0..RUNS {
+        if run % 2 == 0 {
+            o.push(ours(name, dir, n, f).await);
+            b.push(baseline(client, base_in, base_out, n).await);
+        } else {
+            b.push(baseline(client, base_in, base_out, n).await);
+            o.push(ours(name, dir, n, f).await);
+        }
+    }
+    (median(o), median(b))
 }
 
 async fn fill(emu: &Emulator, stream: &str, records: &[RtJson]) {
@@ -99,23 +153,18 @@ fn main() {
     }
     rt.block_on(async move {
         let records: Vec<RtJson> = rt::records(n, 1_000);
-        for s in ["rt-json", "rt-csv", "base-in", "base-out"] {
+        for s in ["rt-json", "rt-csv", "rt-agg", "base-in", "base-out"] {
             emu.create_stream(s, 4).await.unwrap();
         }
         fill(&emu, "rt-json", &records).await;
         fill(&emu, "base-in", &records).await;
         let cfg = rt::config_for::<RtJson>(&emu.endpoint(), "base-in");
         let (client, _) = rt::clients(&cfg).await;
-
-        let idle = Duration::from_secs(1);
         let dir = std::env::temp_dir().join(format!("kt-bench-pipeline-{}", fastrand::u64(..)));
-        let options = PipelineOptions { checkpoint_dir: dir.clone(), stop_when_idle: Some(idle), ..PipelineOptions::default() };
-        let t = Instant::now();
-        let report = pipeline::run::<RtJson, RtCsv, _>("bench", &options, |r: RtJson| Some(map(r))).await.unwrap();
-        let ours = t.elapsed().saturating_sub(idle);
-        assert_eq!(report.records_out, n as u64);
-        let base = baseline(&client, "base-in", "base-out", n).await;
         let rate = |d: Duration| n as f64 / d.as_secs_f64();
+
+        let (keyed, keyed_base) = compare("bench", &dir, n, map, &client, "base-in", "base-out").await;
+        let (agg, agg_base) = compare("bench-agg", &dir, n, map_agg, &client, "base-in", "base-out").await;
 
         // The same with every record on its own key: per-key order then never
         // holds a record back, which isolates that cost.
@@ -132,56 +181,62 @@ fn main() {
         }
         fill(&emu, "rt-json", &distinct).await;
         fill(&emu, "base-in-d", &distinct).await;
-        let options = PipelineOptions { checkpoint_dir: dir.join("d"), stop_when_idle: Some(idle), ..PipelineOptions::default() };
-        let t = Instant::now();
-        let report = pipeline::run::<RtJson, RtCsv, _>("bench-d", &options, |r: RtJson| Some(map(r))).await.unwrap();
-        let distinct_ours = t.elapsed().saturating_sub(idle);
-        assert_eq!(report.records_out, n as u64);
-        let distinct_base = baseline(&client, "base-in-d", "base-out-d", n).await;
+        let (distinct_ours, distinct_base) = compare("bench-d", &dir, n, map, &client, "base-in-d", "base-out-d").await;
 
         // datagen -> blackhole: the pipeline's own machinery (pacing off),
         // against a loop that makes the same rows with the same generator.
         let rows = 1_000_000u64;
-        let options = PipelineOptions { checkpoint_dir: dir.join("g"), ..PipelineOptions::default() };
-        let t = Instant::now();
-        let report =
-            pipeline::run::<GenFast, GenDiscard, _>("bench-gen", &options, |r: GenFast| Some(GenDiscard { seq: r.n })).await.unwrap();
-        let gen_ours = t.elapsed();
-        assert_eq!(report.records_out, rows);
-        let t = Instant::now();
-        let cfg = GenFast::config().unwrap();
-        let Some(kinesis_tables::config::LocalConfig::Datagen(d)) = &cfg.local else { unreachable!() };
-        let mut g = kinesis_tables::datagen::Generator::new(d);
-        let mut sum = 0i64;
-        for _ in 0..rows {
-            let r = GenFast::generate(&mut g).unwrap();
-            sum = sum.wrapping_add(std::hint::black_box(GenDiscard { seq: r.n }).seq);
-            g.advance();
+        let (mut gen_ours, mut gen_loop) = (Vec::new(), Vec::new());
+        for run in 0..RUNS {
+            if run % 2 == 0 {
+                gen_ours.push(datagen_run(&dir, rows).await);
+                gen_loop.push(generator_loop(rows));
+            } else {
+                gen_loop.push(generator_loop(rows));
+                gen_ours.push(datagen_run(&dir, rows).await);
+            }
         }
-        std::hint::black_box(sum);
-        let gen_loop = t.elapsed();
+        let (gen_ours, gen_loop) = (median(gen_ours), median(gen_loop));
         let per = |rows: u64, d: Duration| rows as f64 / d.as_secs_f64();
 
-        println!("pipeline benchmark: {n} records, 4 shards in and out, ferrokinesis on loopback");
-        println!(
-            "stream -> stream, 1,000 keys   ours {:>9.0} rec/s  sdk loop {:>9.0} rec/s  ratio {:.2}",
-            rate(ours),
-            rate(base),
-            rate(ours) / rate(base)
-        );
-        println!(
-            "stream -> stream, {n} keys  ours {:>9.0} rec/s  sdk loop {:>9.0} rec/s  ratio {:.2}",
-            rate(distinct_ours),
-            rate(distinct_base),
-            rate(distinct_ours) / rate(distinct_base)
-        );
+        println!("pipeline benchmark: {n} records, 4 shards in and out, ferrokinesis on loopback; medians of {RUNS} runs");
+        let line = |what: &str, o: Duration, b: Duration| {
+            println!("{what:<40} ours {:>9.0} rec/s  sdk loop {:>9.0} rec/s  ratio {:.2}", rate(o), rate(b), rate(o) / rate(b));
+        };
+        line("stream -> stream, 1,000 keys", keyed, keyed_base);
+        line("stream -> stream, 1,000 keys, aggregated", agg, agg_base);
+        line(&format!("stream -> stream, {n} keys"), distinct_ours, distinct_base);
         println!(
             "datagen -> blackhole ({rows} rows)  ours {:>9.0} rec/s  generator loop {:>9.0} rec/s  ratio {:.2}; vs the sdk stream loop {:.1}x",
             per(rows, gen_ours),
             per(rows, gen_loop),
             per(rows, gen_ours) / per(rows, gen_loop),
-            per(rows, gen_ours) / rate(base)
+            per(rows, gen_ours) / rate(keyed_base)
         );
         let _ = std::fs::remove_dir_all(dir);
     });
+}
+
+async fn datagen_run(dir: &std::path::Path, rows: u64) -> Duration {
+    let options = PipelineOptions { checkpoint_dir: dir.join(format!("g-{}", fastrand::u64(..))), ..PipelineOptions::default() };
+    let t = Instant::now();
+    let report = pipeline::run::<GenFast, GenDiscard, _>("bench-gen", &options, |r: GenFast| Some(GenDiscard { seq: r.n })).await.unwrap();
+    let took = t.elapsed();
+    assert_eq!(report.records_out, rows);
+    took
+}
+
+fn generator_loop(rows: u64) -> Duration {
+    let t = Instant::now();
+    let cfg = GenFast::config().unwrap();
+    let Some(kinesis_tables::config::LocalConfig::Datagen(d)) = &cfg.local else { unreachable!() };
+    let mut g = kinesis_tables::datagen::Generator::new(d);
+    let mut sum = 0i64;
+    for _ in 0..rows {
+        let r = GenFast::generate(&mut g).unwrap();
+        sum = sum.wrapping_add(std::hint::black_box(GenDiscard { seq: r.n }).seq);
+        g.advance();
+    }
+    std::hint::black_box(sum);
+    t.elapsed()
 }

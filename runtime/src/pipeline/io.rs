@@ -30,6 +30,11 @@ pub(crate) struct Pulled<S> {
 }
 
 impl<S> Pulled<S> {
+    /// The Kinesis shard the batch was read from (`None` for generated rows).
+    pub(crate) fn shard(&self) -> Option<&std::sync::Arc<str>> {
+        self.from.as_ref().map(|b| &b.shard_id)
+    }
+
     /// Names where record `i` came from, for an error message.
     pub(crate) fn origin_text(&self, i: usize) -> String {
         match &self.from {

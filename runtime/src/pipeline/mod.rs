@@ -23,6 +23,7 @@
 //! and sink traits and their Kinesis, datagen, print and blackhole implementations).
 
 mod args;
+mod feed;
 mod io;
 mod metrics;
 mod signals;
@@ -172,6 +173,9 @@ pub struct PipelineReport {
 /// How many source batches may wait for the sink before reading pauses.
 const MAX_PENDING_BATCHES: usize = 64;
 
+/// How many ready source batches are sent together, interleaved (`feed`).
+const GATHER: usize = 8;
+
 /// A pipeline's transform: a function from a source record to any number of
 /// sink records (`Option<D>`, `Vec<D>`, any `IntoIterator<Item = D>`).
 #[diagnostic::on_unimplemented(
@@ -270,62 +274,43 @@ where
     let mut refused_skipped = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut progress = options.progress_every.map(|every| Progress::new(every, options.log_format, started));
-    let mut outs: Vec<(usize, D)> = Vec::new();
+    // Shards whose batches came in earlier groups (see `feed`).
+    let mut seen = std::collections::HashSet::new();
     // When a stop signal was seen: the drain (and the rest of a batch being
     // sent when it came) must end within the shutdown timeout from then.
     let mut signalled_at: Option<tokio::time::Instant> = None;
     let stopped_by = loop {
         tokio::select! {
             batch = source.next(), if pending.len() < MAX_PENDING_BATCHES => {
-                let Some(mut batch) = batch? else { break "done" };
-                let records = std::mem::take(&mut batch.records);
-                records_in += records.len() as u64;
-                metrics.batch(records.len());
+                let Some(first) = batch? else { break "done" };
+                // Generated rows have no shards to mix: one batch at a time.
+                let max = if first.shard().is_some() { GATHER.min(MAX_PENDING_BATCHES - pending.len()) } else { 1 };
+                let (group, done) = feed::gather(source.as_mut(), first, max)?;
                 last_record = Instant::now();
-                for (i, record) in records.into_iter().enumerate() {
-                    outs.extend(transform.apply(record).into_iter().map(|out| (i, out)));
-                }
-                let mut interrupted = false;
-                for (i, out) in outs.drain(..) {
-                    // `send` waits while the sink is full: a signal must still
-                    // be seen. It does not abandon the batch at once (a healthy
-                    // sink finishes it, so a clean stop repeats nothing); the
-                    // rest of the batch is sent within the shutdown timeout.
-                    // `send` is cancel-safe: it only waits before accepting.
-                    if signalled_at.is_none() {
-                        tokio::select! {
-                            sent = sink.send(&out) => {
-                                if let Err(e) = sent {
-                                    refused(e, i, &batch, options, name, &mut refused_skipped)?;
-                                }
-                                continue;
-                            }
-                            _ = stopped(&mut stop) => signalled_at = Some(tokio::time::Instant::now()),
-                        }
-                    }
-                    let deadline = signalled_at.unwrap_or_else(tokio::time::Instant::now) + options.shutdown_timeout;
-                    let Ok(sent) = tokio::time::timeout_at(deadline, sink.send(&out)).await else {
-                        interrupted = true;
-                        break;
-                    };
-                    if let Err(e) = sent {
-                        refused(e, i, &batch, options, name, &mut refused_skipped)?;
-                    }
-                }
+                let mut run = feed::Feeding {
+                    sink: &mut sink,
+                    options,
+                    name,
+                    stop: &mut stop,
+                    signalled_at: &mut signalled_at,
+                    refused_skipped: &mut refused_skipped,
+                    pending: &mut pending,
+                };
+                let interrupted = run.send_group(group, &mut transform, &mut seen, &metrics, &mut records_in).await?;
                 if interrupted {
-                    // Part of the batch was not sent within the shutdown
+                    // Part of a batch was not sent within the shutdown
                     // timeout: it is not acknowledged, so a restart reads it again.
-                    outs.clear();
                     break "signal";
                 }
-                sink.end_batch()?;
-                pending.push_back((sink.accepted(), batch.ack));
                 // A batch that sent nothing (a filtering transform) may be
                 // covered already: no new acknowledgement will announce it.
                 let through = *acks.borrow();
                 release(&mut pending, through, source.as_mut());
                 if signalled_at.is_some() {
                     break "signal";
+                }
+                if done {
+                    break "done";
                 }
             }
             changed = acks.changed() => {
@@ -410,33 +395,6 @@ where
         "stopped by {stopped_by}"
     );
     Ok(report)
-}
-
-/// A sink error for output `i` of a source batch: a refused record fails the
-/// run naming where it came from, or (`--on-data-loss continue`) is skipped
-/// and counted; any other error fails the run.
-fn refused<S>(
-    e: SinkError,
-    i: usize,
-    batch: &io::Pulled<S>,
-    options: &PipelineOptions,
-    name: &str,
-    refused_skipped: &mut u64,
-) -> Result<(), PipelineError> {
-    match e {
-        SinkError::Record(reason) => {
-            let origin = batch.origin_text(i);
-            match options.on_data_loss {
-                OnDataLoss::Fail => Err(PipelineError::Refused { origin, reason }),
-                OnDataLoss::Continue => {
-                    *refused_skipped += 1;
-                    tracing::error!(pipeline = name, "skipping a record made from {origin} that the sink refused: {reason}");
-                    Ok(())
-                }
-            }
-        }
-        e => Err(e.into()),
-    }
 }
 
 /// How long a run worked: its wall time, less the `--stop-when-idle` wait
