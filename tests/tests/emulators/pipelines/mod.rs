@@ -1,2 +1,3 @@
+mod avro;
 mod datagen;
 mod process;
