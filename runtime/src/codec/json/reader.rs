@@ -254,16 +254,14 @@ impl<'a> JsonReader<'a> {
         }
     }
 
-    /// The next field name of an object as its bytes (unescaped), and its
-    /// `:`; `None` after the closing `}`. Generated decoders match these
-    /// against their column names, which are UTF-8, so a name that matches
-    /// needs no check; [`JsonReader::skip_unknown`] checks the others.
+    /// Moves past the `,` before a member of an object (none before the
+    /// first) to its name's opening quote; false after the closing `}`.
     #[inline]
-    pub fn next_field(&mut self, first: &mut bool) -> Result<Option<Cow<'a, [u8]>>, ReadError> {
+    fn member(&mut self, first: &mut bool) -> Result<bool, ReadError> {
         match self.peek() {
             Some(b'}') => {
                 self.pos += 1;
-                return Ok(None);
+                return Ok(false);
             }
             Some(b',') if !*first => self.pos += 1,
             _ if *first => {}
@@ -273,18 +271,22 @@ impl<'a> JsonReader<'a> {
         if self.peek() != Some(b'"') {
             return Err(self.expected("a field name"));
         }
+        Ok(true)
+    }
+
+    /// A string at the cursor as its bytes, unescaped (UTF-8 unchecked).
+    #[inline]
+    fn raw_string(&mut self) -> Result<Cow<'a, [u8]>, ReadError> {
         let start = self.pos;
         self.pos += 1;
         let (run, _) = self.plain_run();
-        let name = match self.buf.get(self.pos) {
+        Ok(match self.buf.get(self.pos) {
             Some(b'"') => {
                 self.pos += 1;
                 Cow::Borrowed(&self.buf[run..self.pos - 1])
             }
             _ => Cow::Owned(self.escaped(start, run)?.into_bytes()),
-        };
-        self.eat(b':', "`:`")?;
-        Ok(Some(name))
+        })
     }
 
     /// The next field of an object whose column names are `names` (raw) and
@@ -302,18 +304,8 @@ impl<'a> JsonReader<'a> {
         texts: &[&[u8]],
         hint: usize,
     ) -> Result<Option<Field<'a>>, ReadError> {
-        match self.peek() {
-            Some(b'}') => {
-                self.pos += 1;
-                return Ok(None);
-            }
-            Some(b',') if !*first => self.pos += 1,
-            _ if *first => {}
-            _ => return Err(self.expected("`,` or `}`")),
-        }
-        *first = false;
-        if self.peek() != Some(b'"') {
-            return Err(self.expected("a field name"));
+        if !self.member(first)? {
+            return Ok(None);
         }
         if let Some(text) = texts.get(hint) {
             let rest = &self.buf[self.pos + 1..];
@@ -325,16 +317,7 @@ impl<'a> JsonReader<'a> {
                 return Ok(Some(Field::Known(hint)));
             }
         }
-        let start = self.pos;
-        self.pos += 1;
-        let (run, _) = self.plain_run();
-        let name: Cow<'a, [u8]> = match self.buf.get(self.pos) {
-            Some(b'"') => {
-                self.pos += 1;
-                Cow::Borrowed(&self.buf[run..self.pos - 1])
-            }
-            _ => Cow::Owned(self.escaped(start, run)?.into_bytes()),
-        };
+        let name = self.raw_string()?;
         self.eat(b':', "`:`")?;
         Ok(Some(match names.iter().position(|n| **n == *name) {
             Some(i) => Field::Known(i),
@@ -476,18 +459,8 @@ impl<'a> JsonReader<'a> {
     /// `first` is true before the first key (the caller keeps it).
     #[inline]
     pub fn next_key(&mut self, first: &mut bool) -> Result<Option<Cow<'a, str>>, ReadError> {
-        match self.peek() {
-            Some(b'}') => {
-                self.pos += 1;
-                return Ok(None);
-            }
-            Some(b',') if !*first => self.pos += 1,
-            _ if *first => {}
-            _ => return Err(self.expected("`,` or `}`")),
-        }
-        *first = false;
-        if self.peek() != Some(b'"') {
-            return Err(self.expected("a field name"));
+        if !self.member(first)? {
+            return Ok(None);
         }
         let key = self.read_str()?;
         self.eat(b':', "`:`")?;
