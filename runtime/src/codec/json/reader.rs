@@ -153,33 +153,32 @@ impl<'a> JsonReader<'a> {
             _ => return Err(self.expected("a number")),
         }
         if b.get(i) == Some(&b'.') {
-            i += 1;
-            let digits = i;
-            while let Some(b'0'..=b'9') = b.get(i) {
-                i += 1;
-            }
-            if i == digits {
-                self.pos = i;
-                return Err(self.error("a number without digits after its point"));
-            }
+            i = self.digits(i + 1, "a number without digits after its point")?;
         }
         if let Some(b'e' | b'E') = b.get(i) {
             i += 1;
             if let Some(b'+' | b'-') = b.get(i) {
                 i += 1;
             }
-            let digits = i;
-            while let Some(b'0'..=b'9') = b.get(i) {
-                i += 1;
-            }
-            if i == digits {
-                self.pos = i;
-                return Err(self.error("a number without digits in its exponent"));
-            }
+            i = self.digits(i, "a number without digits in its exponent")?;
         }
         self.pos = i;
         // Only ASCII digits, signs, points and exponents were accepted.
         Ok(std::str::from_utf8(&b[start..i]).unwrap_or_default())
+    }
+
+    /// The end of the run of digits from `i`, which must not be empty.
+    #[inline]
+    fn digits(&mut self, mut i: usize, empty: &str) -> Result<usize, ReadError> {
+        let start = i;
+        while let Some(b'0'..=b'9') = self.buf.get(i) {
+            i += 1;
+        }
+        if i == start {
+            self.pos = i;
+            return Err(self.error(empty));
+        }
+        Ok(i)
     }
 
     /// An integer in `i64`; a fraction or exponent is an error, as is a
