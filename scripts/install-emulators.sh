@@ -6,6 +6,7 @@
 #
 #   kinesis-mock  npm kinesis-local@0.6.2 -> .emulators/npm/node_modules/kinesis-local/main.js
 #   ferrokinesis  crates.io 0.7.0          -> .emulators/ferrokinesis/bin/ferrokinesis-loopback
+#   dynalite      npm dynalite@4.0.0       -> .emulators/npm-dynalite/node_modules/dynalite/cli.js (DynamoDB)
 #
 # The tests look there by default; KT_KINESIS_MOCK_DIR (the folder holding
 # main.js) and KT_FERROKINESIS_BIN (the binary) point them elsewhere.
@@ -88,6 +89,25 @@ else
   echo "fastavro: installing $FASTAVRO_VERSION into $fastavro_dir"
   rm -rf "$fastavro_dir"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$fastavro_dir" "fastavro==$FASTAVRO_VERSION"
+fi
+
+# --- dynalite (npm), DynamoDB for the lease table tests ----------------------
+# Pure JavaScript (no Java); the tests start it on 127.0.0.1 with --host.
+# KT_DYNALITE_DIR (the folder holding cli.js) points them elsewhere.
+DYNALITE_VERSION=4.0.0
+dyn_dir="$dest/npm-dynalite/node_modules/dynalite"
+dyn_version=""
+if [[ -f "$dyn_dir/package.json" && -f "$dyn_dir/cli.js" ]]; then
+  dyn_version="$(node -p 'require(process.argv[1]).version' "$dyn_dir/package.json" 2>/dev/null || true)"
+fi
+if [[ "$dyn_version" == "$DYNALITE_VERSION" ]]; then
+  echo "dynalite: $dyn_version already installed in $dyn_dir"
+else
+  command -v npm >/dev/null || { echo "install-emulators: npm not found (dynalite needs Node.js and npm)" >&2; exit 1; }
+  echo "dynalite: installing $DYNALITE_VERSION into $dest/npm-dynalite"
+  mkdir -p "$dest/npm-dynalite"
+  npm install --prefix "$dest/npm-dynalite" --no-audit --no-fund --loglevel=error --save-exact "dynalite@$DYNALITE_VERSION"
+  [[ -f "$dyn_dir/cli.js" ]] || { echo "install-emulators: $dyn_dir/cli.js missing after npm install" >&2; exit 1; }
 fi
 
 echo "emulators ready in $dest"

@@ -13,6 +13,7 @@
 //! both depend on this crate; it depends on neither.
 
 pub mod catalog;
+pub mod checkpoints;
 pub mod diag;
 pub mod model;
 pub mod suggest;

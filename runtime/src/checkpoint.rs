@@ -6,6 +6,7 @@
 //! replaces it atomically (write to a temporary file, fsync, rename, fsync the
 //! directory), so a crash leaves either the old or the new checkpoint.
 
+pub use kinesis_tables_config::checkpoints::{CheckpointStoreConfig, LeaseTableConfig};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;

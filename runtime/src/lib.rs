@@ -42,6 +42,9 @@ pub use kinesis_tables_config::catalog::limits as config_limits;
 pub use codec::{DataType, DecodeError, DecodeErrorKind, EncodeError};
 pub use config::TableConfig;
 
+/// Run-time support of compiled SQL transforms (functions, casts, checked arithmetic).
+pub use kinesis_tables_sql as sql;
+
 /// The Rust types that SQL types map to.
 pub mod types {
     /// DECIMAL(p, s). Arbitrary precision, so DECIMAL(38, s) is exact.

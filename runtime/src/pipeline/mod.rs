@@ -67,6 +67,9 @@ pub struct PipelineOptions {
     pub on_data_loss: OnDataLoss,
     /// How `--progress` reports (and [`main`] logs): text or JSON lines.
     pub log_format: LogFormat,
+    /// Where the source's positions live: the file in `checkpoint_dir`
+    /// (default) or a lease table shared by the pipeline's instances.
+    pub checkpoint_store: crate::checkpoint::CheckpointStoreConfig,
 }
 
 impl Default for PipelineOptions {
@@ -80,6 +83,7 @@ impl Default for PipelineOptions {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             on_data_loss: OnDataLoss::Fail,
             log_format: LogFormat::Text,
+            checkpoint_store: Default::default(),
         }
     }
 }
