@@ -85,3 +85,47 @@ pub fn rem<T: SqlInt>(a: T, b: T) -> Result<T, SqlError> {
 pub fn neg<T: SqlInt>(a: T) -> Result<T, SqlError> {
     a.checked_neg().ok_or_else(|| SqlError::overflow(&format!("-{}", T::SQL), format_args!("-({a})")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqlErrorKind;
+
+    #[test]
+    fn arithmetic_in_range() {
+        assert_eq!(add(2i32, 3), Ok(5));
+        assert_eq!(sub(2i64, 3), Ok(-1));
+        assert_eq!(mul(-4i16, 3), Ok(-12));
+        // Integer division truncates toward zero.
+        assert_eq!(div(7i32, 2), Ok(3));
+        assert_eq!(div(-7i32, 2), Ok(-3));
+        assert_eq!(neg(5i8), Ok(-5));
+    }
+
+    #[test]
+    fn overflow_fails_instead_of_wrapping() {
+        let e = add(i32::MAX, 1).unwrap_err();
+        assert_eq!(e.kind(), SqlErrorKind::Overflow);
+        assert_eq!(e.message(), "INT + overflows on 2147483647 + 1");
+        assert_eq!(sub(i64::MIN, 1).unwrap_err().kind(), SqlErrorKind::Overflow);
+        assert_eq!(mul(100i8, 2).unwrap_err().kind(), SqlErrorKind::Overflow);
+        assert_eq!(neg(i16::MIN).unwrap_err().kind(), SqlErrorKind::Overflow);
+        assert_eq!(div(i32::MIN, -1).unwrap_err().kind(), SqlErrorKind::Overflow);
+    }
+
+    #[test]
+    fn division_by_zero_fails() {
+        let e = div(7i32, 0).unwrap_err();
+        assert_eq!(e.kind(), SqlErrorKind::DivisionByZero);
+        assert!(e.message().contains("7 / 0"), "{e}");
+        assert_eq!(rem(7i64, 0).unwrap_err().kind(), SqlErrorKind::DivisionByZero);
+    }
+
+    #[test]
+    fn remainder_has_the_sign_of_the_dividend() {
+        // Flink: MOD(-7, 3) is -1; MOD(7, -3) is 1.
+        assert_eq!(rem(-7i32, 3), Ok(-1));
+        assert_eq!(rem(7i32, -3), Ok(1));
+        assert_eq!(rem(i32::MIN, -1), Ok(0));
+    }
+}

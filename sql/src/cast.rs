@@ -218,3 +218,111 @@ pub fn timestamp_to_time(value: &NaiveDateTime) -> NaiveTime {
 pub fn date_to_timestamp(value: NaiveDate) -> NaiveDateTime {
     value.and_time(NaiveTime::MIN)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqlErrorKind;
+
+    #[test]
+    fn integers_narrow_only_in_range() {
+        assert_eq!(int_to_int::<i32, i8>(127), Ok(127i8));
+        let e = int_to_int::<i32, i8>(300).unwrap_err();
+        assert_eq!(e.kind(), SqlErrorKind::InvalidCast);
+        assert_eq!(e.message(), "cannot cast '300' to TINYINT: out of range");
+    }
+
+    #[test]
+    fn doubles_truncate_toward_zero() {
+        assert_eq!(f64_to_i64(1.9), Ok(1));
+        assert_eq!(f64_to_i64(-1.9), Ok(-1));
+        assert_eq!(f64_to_i32(2147483647.9), Ok(i32::MAX));
+        assert!(f64_to_i32(2147483648.0).is_err());
+        assert!(f64_to_i64(9.3e18).is_err());
+        assert_eq!(f64_to_i64(i64::MIN as f64), Ok(i64::MIN));
+        assert!(f64_to_i64(f64::NAN).is_err());
+        assert!(f64_to_i64(f64::INFINITY).is_err());
+        assert!(f64_to_f32(1e300).is_err());
+        assert_eq!(f64_to_f32(f64::INFINITY), Ok(f32::INFINITY));
+    }
+
+    #[test]
+    fn strings_to_integers() {
+        assert_eq!(str_to_i32(" 42 "), Ok(42));
+        assert_eq!(str_to_i32("+42"), Ok(42));
+        assert_eq!(str_to_i32("-42"), Ok(-42));
+        // Flink drops a fraction of digits.
+        assert_eq!(str_to_i32("1.9"), Ok(1));
+        assert_eq!(str_to_i64("-9223372036854775808"), Ok(i64::MIN));
+        assert!(str_to_i64("9223372036854775808").is_err());
+        assert!(str_to_i8("128").is_err());
+        for bad in ["", "abc", "1e3", "1.x", "--1", ".5", "1 2"] {
+            let e = str_to_i32(bad).unwrap_err();
+            assert_eq!(e.kind(), SqlErrorKind::InvalidCast, "{bad}");
+        }
+        // TRY_CAST is the same with .ok().
+        assert_eq!(str_to_i32("abc").ok(), None);
+    }
+
+    #[test]
+    fn strings_to_doubles_booleans_and_temporals() {
+        assert_eq!(str_to_f64(" 1.5e3 "), Ok(1500.0));
+        assert!(str_to_f64("NaN").unwrap().is_nan());
+        assert_eq!(str_to_f64("-Infinity"), Ok(f64::NEG_INFINITY));
+        assert!(str_to_f64("inf").is_err());
+        assert!(str_to_f64("x").is_err());
+        assert_eq!(str_to_bool(" TRUE "), Ok(true));
+        assert_eq!(str_to_bool("y"), Ok(true));
+        assert_eq!(str_to_bool("0"), Ok(false));
+        assert!(str_to_bool("maybe").is_err());
+        assert_eq!(str_to_date("2024-1-2"), Ok(NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()));
+        assert!(str_to_date("2024-02-30").is_err());
+        assert!(str_to_date("2024/01/02").is_err());
+        let ts = str_to_timestamp("2024-01-02 03:04:05.123").unwrap();
+        assert_eq!(timestamp_to_str(&ts, 3), "2024-01-02 03:04:05.123");
+        assert_eq!(
+            str_to_timestamp("2024-01-02T03:04:05").unwrap(),
+            NaiveDate::from_ymd_opt(2024, 1, 2).unwrap().and_hms_opt(3, 4, 5).unwrap()
+        );
+        assert_eq!(str_to_timestamp("2024-01-02").unwrap().time(), NaiveTime::MIN);
+        assert!(str_to_timestamp("2024-01-02 25:00:00").is_err());
+        assert_eq!(str_to_time("03:04:05.5").unwrap(), NaiveTime::from_hms_milli_opt(3, 4, 5, 500).unwrap());
+    }
+
+    #[test]
+    fn text_forms() {
+        assert_eq!(bool_to_str(true), "TRUE");
+        assert_eq!(int_to_str(-5i64), "-5");
+        // Java's Double.toString.
+        assert_eq!(f64_to_str(1.0), "1.0");
+        assert_eq!(f64_to_str(-1.5), "-1.5");
+        assert_eq!(f64_to_str(0.001), "0.001");
+        assert_eq!(f64_to_str(0.0001), "1.0E-4");
+        assert_eq!(f64_to_str(12345678.9), "1.23456789E7");
+        assert_eq!(f64_to_str(1e10), "1.0E10");
+        assert_eq!(f64_to_str(1234567.0), "1234567.0");
+        assert_eq!(f64_to_str(100.0), "100.0");
+        assert_eq!(f64_to_str(f64::NAN), "NaN");
+        assert_eq!(f64_to_str(f64::NEG_INFINITY), "-Infinity");
+        assert_eq!(f32_to_str(0.1), "0.1");
+        let ts = NaiveDate::from_ymd_opt(2024, 1, 2).unwrap().and_hms_milli_opt(3, 4, 5, 100).unwrap();
+        assert_eq!(timestamp_to_str(&ts, 3), "2024-01-02 03:04:05.100");
+        assert_eq!(timestamp_to_str(&ts, 0), "2024-01-02 03:04:05.1");
+        assert_eq!(timestamp_to_str(&ts.with_nanosecond(0).unwrap(), 0), "2024-01-02 03:04:05");
+        assert_eq!(date_to_str(ts.date()), "2024-01-02");
+        assert_eq!(time_to_str(ts.time(), 0), "03:04:05.1");
+    }
+
+    #[test]
+    fn bytes_and_booleans() {
+        assert_eq!(bytes_to_str(b"abc"), Ok("abc".to_string()));
+        let e = bytes_to_str(&[0x61, 0xff]).unwrap_err();
+        assert!(e.message().contains("invalid UTF-8 at byte 1"), "{e}");
+        assert_eq!(str_to_bytes("é"), vec![0xc3, 0xa9]);
+        assert!(int_to_bool(-3i32));
+        assert!(!int_to_bool(0i64));
+        assert_eq!(bool_to_int::<i8>(true), 1);
+    }
+
+    use chrono::Timelike as _;
+}

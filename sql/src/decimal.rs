@@ -277,3 +277,90 @@ fn div_half_up(num: &BigInt, den: &BigInt) -> BigInt {
 fn sign_f64(value: &BigDecimal) -> f64 {
     if value.sign() == Sign::Minus { -1.0 } else { 1.0 }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqlErrorKind;
+
+    fn d(s: &str) -> BigDecimal {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn arithmetic_rounds_half_up_to_the_scale() {
+        assert_eq!(add(&d("1.25"), &d("2.5"), 5, 2).unwrap().to_string(), "3.75");
+        assert_eq!(sub(&d("1.25"), &d("2.5"), 5, 2).unwrap().to_string(), "-1.25");
+        assert_eq!(mul(&d("1.25"), &d("1.1"), 6, 3).unwrap().to_string(), "1.375");
+        assert_eq!(mul(&d("1.25"), &d("1.1"), 6, 2).unwrap().to_string(), "1.38");
+        assert_eq!(mul(&d("-1.25"), &d("1.1"), 6, 2).unwrap().to_string(), "-1.38");
+        // 2 / 3 at scale 6: 0.666667; -2 / 3: -0.666667
+        assert_eq!(div(&d("2"), &d("3"), 10, 6).unwrap().to_string(), "0.666667");
+        assert_eq!(div(&d("-2"), &d("3"), 10, 6).unwrap().to_string(), "-0.666667");
+        assert_eq!(div(&d("1"), &d("8"), 10, 2).unwrap().to_string(), "0.13");
+        assert_eq!(rem(&d("-7.5"), &d("2"), 5, 1).unwrap().to_string(), "-1.5");
+    }
+
+    #[test]
+    fn results_beyond_the_precision_fail() {
+        let e = add(&d("999.99"), &d("0.01"), 5, 2).unwrap_err();
+        assert_eq!(e.kind(), SqlErrorKind::Overflow);
+        assert!(e.message().contains("999.99 + 0.01"), "{e}");
+        // Rounding up past the precision also fails.
+        assert_eq!(fit(&d("99.995"), 4, 2).unwrap_err().kind(), SqlErrorKind::InvalidCast);
+        assert_eq!(fit(&d("99.994"), 4, 2).unwrap().to_string(), "99.99");
+    }
+
+    #[test]
+    fn division_by_zero_fails() {
+        assert_eq!(div(&d("1"), &d("0.00"), 10, 2).unwrap_err().kind(), SqlErrorKind::DivisionByZero);
+        assert_eq!(rem(&d("1"), &d("0"), 10, 2).unwrap_err().kind(), SqlErrorKind::DivisionByZero);
+    }
+
+    #[test]
+    fn absurd_exponents_fail_without_allocating() {
+        let tiny = d("1e-999999999");
+        assert_eq!(add(&tiny, &d("1"), 10, 2).unwrap_err().kind(), SqlErrorKind::InvalidArgument);
+        assert_eq!(div(&d("1"), &tiny, 10, 2).unwrap_err().kind(), SqlErrorKind::InvalidArgument);
+        // A cast rounds it away (HALF_UP to 0) without scaling by 10^999999999.
+        assert_eq!(to_str(&fit(&tiny, 10, 2).unwrap()), "0.00");
+        assert_eq!(from_str("1e999999999", 10, 2).unwrap_err().kind(), SqlErrorKind::InvalidCast);
+    }
+
+    #[test]
+    fn casts_from_and_to_other_types() {
+        assert_eq!(from_int(42i32, 5, 2).unwrap().to_string(), "42.00");
+        assert!(from_int(1000i32, 5, 2).is_err());
+        // Java's BigDecimal.valueOf(0.1) is 0.1, not the binary expansion.
+        assert_eq!(from_f64(0.1, 5, 3).unwrap().to_string(), "0.100");
+        assert_eq!(from_f64(2.675, 5, 2).unwrap().to_string(), "2.68");
+        assert!(from_f64(f64::NAN, 5, 2).is_err());
+        assert_eq!(from_str(" 12.345 ", 5, 2).unwrap().to_string(), "12.35");
+        assert_eq!(from_str("-12.345", 5, 2).unwrap().to_string(), "-12.35");
+        assert!(from_str("12a", 5, 2).is_err());
+        assert!(from_str("", 5, 2).is_err());
+        assert_eq!(to_int::<i32>(&d("-12.9")), Ok(-12));
+        assert_eq!(to_int::<i8>(&d("127.9")), Ok(127));
+        assert!(to_int::<i8>(&d("128")).is_err());
+        assert!(to_int::<i64>(&d("1e30")).is_err());
+        assert_eq!(to_f64(&d("12.5")), 12.5);
+        assert_eq!(to_str(&d("12.30")), "12.30");
+        assert_eq!(to_str(&d("1.2E+3").with_scale(0)), "1200");
+    }
+
+    #[test]
+    fn round_truncate_floor_ceil() {
+        // Flink: ROUND(1.5) is 2, ROUND(-1.5) is -2 (HALF_UP).
+        assert_eq!(round(&d("1.5"), 0, 2, 0).unwrap().to_string(), "2");
+        assert_eq!(round(&d("-1.5"), 0, 2, 0).unwrap().to_string(), "-2");
+        assert_eq!(round(&d("1234.5678"), -2, 6, 0).unwrap().to_string(), "1200");
+        assert_eq!(round(&d("1250"), -2, 6, 0).unwrap().to_string(), "1300");
+        assert_eq!(truncate(&d("-1.59"), 1, 3, 1).unwrap().to_string(), "-1.5");
+        assert_eq!(floor(&d("-1.5"), 3).unwrap().to_string(), "-2");
+        assert_eq!(ceil(&d("-1.5"), 3).unwrap().to_string(), "-1");
+        assert_eq!(ceil(&d("1.2"), 3).unwrap().to_string(), "2");
+        assert!(round(&d("9.5"), 0, 1, 0).is_err());
+        assert_eq!(sign(&d("-3.20")).to_string(), "-1.00");
+        assert_eq!(abs(&d("-3.20")).to_string(), "3.20");
+    }
+}

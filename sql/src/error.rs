@@ -140,3 +140,24 @@ pub(crate) fn shown(value: &str) -> String {
         format!("'{head}…' ({count} characters)")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_error_names_the_expression_and_the_value() {
+        let e: Result<i32, SqlError> = Err(SqlError::invalid_cast("abc", "INT", "not an integer"));
+        let r = e.at("CAST(amount AS INT)").unwrap_err();
+        assert_eq!(r.to_string(), "cannot cast 'abc' to INT: not an integer in `CAST(amount AS INT)`");
+        assert_eq!(r.expression, "CAST(amount AS INT)");
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let long = "x".repeat(1000);
+        let e = SqlError::invalid_cast(&long, "INT", "not an integer");
+        assert!(e.message().len() < 200, "{}", e.message());
+        assert!(e.message().contains("(1000 characters)"));
+    }
+}

@@ -161,3 +161,50 @@ pub fn json_value_decimal(json: &str, path: &JsonPath, precision: u32, scale: i3
 pub fn check_path(path: &str) -> Result<(), SqlError> {
     JsonPath::new(path).map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(p: &str) -> JsonPath {
+        JsonPath::new(p).unwrap()
+    }
+
+    #[test]
+    fn values_at_paths() {
+        // Flink: JSON_VALUE('{"a": true}', '$.a') returns 'true'.
+        assert_eq!(json_value(r#"{"a": true}"#, &path("$.a")).as_deref(), Some("true"));
+        // Flink: JSON_VALUE('{"a.b": [0.998,0.996]}','$.["a.b"][1]' RETURNING DOUBLE) returns 0.996.
+        assert_eq!(json_value_as::<f64>(r#"{"a.b": [0.998,0.996]}"#, &path(r#"$.["a.b"][1]"#)), Some(0.996));
+        assert_eq!(json_value(r#"{"a": {"b": "x"}}"#, &path("$.a.b")).as_deref(), Some("x"));
+        assert_eq!(json_value(r#"{"a": [1, 2]}"#, &path("$.a[1]")).as_deref(), Some("2"));
+        assert_eq!(json_value(r#"{"a": 1}"#, &path("lax $['a']")).as_deref(), Some("1"));
+        assert_eq!(json_value_as::<i32>(r#"{"a": "12"}"#, &path("$.a")), Some(12));
+        assert_eq!(json_value_as::<bool>(r#"{"a": true}"#, &path("$.a")), Some(true));
+        let d = json_value_decimal(r#"{"a": 12.345}"#, &path("$.a"), 5, 2).unwrap();
+        assert_eq!(crate::decimal::to_str(&d), "12.35");
+    }
+
+    #[test]
+    fn null_on_empty_and_on_error() {
+        // Flink: JSON_VALUE('{"a": true}', '$.b') (NULL ON EMPTY).
+        assert_eq!(json_value(r#"{"a": true}"#, &path("$.b")), None);
+        assert_eq!(json_value(r#"{"a": null}"#, &path("$.a")), None);
+        assert_eq!(json_value(r#"{"a": [1]}"#, &path("$.a")), None);
+        assert_eq!(json_value(r#"{"a": {}}"#, &path("$.a")), None);
+        assert_eq!(json_value("not json", &path("$.a")), None);
+        assert_eq!(json_value_as::<i32>(r#"{"a": "x"}"#, &path("$.a")), None);
+        assert_eq!(json_value_as::<i8>(r#"{"a": 300}"#, &path("$.a")), None);
+        assert_eq!(json_value_decimal(r#"{"a": 1234}"#, &path("$.a"), 3, 0), None);
+        let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(json_value(&deep, &path("$[0]")), None);
+    }
+
+    #[test]
+    fn malformed_paths_fail() {
+        for bad in ["a.b", "$.", "$[*]", "$.*", "$[x]", "$[0", "$a"] {
+            assert_eq!(JsonPath::new(bad).unwrap_err().kind(), crate::SqlErrorKind::InvalidPattern, "{bad}");
+        }
+        assert!(check_path("$.a[0].b").is_ok());
+    }
+}

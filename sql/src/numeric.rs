@@ -6,7 +6,7 @@
 //! `LOG10(0)` are -Infinity — no error, no NULL. (DuckDB raises an error
 //! there; the differential test leaves those inputs out.)
 
-use bigdecimal::{BigDecimal, RoundingMode, ToPrimitive};
+use bigdecimal::{BigDecimal, RoundingMode};
 
 use crate::arith::SqlInt;
 use crate::error::SqlError;
@@ -79,7 +79,7 @@ fn f64_at_digits(value: f64, digits: i32, mode: RoundingMode) -> f64 {
     let digits = i64::from(digits).clamp(-330, 345);
     let Ok(exact) = format!("{value:e}").parse::<BigDecimal>() else { return value };
     let rounded = exact.with_scale_round(digits, mode);
-    rounded.to_f64().unwrap_or(value)
+    rounded.to_scientific_notation().parse().unwrap_or(value)
 }
 
 /// FLOOR(DOUBLE).
@@ -164,4 +164,60 @@ pub fn sign_int<T: SqlInt>(value: T) -> T {
 #[inline]
 pub fn sign_f64(value: f64) -> f64 {
     if value == 0.0 || value.is_nan() { value } else { value.signum() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abs_and_sign() {
+        assert_eq!(abs(-5i32), Ok(5));
+        assert_eq!(abs(i32::MIN).unwrap_err().kind(), crate::SqlErrorKind::Overflow);
+        assert_eq!(abs(i8::MIN + 1), Ok(127));
+        assert_eq!(sign_int(-7i64), -1);
+        assert_eq!(sign_int(0i16), 0);
+        assert_eq!(sign_f64(-2.5), -1.0);
+        assert!(sign_f64(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn rounding() {
+        // Flink: ROUND(DOUBLE) is HALF_UP on the decimal form.
+        assert_eq!(round_f64(2.675, 2), 2.68);
+        assert_eq!(round_f64(-2.5, 0), -3.0);
+        assert_eq!(round_f64(1234.5, -2), 1200.0);
+        assert_eq!(round_f64(1e300, 2), 1e300);
+        assert!(round_f64(f64::NAN, 2).is_nan());
+        // Flink: TRUNCATE(42.324, 2) is 42.32.
+        assert_eq!(truncate_f64(42.324, 2), 42.32);
+        assert_eq!(truncate_f64(-42.329, 2), -42.32);
+        assert_eq!(round_int(1250i32, -2), Ok(1300));
+        assert_eq!(round_int(-1250i32, -2), Ok(-1300));
+        assert_eq!(round_int(1249i32, -2), Ok(1200));
+        assert_eq!(round_int(5i32, 2), Ok(5));
+        assert_eq!(round_int(i64::MAX, -30), Ok(0));
+        assert!(round_int(127i8, -1).is_err());
+        assert_eq!(truncate_int(1259i32, -2), Ok(1200));
+        assert_eq!(floor_f64(-1.5), -2.0);
+        assert_eq!(ceil_f64(-1.5), -1.0);
+    }
+
+    #[test]
+    fn powers_and_logarithms() {
+        assert_eq!(power(2.0, 10.0), 1024.0);
+        assert!(power(1.0, f64::NAN).is_nan());
+        assert!(power(-1.0, f64::INFINITY).is_nan());
+        assert_eq!(power(0.0, 0.0), 1.0);
+        assert_eq!(sqrt(16.0), 4.0);
+        assert!(sqrt(-1.0).is_nan());
+        assert_eq!(ln(1.0), 0.0);
+        assert_eq!(ln(0.0), f64::NEG_INFINITY);
+        assert!(ln(-1.0).is_nan());
+        assert_eq!(log10(1000.0), 3.0);
+        assert_eq!(log10(0.0), f64::NEG_INFINITY);
+        assert_eq!(log(2.0, 8.0), 3.0);
+        assert_eq!(modulo(-7i32, 3), Ok(-1));
+        assert!(modulo(1i32, 0).is_err());
+    }
 }

@@ -338,3 +338,109 @@ pub fn regexp_replace(s: &str, regex: &Regex, replacement: &Replacement) -> Stri
         })
         .into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqlErrorKind;
+
+    fn like(p: &str, s: &str) -> bool {
+        Like::new(p, DEFAULT_ESCAPE).unwrap().matches(s)
+    }
+
+    #[test]
+    fn like_wildcards() {
+        assert!(like("abc", "abc"));
+        assert!(!like("abc", "abcd"));
+        assert!(like("a%", "abc"));
+        assert!(like("%c", "abc"));
+        assert!(like("%b%", "abc"));
+        assert!(like("a_c", "abc"));
+        assert!(like("a_c", "aéc"));
+        assert!(!like("a_c", "ac"));
+        assert!(like("%", ""));
+        assert!(like("", ""));
+        assert!(!like("", "a"));
+        assert!(like("a%b%c", "aXbYbZc"));
+        assert!(!like("a%b%c", "acb"));
+        // The last segment must not overlap the ones before it.
+        assert!(!like("%ab%ba", "aba"));
+        assert!(like("%ab%ba", "abba"));
+        assert!(like("%a_", "xay"));
+        assert!(!like("ABC", "abc"));
+    }
+
+    #[test]
+    fn like_escapes() {
+        assert!(like("100\\%", "100%"));
+        assert!(!like("100\\%", "1000"));
+        assert!(Like::new("a!_b", Some('!')).unwrap().matches("a_b"));
+        assert!(!Like::new("a!_b", Some('!')).unwrap().matches("axb"));
+        assert!(Like::new("a\\b", None).unwrap().matches("a\\b"));
+        let e = Like::new("a\\", DEFAULT_ESCAPE).unwrap_err();
+        assert_eq!(e.kind(), SqlErrorKind::InvalidPattern);
+        assert!(Like::new("a\\x", DEFAULT_ESCAPE).is_err());
+    }
+
+    #[test]
+    fn similar_to() {
+        let s = |p: &str, v: &str| Similar::new(p, DEFAULT_ESCAPE).unwrap().matches(v);
+        assert!(s("(a|b)%", "bcd"));
+        assert!(!s("(a|b)%", "cd"));
+        assert!(s("a_c", "abc"));
+        assert!(s("[0-9]+", "123"));
+        assert!(!s("[0-9]+", "12a"));
+        assert!(s("a.c", "a.c"));
+        assert!(!s("a.c", "abc"));
+        assert!(Similar::new("(a", DEFAULT_ESCAPE).is_err());
+    }
+
+    #[test]
+    fn java_regex_refuses_what_rust_cannot_run() {
+        for (p, why) in [
+            ("(a)\\1", "backreferences"),
+            ("(?<n>a)\\k<n>", "named backreferences"),
+            ("a(?=b)", "look-ahead"),
+            ("a(?!b)", "look-ahead"),
+            ("(?<=a)b", "look-behind"),
+            ("(?<!a)b", "look-behind"),
+            ("(?>a)", "atomic"),
+            ("a*+", "possessive"),
+        ] {
+            let e = java_regex(p).unwrap_err();
+            assert_eq!(e.kind(), SqlErrorKind::InvalidPattern);
+            assert!(e.message().contains(why), "{p}: {e}");
+        }
+        assert!(java_regex("a\\*+").is_ok());
+        assert!(java_regex("(?<name>a+)b").is_ok());
+        assert!(java_regex("(").is_err());
+    }
+
+    #[test]
+    fn extract_and_replace() {
+        let r = java_regex("foo(.*?)(bar)").unwrap();
+        // Flink: REGEXP_EXTRACT('foothebar', 'foo(.*?)(bar)', 2) returns 'bar'.
+        assert_eq!(regexp_extract("foothebar", &r, 2).unwrap().as_deref(), Some("bar"));
+        assert_eq!(regexp_extract("foothebar", &r, 1).unwrap().as_deref(), Some("the"));
+        assert_eq!(regexp_extract("foothebar", &r, 0).unwrap().as_deref(), Some("foothebar"));
+        assert_eq!(regexp_extract("nothing", &r, 1).unwrap(), None);
+        assert!(regexp_extract("foothebar", &r, 3).is_err());
+        assert!(regexp_extract("foothebar", &r, -1).is_err());
+        let opt = java_regex("a(x)?b").unwrap();
+        assert_eq!(regexp_extract("ab", &opt, 1).unwrap(), None);
+        // Flink: REGEXP_REPLACE('foobar', 'oo|ar', '') returns 'fb'.
+        let r = java_regex("oo|ar").unwrap();
+        assert_eq!(regexp_replace("foobar", &r, &Replacement::new("", &r).unwrap()), "fb");
+        let r = java_regex("(\\w+) (\\w+)").unwrap();
+        assert_eq!(regexp_replace("hello world", &r, &Replacement::new("$2 $1", &r).unwrap()), "world hello");
+        // `$1a` is group 1 then 'a' (Rust's own syntax would read group "1a").
+        assert_eq!(regexp_replace("hello world", &r, &Replacement::new("$1a", &r).unwrap()), "helloa");
+        // `$12` is group 1 then '2' when there is no group 12.
+        assert_eq!(regexp_replace("hello world", &r, &Replacement::new("$12", &r).unwrap()), "hello2");
+        assert_eq!(regexp_replace("a b", &r, &Replacement::new("\\$1", &r).unwrap()), "$1");
+        assert!(Replacement::new("$3", &r).is_err());
+        assert!(Replacement::new("x\\", &r).is_err());
+        assert!(Replacement::new("$x", &r).is_err());
+        assert!(regexp("abc", &java_regex("b").unwrap()));
+    }
+}

@@ -189,3 +189,88 @@ fn hex(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_and_trim() {
+        assert_eq!(upper("straße"), "STRASSE");
+        assert_eq!(lower("ÀB"), "àb");
+        // Flink: TRIM(BOTH 'x' FROM 'xxabcxx')… and the space default.
+        assert_eq!(trim_both("  a b  ", " "), "a b");
+        assert_eq!(trim_both("xyabcyx", "xy"), "abc");
+        assert_eq!(trim_both("\ta\t", " "), "\ta\t");
+        assert_eq!(ltrim(" This is a test String."), "This is a test String.");
+        assert_eq!(rtrim("This is a test String. "), "This is a test String.");
+        assert_eq!(trim_leading("xxa", "x"), "a");
+        assert_eq!(trim_trailing("axx", "x"), "a");
+    }
+
+    #[test]
+    fn substring_positions() {
+        // Flink: SUBSTRING('Hello World' FROM 7) is 'World'... via SUBSTR('Hello World', 7).
+        assert_eq!(substring("Hello World", 7, None).as_deref(), Some("World"));
+        assert_eq!(substring("Hello World", 1, Some(5)).as_deref(), Some("Hello"));
+        assert_eq!(substring("Hello", 0, Some(2)).as_deref(), Some("He"));
+        assert_eq!(substring("Hello", -3, None).as_deref(), Some("llo"));
+        assert_eq!(substring("Hello", -3, Some(2)).as_deref(), Some("ll"));
+        assert_eq!(substring("Hello", -9, Some(2)).as_deref(), Some(""));
+        assert_eq!(substring("Hello", 9, None).as_deref(), Some(""));
+        assert_eq!(substring("Hello", 2, Some(100)).as_deref(), Some("ello"));
+        assert_eq!(substring("Hello", 2, Some(-1)), None);
+        assert_eq!(substring("héllo", 2, Some(2)).as_deref(), Some("él"));
+    }
+
+    #[test]
+    fn concat_and_lengths() {
+        assert_eq!(concat(&["AA", "BB", "CC"]), "AABBCC");
+        // Flink: CONCAT_WS('~', 'AA', Null(STRING), 'BB', '', 'CC') returns 'AA~BB~~CC'.
+        assert_eq!(concat_ws("~", &[Some("AA"), None, Some("BB"), Some(""), Some("CC")]), "AA~BB~~CC");
+        assert_eq!(concat_ws("~", &[None, None]), "");
+        assert_eq!(char_length("héllo"), 5);
+        assert_eq!(char_length(""), 0);
+        // Flink: REPLACE('hello world', 'world', 'flink') returns 'hello flink'.
+        assert_eq!(replace("hello world", "world", "flink"), "hello flink");
+        assert_eq!(replace("ababab", "abab", "x"), "xab");
+    }
+
+    #[test]
+    fn split_index_pieces() {
+        // Flink: SPLIT_INDEX('Jack,John,Mary', ',', 2) returns 'Mary'.
+        assert_eq!(split_index("Jack,John,Mary", ",", 2).as_deref(), Some("Mary"));
+        assert_eq!(split_index("a,,b", ",", 1).as_deref(), Some(""));
+        assert_eq!(split_index("a::b", "::", 1).as_deref(), Some("b"));
+        assert_eq!(split_index("a,b", ",", 2), None);
+        assert_eq!(split_index("a,b", ",", -1), None);
+        assert_eq!(split_index("", ",", 0), None);
+    }
+
+    #[test]
+    fn padding() {
+        // Flink: LPAD('hi', 4, '??') returns '??hi'; LPAD('hi', 1, '??') returns 'h'.
+        assert_eq!(lpad("hi", 4, "??").unwrap().as_deref(), Some("??hi"));
+        assert_eq!(lpad("hi", 1, "??").unwrap().as_deref(), Some("h"));
+        // Flink: RPAD('hi', 4, '??') returns 'hi??'; RPAD('hi', 1, '??') returns 'h'.
+        assert_eq!(rpad("hi", 4, "??").unwrap().as_deref(), Some("hi??"));
+        assert_eq!(rpad("hi", 1, "??").unwrap().as_deref(), Some("h"));
+        assert_eq!(lpad("hi", 5, "ab").unwrap().as_deref(), Some("abahi"));
+        assert_eq!(lpad("hi", -1, "?").unwrap(), None);
+        assert_eq!(lpad("hi", 4, "").unwrap(), None);
+        assert_eq!(lpad("hi", 0, "?").unwrap().as_deref(), Some(""));
+        let e = rpad("hi", i32::MAX, "?").unwrap_err();
+        assert_eq!(e.kind(), crate::SqlErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn initcap_and_digests() {
+        // Flink: INITCAP: first character of each word upper case, the rest lower.
+        assert_eq!(initcap("hello WORLD-foo bar9x"), "Hello World-Foo Bar9x");
+        assert_eq!(initcap("  éa"), "  éA");
+        // Flink: MD5('') / SHA256('') are the digests of the empty string.
+        assert_eq!(md5(""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(md5("hello"), "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(sha256("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

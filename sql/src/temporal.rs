@@ -123,3 +123,6 @@ pub use zone::{
     LocalTimeZone, current_timestamp, epoch_millis_to_ltz, epoch_seconds_to_ltz, local_timestamp, ltz_to_date, ltz_to_str,
     ltz_to_timestamp, str_to_ltz, timestamp_to_ltz,
 };
+
+#[cfg(test)]
+mod tests;

@@ -87,11 +87,22 @@ fn translate(pattern: &str) -> Result<String, String> {
                 i += 1;
                 continue;
             }
-            let close = chars[i..].iter().position(|&d| d == '\'').ok_or("a quoted literal is not closed")?;
-            for &d in &chars[i..i + close] {
-                push_literal(&mut out, d);
+            // A quoted literal; `''` inside it is a quote.
+            loop {
+                match (chars.get(i), chars.get(i + 1)) {
+                    (None, _) => return Err("a quoted literal is not closed".into()),
+                    (Some('\''), Some('\'')) => {
+                        out.push('\'');
+                        i += 2;
+                    }
+                    (Some('\''), _) => break,
+                    (Some(&d), _) => {
+                        push_literal(&mut out, d);
+                        i += 1;
+                    }
+                }
             }
-            i += close + 1;
+            i += 1;
             continue;
         }
         if !c.is_ascii_alphabetic() {
