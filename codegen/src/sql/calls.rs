@@ -36,7 +36,7 @@ fn want(s: &Scope, e: &Expr, t: TExpr, ok: bool, what: &str, diags: &mut Diags<S
     if ok || matches!(t.node, Node::Null) {
         return Some(t);
     }
-    diags.push(Diag::error(s.at(e), format!("expected {what}, found {}", t.ty)).label("wrong argument type").help("CAST the argument"));
+    diags.push(Diag::error(s.at_expr(e), format!("expected {what}, found {}", t.ty)).label("wrong argument type").help("CAST the argument"));
     None
 }
 
@@ -161,7 +161,7 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
         "CARDINALITY" => {
             let v = s.expr(a[0], diags)?;
             if !matches!(v.ty, SqlType::Array(_) | SqlType::Map(..)) {
-                diags.push(Diag::error(s.at(a[0]), format!("CARDINALITY takes an ARRAY or a MAP, found {}", v.ty)).label("not a collection"));
+                diags.push(Diag::error(s.at_expr(a[0]), format!("CARDINALITY takes an ARRAY or a MAP, found {}", v.ty)).label("not a collection"));
                 return None;
             }
             strict(SqlType::Int, vec![v], quote!(#sql::extra::length(__a0.len())))
@@ -199,7 +199,7 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
 }
 
 fn mismatch(s: &Scope, whole: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
-    diags.push(Diag::error(s.at(whole), "type mismatch: the arguments have no common type").label("type mismatch").help("CAST them to one type"));
+    diags.push(Diag::error(s.at_expr(whole), "type mismatch: the arguments have no common type").label("type mismatch").help("CAST them to one type"));
     None
 }
 
@@ -245,7 +245,7 @@ fn regexp(s: &mut Scope, name: &str, a: &[&Expr], text: String, diags: &mut Diag
         && let Err(why) = super::regex::validate(pat)
     {
         diags.push(
-            Diag::error(s.at(a[1]), format!("the regular expression cannot be compiled: {why}"))
+            Diag::error(s.at_expr(a[1]), format!("the regular expression cannot be compiled: {why}"))
                 .label("bad regular expression")
                 .help("Rust's `regex` follows Java's syntax except for backreferences and look-around"),
         );
@@ -278,7 +278,7 @@ fn round(s: &mut Scope, name: &str, a: &[&Expr], text: String, diags: &mut Diags
             _ => None,
         }
         .or_else(|| {
-            diags.push(Diag::error(s.at(*e), "the number of digits must be an integer literal").label("not a literal"));
+            diags.push(Diag::error(s.at_expr(*e), "the number of digits must be an integer literal").label("not a literal"));
             None
         }),
         None => Some(0),
@@ -366,14 +366,14 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
                 CeilFloorKind::DateTimeField(DateTimeField::NoDateTime) => floor_ceil(s, floor, expr, text, diags),
                 CeilFloorKind::DateTimeField(unit) => super::temporal::floor_to(s, floor, expr, unit, diags),
                 CeilFloorKind::Scale(_) => {
-                    diags.push(Diag::error(s.at(e), "FLOOR/CEIL with a scale is not Flink SQL").label("not supported").help("use ROUND or TRUNCATE"));
+                    diags.push(Diag::error(s.at_expr(e), "FLOOR/CEIL with a scale is not Flink SQL").label("not supported").help("use ROUND or TRUNCATE"));
                     None
                 }
             }
         }
         Expr::Extract { field, expr, .. } => super::temporal::extract(s, field, expr, diags),
         other => {
-            diags.push(Diag::error(s.at(other), format!("`{other}` is not in the SQL subset pipelines compile")).label("not supported"));
+            diags.push(Diag::error(s.at_expr(other), format!("`{other}` is not in the SQL subset pipelines compile")).label("not supported"));
             None
         }
     }

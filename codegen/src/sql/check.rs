@@ -61,9 +61,46 @@ impl<'a> Scope<'a> {
         self.src.sp(e.span())
     }
 
+    /// Where an expression was written, as a file span: sqlparser's span, widened where it is partial.
+    pub(crate) fn at_expr(&self, e: &Expr) -> Span {
+        match self.range(e) {
+            Some((a, b)) => self.src.span(a, b),
+            None => self.at(e),
+        }
+    }
+
+    /// The byte range of `e` in the SQL text. sqlparser's span of a CAST covers
+    /// only its operand: the keyword before it and the closing parenthesis are found here.
+    fn range(&self, e: &Expr) -> Option<(usize, usize)> {
+        let own = || Some((self.src.offset(e.span().start)?, self.src.offset(e.span().end)?));
+        match e {
+            Expr::Cast { expr, .. } => {
+                let (a, b) = self.range(expr)?;
+                let upper = self.src.text[..a].to_ascii_uppercase();
+                let open = upper.trim_end().strip_suffix('(')?.trim_end().len();
+                let kw = upper[..open].rfind("CAST")?;
+                let kw = if upper[..kw].ends_with("TRY_") { kw - 4 } else { kw };
+                let close = self.src.text[b..].find(')').map_or(b, |i| b + i + 1);
+                Some((kw, close))
+            }
+            Expr::BinaryOp { left, right, .. } => {
+                let (l, r) = (self.range(left)?, self.range(right)?);
+                Some((l.0.min(r.0), l.1.max(r.1)))
+            }
+            Expr::UnaryOp { expr, .. } => {
+                let (o, inner) = (own()?, self.range(expr)?);
+                Some((o.0.min(inner.0), o.1.max(inner.1)))
+            }
+            _ => own(),
+        }
+    }
+
     /// The SQL text of `e`, for run-time errors.
-    pub(crate) fn text(&self, e: &impl Spanned) -> String {
-        self.src.slice(e.span()).map(str::to_string).unwrap_or_default()
+    pub(crate) fn text(&self, e: &Expr) -> String {
+        match self.range(e) {
+            Some((a, b)) => self.src.text.get(a..b).unwrap_or_default().to_string(),
+            None => self.src.slice(e.span()).map(str::to_string).unwrap_or_default(),
+        }
     }
 
     fn column(&mut self, name: &str, span: Span, diags: &mut Diags<Span>) -> Option<TExpr> {
@@ -91,7 +128,7 @@ impl<'a> Scope<'a> {
             Expr::CompoundIdentifier(parts) => self.compound(parts, diags),
             Expr::CompoundFieldAccess { root, access_chain } => super::funcs::access(self, root, access_chain, diags),
             Expr::Nested(inner) => self.expr(inner, diags),
-            Expr::Value(v) => self.literal(&v.value, self.at(e), diags),
+            Expr::Value(v) => self.literal(&v.value, self.at_expr(e), diags),
             Expr::BinaryOp { left, op, right } => self.binary(e, left, op, right, diags),
             Expr::UnaryOp { op, expr } => self.unary(e, *op, expr, diags),
             Expr::IsNull(a) | Expr::IsNotNull(a) => {
@@ -143,12 +180,12 @@ impl<'a> Scope<'a> {
                 super::funcs::special(self, e, diags)
             }
             Expr::Subquery(_) | Expr::Exists { .. } | Expr::In { .. } => {
-                super::parse::stateful(self.at(e), "a subquery", "a subquery reads other records than the current one", diags);
+                super::parse::stateful(self.at_expr(e), "a subquery", "a subquery reads other records than the current one", diags);
                 None
             }
             other => {
                 diags.push(
-                    Diag::error(self.at(other), format!("`{other}` is not in the SQL subset pipelines compile"))
+                    Diag::error(self.at_expr(other), format!("`{other}` is not in the SQL subset pipelines compile"))
                         .label("not supported")
                         .help("see the README's table of the SQL subset, or write the logic as a Rust `transform`"),
                 );
@@ -178,7 +215,7 @@ impl<'a> Scope<'a> {
         let t = retype_null(t, &SqlType::Boolean);
         if t.ty != SqlType::Boolean {
             diags.push(
-                Diag::error(self.at(e), format!("expected a BOOLEAN, found {}", t.ty))
+                Diag::error(self.at_expr(e), format!("expected a BOOLEAN, found {}", t.ty))
                     .label("not a condition")
                     .help("compare it, for example `x <> 0` or `x IS NOT NULL`"),
             );
@@ -215,7 +252,7 @@ impl<'a> Scope<'a> {
                 if let Expr::Value(v) = e
                     && let Value::Number(s, _) = &v.value
                 {
-                    return number(&format!("-{s}"), self.at(whole), diags);
+                    return number(&format!("-{s}"), self.at_expr(whole), diags);
                 }
                 let a = self.numeric(e, diags)?;
                 let sql = quote!(::kinesis_tables::sql);
@@ -227,7 +264,7 @@ impl<'a> Scope<'a> {
                 Some(TExpr::strict(a.ty.clone(), vec![a], body, fallible, false))
             }
             other => {
-                diags.push(Diag::error(self.at(whole), format!("the operator `{other}` is not supported")).label("not supported"));
+                diags.push(Diag::error(self.at_expr(whole), format!("the operator `{other}` is not supported")).label("not supported"));
                 None
             }
         }
@@ -236,7 +273,7 @@ impl<'a> Scope<'a> {
     pub(crate) fn numeric(&mut self, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
         let t = self.expr(e, diags)?;
         if !types::is_numeric(&t.ty) && !matches!(t.node, Node::Null) {
-            diags.push(Diag::error(self.at(e), format!("expected a number, found {}", t.ty)).label("not a number").help("CAST it to a numeric type"));
+            diags.push(Diag::error(self.at_expr(e), format!("expected a number, found {}", t.ty)).label("not a number").help("CAST it to a numeric type"));
             return None;
         }
         Some(retype_null(t, &SqlType::Int))
@@ -273,7 +310,7 @@ impl<'a> Scope<'a> {
             }
             other => {
                 diags.push(
-                    Diag::error(self.at(whole), format!("the operator `{other}` is not supported"))
+                    Diag::error(self.at_expr(whole), format!("the operator `{other}` is not supported"))
                         .label("not supported")
                         .help("see the README's table of the SQL subset"),
                 );
@@ -287,7 +324,7 @@ impl<'a> Scope<'a> {
         let t = retype_null(t, &SqlType::String);
         if !types::is_string(&t.ty) {
             diags.push(
-                Diag::error(self.at(e), format!("expected a string, found {}", t.ty))
+                Diag::error(self.at_expr(e), format!("expected a string, found {}", t.ty))
                     .label("not a string")
                     .help("CAST it to STRING"),
             );
@@ -337,7 +374,7 @@ impl<'a> Scope<'a> {
         let (lt, rt) = unify(lt, rt);
         let Some(ty) = types::common(&lt.ty, &rt.ty) else {
             diags.push(
-                Diag::error(self.at(whole), format!("type mismatch: {} and {} cannot be compared", lt.ty, rt.ty))
+                Diag::error(self.at_expr(whole), format!("type mismatch: {} and {} cannot be compared", lt.ty, rt.ty))
                     .label("type mismatch")
                     .help("CAST one side to the other's type"),
             );

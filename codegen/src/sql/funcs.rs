@@ -36,7 +36,7 @@ fn sql() -> TokenStream {
 pub(crate) fn cast_expr(s: &mut Scope, whole: &Expr, kind: &CastKind, e: &Expr, dt: &DataType, diags: &mut Diags<Span>) -> Option<TExpr> {
     let v = s.expr(e, diags)?;
     let type_text = dt.to_string();
-    let at = s.src.find_word(s.src.offset(whole.span().start).unwrap_or(0), &type_text).unwrap_or(s.at(whole));
+    let at = s.src.find_word(s.src.offset(whole.span().start).unwrap_or(0), &type_text).unwrap_or(s.at_expr(whole));
     let to = match crate::parse::sql_type::parse_sql_type(&type_text) {
         Ok((t, _)) => t,
         Err(err) => {
@@ -81,7 +81,7 @@ pub(crate) fn case(s: &mut Scope, operand: Option<&Expr>, conds: &[CaseWhen], ot
         return None;
     }
     let values: Vec<TExpr> = whens.iter().map(|w| w.1.clone()).chain(otherwise.clone()).collect();
-    let at = conds.first().map_or(s.src.whole(), |c| s.at(&c.result));
+    let at = conds.first().map_or(s.src.whole(), |c| s.at_expr(&c.result));
     let ty = common_of(&values, at, diags)?;
     let nullable = otherwise.as_ref().is_none_or(|o| o.nullable) || values.iter().any(|v| v.nullable);
     let whens = whens.into_iter().map(|(c, v)| (c, widen_to(retype_null(v, &ty), &ty))).collect();
@@ -126,14 +126,14 @@ pub(crate) fn like(
     let v = s.string(e, diags);
     let Expr::Value(p) = pattern else {
         diags.push(
-            Diag::error(s.at(pattern), "the pattern must be a string literal")
+            Diag::error(s.at_expr(pattern), "the pattern must be a string literal")
                 .label("not a literal")
                 .help("patterns are compiled once, at build time"),
         );
         return None;
     };
     let sqlparser::ast::Value::SingleQuotedString(pat) = &p.value else {
-        diags.push(Diag::error(s.at(pattern), "the pattern must be a string literal").label("not a string"));
+        diags.push(Diag::error(s.at_expr(pattern), "the pattern must be a string literal").label("not a string"));
         return None;
     };
     let esc = match escape {
@@ -143,7 +143,7 @@ pub(crate) fn like(
             _ => None,
         },
         Some(other) => {
-            diags.push(Diag::error(s.at(whole), format!("the ESCAPE must be one character, found {other}")).label("bad escape"));
+            diags.push(Diag::error(s.at_expr(whole), format!("the ESCAPE must be one character, found {other}")).label("bad escape"));
             return None;
         }
     };
@@ -151,12 +151,12 @@ pub(crate) fn like(
     let regex = match regex {
         Ok(r) => r,
         Err(why) => {
-            diags.push(Diag::error(s.at(pattern), format!("invalid pattern: {why}")).label("bad pattern"));
+            diags.push(Diag::error(s.at_expr(pattern), format!("invalid pattern: {why}")).label("bad pattern"));
             return None;
         }
     };
     if let Err(why) = super::regex::validate(&regex) {
-        diags.push(Diag::error(s.at(pattern), format!("the pattern cannot be compiled: {why}")).label("bad pattern"));
+        diags.push(Diag::error(s.at_expr(pattern), format!("the pattern cannot be compiled: {why}")).label("bad pattern"));
         return None;
     }
     let v = v?;
@@ -199,7 +199,7 @@ pub(crate) fn access(s: &mut Scope, root: &Expr, chain: &[AccessExpr], diags: &m
             AccessExpr::Subscript(Subscript::Index { index }) => {
                 let i = s.numeric(index, diags)?;
                 if types::int_rank(&i.ty).is_none() {
-                    diags.push(Diag::error(s.at(index), format!("an array index is an integer, found {}", i.ty)).label("not an integer"));
+                    diags.push(Diag::error(s.at_expr(index), format!("an array index is an integer, found {}", i.ty)).label("not an integer"));
                     return None;
                 }
                 let i = widen_to(i, &SqlType::BigInt);
@@ -211,13 +211,13 @@ pub(crate) fn access(s: &mut Scope, root: &Expr, chain: &[AccessExpr], diags: &m
                         TExpr::strict(ty, vec![e, i], body, None, true)
                     }
                     other => {
-                        diags.push(Diag::error(s.at(root), format!("{other} is not an ARRAY")).label("not an array"));
+                        diags.push(Diag::error(s.at_expr(root), format!("{other} is not an ARRAY")).label("not an array"));
                         return None;
                     }
                 }
             }
             other => {
-                diags.push(Diag::error(s.at(root), format!("`{other:?}` access is not supported")).label("not supported"));
+                diags.push(Diag::error(s.at_expr(root), format!("`{other:?}` access is not supported")).label("not supported"));
                 return None;
             }
         };

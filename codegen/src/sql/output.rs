@@ -34,7 +34,7 @@ pub(crate) fn plan(p: &PipelineInput, parsed: &Parsed, from: &TableIr, to: &Tabl
                     Some((a, local, copy, u.column.0.clone()))
                 }
                 other => {
-                    diags.push(Diag::error(scope.at(&u.array), format!("UNNEST takes an ARRAY, found {other}")).label("not an array"));
+                    diags.push(Diag::error(scope.at_expr(&u.array), format!("UNNEST takes an ARRAY, found {other}")).label("not an array"));
                     None
                 }
             });
@@ -135,7 +135,7 @@ fn projection(scope: &mut Scope, items: &[SelectItem], diags: &mut Diags<Span>) 
                     _ => None,
                 };
                 match scope.expr(e, diags) {
-                    Some(value) => out.push(Item { name, value, at: scope.at(e) }),
+                    Some(value) => out.push(Item { name, value, at: scope.at_expr(e) }),
                     None => ok = false,
                 }
             }

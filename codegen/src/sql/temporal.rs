@@ -54,7 +54,7 @@ fn datetime(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
             Some(TExpr::strict(SqlType::Timestamp(p), vec![t], quote!(#sql::extra::local_time(__a0, #tz)), None, false))
         }
         other => {
-            diags.push(Diag::error(s.at(e), format!("expected a DATE or TIMESTAMP, found {other}")).label("not a time").help("CAST it to TIMESTAMP"));
+            diags.push(Diag::error(s.at_expr(e), format!("expected a DATE or TIMESTAMP, found {other}")).label("not a time").help("CAST it to TIMESTAMP"));
             None
         }
     }
@@ -62,7 +62,7 @@ fn datetime(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
 
 /// `EXTRACT(unit FROM t)`: a BIGINT.
 pub(crate) fn extract(s: &mut Scope, field: &DateTimeField, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
-    let u = unit(s, &field_name(field), s.at(e), diags);
+    let u = unit(s, &field_name(field), s.at_expr(e), diags);
     let t = datetime(s, e, diags)?;
     let u = u?;
     let sql = sql();
@@ -71,11 +71,11 @@ pub(crate) fn extract(s: &mut Scope, field: &DateTimeField, e: &Expr, diags: &mu
 
 /// `FLOOR(t TO unit)` / `CEIL(t TO unit)`: of t's type.
 pub(crate) fn floor_to(s: &mut Scope, floor: bool, e: &Expr, field: &DateTimeField, diags: &mut Diags<Span>) -> Option<TExpr> {
-    let u = unit(s, &field_name(field), s.at(e), diags);
+    let u = unit(s, &field_name(field), s.at_expr(e), diags);
     let t = s.expr(e, diags)?;
     let u = u?;
     if !matches!(t.ty, SqlType::Timestamp(_) | SqlType::Date) {
-        diags.push(Diag::error(s.at(e), format!("FLOOR/CEIL … TO takes a DATE or TIMESTAMP, found {}", t.ty)).label("not a time"));
+        diags.push(Diag::error(s.at_expr(e), format!("FLOOR/CEIL … TO takes a DATE or TIMESTAMP, found {}", t.ty)).label("not a time"));
         return None;
     }
     let sql = sql();
@@ -111,7 +111,7 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
             let t = s.expr(a[2], diags);
             let (u, n, t) = (u?, n?, t?);
             if types::int_rank(&n.ty).is_none() || !matches!(t.ty, SqlType::Timestamp(_) | SqlType::Date) {
-                diags.push(Diag::error(s.at(whole), format!("TIMESTAMPADD takes (unit, integer, TIMESTAMP or DATE), found ({}, {})", n.ty, t.ty)).label("wrong argument types"));
+                diags.push(Diag::error(s.at_expr(whole), format!("TIMESTAMPADD takes (unit, integer, TIMESTAMP or DATE), found ({}, {})", n.ty, t.ty)).label("wrong argument types"));
                 return None;
             }
             let n = widen_to(n, &SqlType::BigInt);
@@ -129,14 +129,14 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
             if let Expr::Value(v) = a[1]
                 && !matches!(v.value, sqlparser::ast::Value::SingleQuotedString(_))
             {
-                diags.push(Diag::error(s.at(a[1]), "the JSON path must be a string literal").label("not a path"));
+                diags.push(Diag::error(s.at_expr(a[1]), "the JSON path must be a string literal").label("not a path"));
                 return None;
             }
             Some(TExpr::strict(SqlType::String, vec![j?, p?], quote!(#sql::extra::json_value(&__a0, &__a1)), Some(text), true))
         }
         _ => {
             let _ = tz;
-            diags.push(Diag::error(s.at(whole), format!("`{name}` is not compiled yet")).label("not supported"));
+            diags.push(Diag::error(s.at_expr(whole), format!("`{name}` is not compiled yet")).label("not supported"));
             None
         }
     }
@@ -146,7 +146,7 @@ fn unit_arg(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TokenStr
     match e {
         Expr::Identifier(i) => unit(s, &i.value, s.src.sp(i.span), diags),
         other => {
-            diags.push(Diag::error(s.at(other), "expected a time unit such as DAY").label("not a unit"));
+            diags.push(Diag::error(s.at_expr(other), "expected a time unit such as DAY").label("not a unit"));
             None
         }
     }
