@@ -8,7 +8,7 @@ use sqlparser::ast::{CeilFloorKind, DateTimeField, Expr, Spanned};
 
 use super::check::{Scope, logic, retype_null, widen_to};
 use super::expr::{Node, TExpr};
-use super::funcs::{arity, pair};
+use super::funcs::{arity, checked_literal, literal_arg, once, pair};
 use super::types::{self, Arith};
 use crate::diag::{Diag, Diags};
 use crate::ir::SqlType;
@@ -49,7 +49,8 @@ fn string_arg(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr>
 fn int_arg(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
     let t = s.expr(e, diags)?;
     let ok = types::int_rank(&t.ty).is_some();
-    want(s, e, retype_null(t, &SqlType::Int), ok, "an integer", diags).map(|t| widen_to(t, &SqlType::BigInt))
+    let ok = ok && t.ty != SqlType::BigInt;
+    want(s, e, retype_null(t, &SqlType::Int), ok, "an INT", diags).map(|t| widen_to(t, &SqlType::Int))
 }
 
 fn double_arg(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
@@ -83,48 +84,48 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
             let body = match name {
                 "UPPER" => quote!(__a0.to_uppercase()),
                 "LOWER" => quote!(__a0.to_lowercase()),
-                "LTRIM" => quote!(__a0.trim_start_matches(' ').to_string()),
-                "RTRIM" => quote!(__a0.trim_end_matches(' ').to_string()),
-                "TRIM" => quote!(__a0.trim_matches(' ').to_string()),
-                _ => quote!(#sql::extra::initcap(&__a0)),
+                "LTRIM" => quote!(#sql::string::ltrim(&__a0)),
+                "RTRIM" => quote!(#sql::string::rtrim(&__a0)),
+                "TRIM" => quote!(#sql::string::trim_both(&__a0, " ")),
+                _ => quote!(#sql::string::initcap(&__a0)),
             };
             strict(SqlType::String, vec![v], body)
         }
         "CHAR_LENGTH" | "CHARACTER_LENGTH" => {
             let v = string_arg(s, a[0], diags)?;
-            strict(SqlType::Int, vec![v], quote!(#sql::extra::length(__a0.chars().count())))
+            strict(SqlType::Int, vec![v], quote!(#sql::string::char_length(&__a0)))
         }
         "MD5" | "SHA256" => {
             let v = string_arg(s, a[0], diags)?;
-            let body = if name == "MD5" { quote!(#sql::extra::md5(&__a0)) } else { quote!(#sql::extra::sha256(&__a0)) };
+            let body = if name == "MD5" { quote!(#sql::string::md5(&__a0)) } else { quote!(#sql::string::sha256(&__a0)) };
             strict(SqlType::Char(if name == "MD5" { 32 } else { 64 }), vec![v], body)
         }
         "REPLACE" => {
             let v = [string_arg(s, a[0], diags), string_arg(s, a[1], diags), string_arg(s, a[2], diags)];
             let [x, y, z] = v;
-            strict(SqlType::String, vec![x?, y?, z?], quote!(__a0.replace(&*__a1, &__a2)))
+            strict(SqlType::String, vec![x?, y?, z?], quote!(#sql::string::replace(&__a0, &__a1, &__a2)))
         }
         "CONCAT" => {
             let v: Vec<_> = a.iter().map(|e| string_arg(s, e, diags)).collect();
             let v: Vec<_> = v.into_iter().collect::<Option<_>>()?;
             let names: Vec<_> = (0..v.len()).map(|i| quote::format_ident!("__a{}", i)).collect();
-            strict(SqlType::String, v, quote!({ let mut s = ::std::string::String::new(); #(s.push_str(&#names);)* s }))
+            strict(SqlType::String, v, quote!(#sql::string::concat(&[#(&*#names),*])))
         }
         "CONCAT_WS" => concat_ws(s, a, diags),
         "SPLIT_INDEX" => {
             let (x, d, i) = (string_arg(s, a[0], diags), string_arg(s, a[1], diags), int_arg(s, a[2], diags));
-            Some(TExpr::strict(SqlType::String, vec![x?, d?, i?], quote!(#sql::extra::split_index(&__a0, &__a1, __a2)), None, true))
+            Some(TExpr::strict(SqlType::String, vec![x?, d?, i?], quote!(#sql::string::split_index(&__a0, &__a1, __a2)), None, true))
         }
         "LPAD" | "RPAD" => {
             let (x, l, p) = (string_arg(s, a[0], diags), int_arg(s, a[1], diags), string_arg(s, a[2], diags));
-            let left = name == "LPAD";
-            Some(TExpr::strict(SqlType::String, vec![x?, l?, p?], quote!(#sql::extra::pad(&__a0, __a1, &__a2, #left)), None, true))
+            let f = if name == "LPAD" { quote!(lpad) } else { quote!(rpad) };
+            Some(TExpr::strict(SqlType::String, vec![x?, l?, p?], quote!(#sql::string::#f(&__a0, __a1, &__a2)), Some(text), true))
         }
         "REGEXP_EXTRACT" | "REGEXP_REPLACE" => regexp(s, name, a, text, diags),
         "ABS" => {
             let v = s.numeric(a[0], diags)?;
             let body = match &v.ty {
-                t if types::int_rank(t).is_some() => quote!(__a0.checked_abs().ok_or_else(|| #sql::SqlError::overflow("ABS", __a0))),
+                t if types::int_rank(t).is_some() => quote!(#sql::numeric::abs(__a0)),
                 SqlType::Decimal { .. } => quote!(::core::result::Result::<_, #sql::SqlError>::Ok(#sql::decimal::abs(&__a0))),
                 _ => quote!(::core::result::Result::<_, #sql::SqlError>::Ok(__a0.abs())),
             };
@@ -134,23 +135,24 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
             let v = s.numeric(a[0], diags)?;
             let body = match &v.ty {
                 SqlType::Decimal { .. } => quote!(#sql::decimal::sign(&__a0)),
-                t if types::int_rank(t).is_some() => quote!(__a0.signum()),
-                _ => quote!(if __a0 > 0.0 { 1.0 } else if __a0 < 0.0 { -1.0 } else { __a0 }),
+                t if types::int_rank(t).is_some() => quote!(#sql::numeric::sign_int(__a0)),
+                SqlType::Float => quote!((#sql::numeric::sign_f64(f64::from(__a0)) as f32)),
+                _ => quote!(#sql::numeric::sign_f64(__a0)),
             };
             strict(v.ty.clone(), vec![v], body)
         }
         "SQRT" | "LN" | "LOG10" => {
             let v = double_arg(s, a[0], diags)?;
             let body = match name {
-                "SQRT" => quote!(__a0.sqrt()),
-                "LN" => quote!(__a0.ln()),
-                _ => quote!(__a0.log10()),
+                "SQRT" => quote!(#sql::numeric::sqrt(__a0)),
+                "LN" => quote!(#sql::numeric::ln(__a0)),
+                _ => quote!(#sql::numeric::log10(__a0)),
             };
             strict(SqlType::Double, vec![v], body)
         }
         "POWER" => {
             let (x, y) = (double_arg(s, a[0], diags), double_arg(s, a[1], diags));
-            strict(SqlType::Double, vec![x?, y?], quote!(__a0.powf(__a1)))
+            strict(SqlType::Double, vec![x?, y?], quote!(#sql::numeric::power(__a0, __a1)))
         }
         "MOD" => {
             let (l, r) = (s.numeric(a[0], diags), s.numeric(a[1], diags));
@@ -164,7 +166,7 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
                 diags.push(Diag::error(s.at_expr(a[0]), format!("CARDINALITY takes an ARRAY or a MAP, found {}", v.ty)).label("not a collection"));
                 return None;
             }
-            strict(SqlType::Int, vec![v], quote!(#sql::extra::length(__a0.len())))
+            strict(SqlType::Int, vec![v], quote!(i32::try_from(__a0.len()).unwrap_or(i32::MAX)))
         }
         "COALESCE" => {
             let v = all(s, a, diags)?;
@@ -193,7 +195,7 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
             let (t, e) = (v.next()?, v.next()?);
             Some(TExpr::new(ty, nullable, Node::Case { whens: vec![(c, t)], otherwise: Some(Box::new(e)) }))
         }
-        "CURRENT_TIMESTAMP" => Some(TExpr::new(SqlType::TimestampLtz(3), false, Node::Lit(quote!(#sql::extra::now_millis())))),
+        "CURRENT_TIMESTAMP" => Some(TExpr::new(SqlType::TimestampLtz(3), false, Node::Lit(quote!(#sql::temporal::current_timestamp())))),
         _ => super::temporal::call(s, whole, name, a, text, diags),
     }
 }
@@ -234,36 +236,27 @@ fn concat_ws(s: &mut Scope, a: &[&Expr], diags: &mut Diags<Span>) -> Option<TExp
     let sql = sql();
     let mut args = vec![sep];
     args.extend(parts);
-    strict(SqlType::String, args, quote!(#sql::extra::concat_ws(&__a0, [#(#names),*])))
+    strict(SqlType::String, args, quote!(#sql::string::concat_ws(&__a0, &[#(#names.as_deref()),*])))
 }
 
 fn regexp(s: &mut Scope, name: &str, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
-    let v: Vec<_> = a.iter().enumerate().map(|(i, e)| if name == "REGEXP_EXTRACT" && i == 2 { int_arg(s, e, diags) } else { string_arg(s, e, diags) }).collect();
-    let v: Vec<TExpr> = v.into_iter().collect::<Option<_>>()?;
-    if let Expr::Value(p) = a[1]
-        && let sqlparser::ast::Value::SingleQuotedString(pat) = &p.value
-        && let Err(why) = super::regex::validate(pat)
-    {
-        diags.push(
-            Diag::error(s.at_expr(a[1]), format!("the regular expression cannot be compiled: {why}"))
-                .label("bad regular expression")
-                .help("Rust's `regex` follows Java's syntax except for backreferences and look-around"),
-        );
-        return None;
-    }
     let sql = sql();
-    let (body, option) = match (name, v.len()) {
-        ("REGEXP_REPLACE", _) => (quote!(#sql::extra::regexp_replace(&__a0, &__a1, &__a2)), false),
-        (_, 2) => (quote!(#sql::extra::regexp_extract(&__a0, &__a1, 0)), true),
-        _ => (quote!(#sql::extra::regexp_extract(&__a0, &__a1, __a2)), true),
-    };
-    let nullable = option || v.iter().any(|x| x.nullable);
-    let mut t = TExpr::strict(SqlType::String, v, body, Some(text), false);
-    t.nullable = nullable;
-    if let Node::Strict { option: o, .. } = &mut t.node {
-        *o = option;
+    let v = string_arg(s, a[0], diags);
+    let pat = checked_literal(s, a[1], "regular expression", super::regex::check_regex, diags);
+    if name == "REGEXP_REPLACE" {
+        let repl = literal_arg(s, a[2], "replacement", diags);
+        let (v, pat, repl) = (v?, pat?, repl?);
+        let init = quote!(#sql::pattern::java_regex(#pat).and_then(|r| #sql::pattern::Replacement::new(#repl, &r).map(|x| (r, x))));
+        let p = once(quote!((#sql::types::Regex, #sql::pattern::Replacement)), init);
+        return fallible(SqlType::String, vec![v], quote!(#p.map(|(r, x)| #sql::pattern::regexp_replace(&__a0, r, x))), text);
     }
-    Some(t)
+    let group = match a.get(2) {
+        Some(g) => int_arg(s, g, diags),
+        None => Some(TExpr::new(SqlType::Int, false, Node::Lit(quote!(0i32)))),
+    };
+    let (v, pat, group) = (v?, pat?, group?);
+    let p = once(quote!(#sql::types::Regex), quote!(#sql::pattern::java_regex(#pat)));
+    Some(TExpr::strict(SqlType::String, vec![v, group], quote!(#p.and_then(|r| #sql::pattern::regexp_extract(&__a0, r, __a1))), Some(text), true))
 }
 
 /// `ROUND(x [, d])`, `TRUNCATE(x [, d])`: the type of x (DECIMAL: scale d).
@@ -297,10 +290,12 @@ fn round(s: &mut Scope, name: &str, a: &[&Expr], text: String, diags: &mut Diags
         }
         t if types::int_rank(&t).is_some() => {
             let rt = types::rust(&t);
-            fallible(t, vec![x], quote!(#sql::extra::round_int::<#rt>(__a0, #d, #trunc)), text)
+            let f = if trunc { quote!(truncate_int) } else { quote!(round_int) };
+            fallible(t, vec![x], quote!(#sql::numeric::#f::<#rt>(__a0, #d)), text)
         }
         t => {
-            let body = quote!(#sql::extra::round_f64(f64::from(__a0), #d, #trunc));
+            let f = if trunc { quote!(truncate_f64) } else { quote!(round_f64) };
+            let body = quote!(#sql::numeric::#f(f64::from(__a0), #d));
             let body = if t == SqlType::Float { quote!((#body as f32)) } else { body };
             strict(t, vec![x], body)
         }
@@ -318,7 +313,8 @@ fn floor_ceil(s: &mut Scope, floor: bool, e: &Expr, text: String, diags: &mut Di
             fallible(SqlType::Decimal { precision: p, scale: 0 }, vec![x], quote!(#sql::decimal::#f(&__a0, #pp)), text)
         }
         t if types::int_rank(&t).is_some() => Some(x),
-        t => strict(t, vec![x], if floor { quote!(__a0.floor()) } else { quote!(__a0.ceil()) }),
+        SqlType::Float => strict(SqlType::Float, vec![x], if floor { quote!(__a0.floor()) } else { quote!(__a0.ceil()) }),
+        t => strict(t, vec![x], if floor { quote!(#sql::numeric::floor_f64(__a0)) } else { quote!(#sql::numeric::ceil_f64(__a0)) }),
     }
 }
 
@@ -334,17 +330,18 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
             let mut args = vec![v?];
             let from = match from {
                 Some(f) => f?,
-                None => TExpr::new(SqlType::BigInt, false, Node::Lit(quote!(1i64))),
+                None => TExpr::new(SqlType::Int, false, Node::Lit(quote!(1i32))),
             };
             args.push(from);
             let body = match len {
                 Some(l) => {
                     args.push(l?);
-                    quote!(#sql::extra::substring(&__a0, __a1, ::core::option::Option::Some(__a2)))
+                    quote!(#sql::string::substring(&__a0, __a1, ::core::option::Option::Some(__a2)))
                 }
-                None => quote!(#sql::extra::substring(&__a0, __a1, ::core::option::Option::None)),
+                None => quote!(#sql::string::substring(&__a0, __a1, ::core::option::Option::None)),
             };
-            fallible(SqlType::String, args, body, text)
+            let _ = text;
+            Some(TExpr::strict(SqlType::String, args, body, None, true))
         }
         Expr::Trim { expr, trim_where, trim_what, trim_characters: None } => {
             let v = string_arg(s, expr, diags);
@@ -353,12 +350,12 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
                 None => Some(TExpr::new(SqlType::Char(1), false, Node::Lit(quote!(::std::string::String::from(" "))))),
             };
             let (v, what) = (v?, what?);
-            let (l, r) = match trim_where {
-                Some(sqlparser::ast::TrimWhereField::Leading) => (true, false),
-                Some(sqlparser::ast::TrimWhereField::Trailing) => (false, true),
-                _ => (true, true),
+            let f = match trim_where {
+                Some(sqlparser::ast::TrimWhereField::Leading) => quote!(trim_leading),
+                Some(sqlparser::ast::TrimWhereField::Trailing) => quote!(trim_trailing),
+                _ => quote!(trim_both),
             };
-            strict(SqlType::String, vec![v, what], quote!(#sql::extra::trim(&__a0, &__a1, #l, #r)))
+            strict(SqlType::String, vec![v, what], quote!(#sql::string::#f(&__a0, &__a1)))
         }
         Expr::Ceil { expr, field } | Expr::Floor { expr, field } => {
             let floor = matches!(e, Expr::Floor { .. });

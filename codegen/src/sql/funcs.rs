@@ -147,24 +147,21 @@ pub(crate) fn like(
             return None;
         }
     };
-    let regex = super::regex::like_to_regex(pat, esc, similar);
-    let regex = match regex {
-        Ok(r) => r,
-        Err(why) => {
-            diags.push(Diag::error(s.at_expr(pattern), format!("invalid pattern: {why}")).label("bad pattern"));
-            return None;
-        }
-    };
-    if let Err(why) = super::regex::validate(&regex) {
+    if let Err(why) = super::regex::check_like(pat, esc, similar) {
         diags.push(Diag::error(s.at_expr(pattern), format!("the pattern cannot be compiled: {why}")).label("bad pattern"));
         return None;
     }
     let v = v?;
     let sql = sql();
     let text = s.text(whole);
+    let ty = if similar { quote!(#sql::pattern::Similar) } else { quote!(#sql::pattern::Like) };
+    let esc = match esc {
+        Some(c) => quote!(::core::option::Option::Some(#c)),
+        None => quote!(#sql::pattern::DEFAULT_ESCAPE),
+    };
     let m = quote!({
-        static P: ::std::sync::LazyLock<::core::result::Result<#sql::Regex, #sql::SqlError>> = ::std::sync::LazyLock::new(|| #sql::regex::compile(#regex));
-        P.as_ref().map_err(::core::clone::Clone::clone).map(|p| p.is_match(&__a0))
+        static P: ::std::sync::LazyLock<::core::result::Result<#ty, #sql::SqlError>> = ::std::sync::LazyLock::new(|| #ty::new(#pat, #esc));
+        P.as_ref().map_err(::core::clone::Clone::clone).map(|p| p.matches(&__a0))
     });
     let body = if negated { quote!(#m.map(|b| !b)) } else { m };
     Some(TExpr::strict(SqlType::Boolean, vec![v], body, Some(text), false))
@@ -296,4 +293,50 @@ pub(crate) fn pair(l: TExpr, r: TExpr) -> Option<(TExpr, TExpr, SqlType)> {
     let (l, r) = unify(l, r);
     let ty = types::common(&l.ty, &r.ty)?;
     Some((widen_to(l, &ty), widen_to(r, &ty), ty))
+}
+
+/// A string-literal argument (a pattern, a format, a JSON path): its text, or a located error.
+pub(crate) fn literal_arg(s: &Scope, e: &Expr, what: &str, diags: &mut Diags<Span>) -> Option<String> {
+    if let Expr::Value(v) = e
+        && let sqlparser::ast::Value::SingleQuotedString(text) = &v.value
+    {
+        return Some(text.clone());
+    }
+    diags.push(
+        Diag::error(s.at_expr(e), format!("the {what} must be a string literal"))
+            .label("not a literal")
+            .help(format!("the {what} is checked and compiled once, at build time")),
+    );
+    None
+}
+
+/// Checks a literal with `check` (the run-time constructor, called at build time); a located error when it fails.
+pub(crate) fn checked_literal(
+    s: &Scope,
+    e: &Expr,
+    what: &str,
+    check: impl FnOnce(&str) -> Result<(), String>,
+    diags: &mut Diags<Span>,
+) -> Option<String> {
+    let text = literal_arg(s, e, what, diags)?;
+    match check(&text) {
+        Ok(()) => Some(text),
+        Err(why) => {
+            diags.push(
+                Diag::error(s.at_expr(e), format!("the {what} cannot be compiled: {why}"))
+                    .label(format!("bad {what}"))
+                    .help("patterns follow Java's syntax where Rust's `regex` can run them (no backreferences, no look-around)"),
+            );
+            None
+        }
+    }
+}
+
+/// `{ static V: LazyLock<Result<T, SqlError>> = …; V.as_ref().map_err(Clone::clone) }`: a value built once, as `Result<&T, SqlError>`.
+pub(crate) fn once(ty: TokenStream, init: TokenStream) -> TokenStream {
+    let sql = sql();
+    quote!({
+        static V: ::std::sync::LazyLock<::core::result::Result<#ty, #sql::SqlError>> = ::std::sync::LazyLock::new(|| #init);
+        V.as_ref().map_err(::core::clone::Clone::clone)
+    })
 }

@@ -83,23 +83,14 @@ pub(crate) fn compile(p: &PipelineInput, parsed: &Parsed, from: &TableIr, to: &T
 /// `table.local-time-zone`: `UTC` or a fixed offset (`+08:00`, `UTC-5`, `GMT+05:30`). Region names
 /// need a time-zone database the build does not carry.
 fn check_zone(zone: &str, at: Span, diags: &mut Diags<Span>) -> Option<String> {
-    let z = zone.trim();
-    let rest = z.strip_prefix("UTC").or_else(|| z.strip_prefix("GMT")).unwrap_or(z);
-    let ok = rest.is_empty() || z == "Z" || offset_ok(rest);
-    if ok {
-        return Some(z.to_string());
-    }
+    let why = match kinesis_tables_sql::temporal::LocalTimeZone::parse(zone) {
+        Ok(_) => return Some(zone.to_string()),
+        Err(e) => e.to_string(),
+    };
     diags.push(
-        Diag::error(at, format!("`{zone}` is not a time zone this build knows"))
+        Diag::error(at, format!("`{zone}` is not a time zone this build knows: {why}"))
             .label("unknown time zone")
             .help("write `UTC` or a fixed offset such as `+08:00`, `UTC-05:00` or `GMT+5`; region names (`Europe/Paris`) are not supported"),
     );
     None
-}
-
-fn offset_ok(s: &str) -> bool {
-    let Some(body) = s.strip_prefix('+').or_else(|| s.strip_prefix('-')) else { return false };
-    let (h, m) = body.split_once(':').unwrap_or((body, "0"));
-    let (Ok(h), Ok(m)) = (h.parse::<u32>(), m.parse::<u32>()) else { return false };
-    !h.to_string().is_empty() && h <= 18 && m < 60 && body.len() <= 5
 }

@@ -1,49 +1,19 @@
-//! Patterns at compile time: LIKE and SIMILAR TO become regular
-//! expressions, and every literal pattern is compiled here once so that one
-//! Rust's `regex` cannot run (backreferences, look-around) is a build error.
+//! Literal patterns at compile time, checked with the same constructors the
+//! generated code calls (`kinesis_tables_sql`), so that a pattern Rust's
+//! `regex` cannot run (backreferences, look-around) is a build error.
 
-/// The anchored regular expression of a LIKE (`similar`: SIMILAR TO) pattern.
-pub(crate) fn like_to_regex(pattern: &str, escape: Option<char>, similar: bool) -> Result<String, String> {
-    let mut out = String::from("(?s)^(?:");
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if Some(c) == escape {
-            match chars.next() {
-                Some(n) => out.push_str(&regex::escape(&n.to_string())),
-                None => return Err("the pattern ends with the escape character".into()),
-            }
-            continue;
-        }
-        match c {
-            '%' => out.push_str(".*"),
-            '_' => out.push('.'),
-            // SIMILAR TO keeps the regular-expression operators of SQL.
-            '|' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' if similar => out.push(c),
-            _ => out.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    out.push_str(")$");
-    Ok(out)
+use kinesis_tables_sql::pattern::{DEFAULT_ESCAPE, Like, Similar, java_regex};
+
+/// The reason a LIKE (`similar`: SIMILAR TO) pattern is refused, if it is.
+pub(crate) fn check_like(pattern: &str, escape: Option<char>, similar: bool) -> Result<(), String> {
+    let escape = escape.or(DEFAULT_ESCAPE);
+    let r = if similar { Similar::new(pattern, escape).map(|_| ()) } else { Like::new(pattern, escape).map(|_| ()) };
+    r.map_err(|e| e.to_string())
 }
 
-/// Whether Rust's `regex` compiles `pattern`; the reason when it cannot,
-/// naming Java features it does not have.
-pub(crate) fn validate(pattern: &str) -> Result<(), String> {
-    match regex::Regex::new(pattern) {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let msg = e.to_string();
-            let why = msg.lines().rev().find(|l| l.starts_with("error:")).map_or(msg.as_str(), |l| l.trim_start_matches("error: "));
-            let hint = if why.contains("look-around") {
-                " (look-around is a Java regex feature Rust's `regex` does not have)"
-            } else if why.contains("backreference") {
-                " (backreferences are a Java regex feature Rust's `regex` does not have)"
-            } else {
-                ""
-            };
-            Err(format!("{why}{hint}"))
-        }
-    }
+/// The reason a Java regular expression is refused, if it is.
+pub(crate) fn check_regex(pattern: &str) -> Result<(), String> {
+    java_regex(pattern).map(|_| ()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -51,18 +21,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn like_patterns_translate() {
-        assert_eq!(like_to_regex("a%b_", None, false).unwrap(), "(?s)^(?:a.*b.)$");
-        assert_eq!(like_to_regex("100!%", Some('!'), false).unwrap(), "(?s)^(?:100%)$");
-        assert_eq!(like_to_regex("a.b", None, false).unwrap(), "(?s)^(?:a\\.b)$");
-        assert_eq!(like_to_regex("(a|b)%", None, true).unwrap(), "(?s)^(?:(a|b).*)$");
-        assert!(like_to_regex("a!", Some('!'), false).is_err());
-    }
-
-    #[test]
     fn java_only_features_are_refused() {
-        assert!(validate("(a)\\1").unwrap_err().contains("backreference"));
-        assert!(validate("a(?=b)").unwrap_err().contains("look-around"));
-        assert!(validate("[a-z]+\\d").is_ok());
+        assert!(check_regex("(a)\\1").unwrap_err().contains("backreference"));
+        assert!(check_regex("a(?=b)").unwrap_err().contains("look-ahead"));
+        assert!(check_regex("[a-z]+\\d").is_ok());
+        assert!(check_like("a%b_", None, false).is_ok());
+        assert!(check_like("a!", Some('!'), false).is_err());
     }
 }

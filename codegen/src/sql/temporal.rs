@@ -1,14 +1,17 @@
-//! The temporal functions and JSON_VALUE: `EXTRACT`, `FLOOR(ts TO unit)`,
-//! `DATE_FORMAT`, `TO_TIMESTAMP`, `TO_DATE`, `TIMESTAMPADD`,
+//! The temporal functions and JSON_VALUE: `EXTRACT`, `FLOOR`/`CEIL(t TO
+//! unit)`, `DATE_FORMAT`, `TO_TIMESTAMP`, `TO_DATE`, `TIMESTAMPADD`,
 //! `TIMESTAMPDIFF`. TIMESTAMP_LTZ values are read in the pipeline's
-//! `table.local-time-zone`.
+//! `table.local-time-zone`. Units, formats and paths are checked at build
+//! time with the run-time constructors.
 
+use kinesis_tables_sql::temporal::TimeUnit;
 use proc_macro2::TokenStream;
 use quote::quote;
 use sqlparser::ast::{DateTimeField, Expr};
 
 use super::check::{Scope, retype_null, widen_to};
-use super::expr::{Node, TExpr};
+use super::expr::TExpr;
+use super::funcs::{checked_literal, once};
 use super::types;
 use crate::diag::{Diag, Diags};
 use crate::ir::SqlType;
@@ -20,38 +23,39 @@ fn sql() -> TokenStream {
     quote!(::kinesis_tables::sql)
 }
 
-/// A time unit as the run-time enum `sql::extra::Unit`.
-fn unit(s: &Scope, name: &str, at: Span, diags: &mut Diags<Span>) -> Option<TokenStream> {
-    let up = name.to_ascii_uppercase();
-    if !UNITS.contains(&up.as_str()) {
+/// A time unit as `sql::temporal::TimeUnit::…`.
+fn unit(name: &str, at: Span, diags: &mut Diags<Span>) -> Option<(TimeUnit, TokenStream)> {
+    let Some(u) = TimeUnit::parse(&name.to_ascii_uppercase()) else {
         let d = Diag::error(at, format!("`{name}` is not a time unit")).label("unknown unit");
-        diags.push(match crate::suggest::closest(&up, UNITS.iter().copied()) {
+        diags.push(match crate::suggest::closest(&name.to_ascii_uppercase(), UNITS.iter().copied()) {
             Some(c) => d.help(format!("did you mean `{c}`?")),
             None => d.help(format!("units: {}", UNITS.join(", "))),
         });
         return None;
-    }
-    let _ = s;
-    let id = quote::format_ident!("{}", heck::AsUpperCamelCase(&up).to_string());
+    };
+    let id = quote::format_ident!("{}", format!("{u:?}"));
     let sql = sql();
-    Some(quote!(#sql::extra::Unit::#id))
+    Some((u, quote!(#sql::temporal::TimeUnit::#id)))
 }
 
-fn field_name(f: &DateTimeField) -> String {
-    f.to_string()
+/// The pipeline's zone, as `Result<&LocalTimeZone, SqlError>`.
+fn zone(s: &Scope) -> TokenStream {
+    let sql = sql();
+    let tz = &s.time_zone;
+    once(quote!(#sql::temporal::LocalTimeZone), quote!(#sql::temporal::LocalTimeZone::parse(#tz)))
 }
 
-/// A DATE, TIMESTAMP or TIMESTAMP_LTZ operand, as a `NaiveDateTime` in the local time zone.
+/// A DATE, TIMESTAMP or TIMESTAMP_LTZ operand as a TIMESTAMP (an LTZ in the local time zone).
 fn datetime(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
     let t = s.expr(e, diags)?;
     let sql = sql();
-    let tz = s.time_zone.clone();
     match &t.ty {
         SqlType::Timestamp(_) => Some(t),
         SqlType::Date => Some(TExpr::strict(SqlType::Timestamp(0), vec![t], quote!(#sql::cast::date_to_timestamp(__a0)), None, false)),
         SqlType::TimestampLtz(p) => {
-            let p = *p;
-            Some(TExpr::strict(SqlType::Timestamp(p), vec![t], quote!(#sql::extra::local_time(__a0, #tz)), None, false))
+            let (p, z) = (*p, zone(s));
+            let body = quote!(#z.map(|z| #sql::temporal::ltz_to_timestamp(&__a0, z)));
+            Some(TExpr::strict(SqlType::Timestamp(p), vec![t], body, Some(s.text(e)), false))
         }
         other => {
             diags.push(Diag::error(s.at_expr(e), format!("expected a DATE or TIMESTAMP, found {other}")).label("not a time").help("CAST it to TIMESTAMP"));
@@ -62,48 +66,71 @@ fn datetime(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
 
 /// `EXTRACT(unit FROM t)`: a BIGINT.
 pub(crate) fn extract(s: &mut Scope, field: &DateTimeField, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
-    let u = unit(s, &field_name(field), s.at_expr(e), diags);
-    let t = datetime(s, e, diags)?;
-    let u = u?;
+    let u = unit(&field.to_string(), s.at_expr(e), diags);
+    let t = s.expr(e, diags)?;
+    let (_, u) = u?;
     let sql = sql();
-    Some(TExpr::strict(SqlType::BigInt, vec![t], quote!(#sql::extra::extract(&__a0, #u)), None, false))
+    let text = s.text(e);
+    match t.ty {
+        SqlType::Date => Some(TExpr::strict(SqlType::BigInt, vec![t], quote!(#sql::temporal::extract_date(#u, __a0)), Some(text), false)),
+        SqlType::Time(_) => Some(TExpr::strict(SqlType::BigInt, vec![t], quote!(#sql::temporal::extract_time(#u, __a0)), Some(text), false)),
+        _ => {
+            let t = datetime(s, e, diags)?;
+            Some(TExpr::strict(SqlType::BigInt, vec![t], quote!(#sql::temporal::extract_timestamp(#u, &__a0)), None, false))
+        }
+    }
 }
 
 /// `FLOOR(t TO unit)` / `CEIL(t TO unit)`: of t's type.
 pub(crate) fn floor_to(s: &mut Scope, floor: bool, e: &Expr, field: &DateTimeField, diags: &mut Diags<Span>) -> Option<TExpr> {
-    let u = unit(s, &field_name(field), s.at_expr(e), diags);
+    let u = unit(&field.to_string(), s.at_expr(e), diags);
     let t = s.expr(e, diags)?;
-    let u = u?;
-    if !matches!(t.ty, SqlType::Timestamp(_) | SqlType::Date) {
-        diags.push(Diag::error(s.at_expr(e), format!("FLOOR/CEIL … TO takes a DATE or TIMESTAMP, found {}", t.ty)).label("not a time"));
-        return None;
-    }
+    let (_, u) = u?;
     let sql = sql();
+    let body = match (&t.ty, floor) {
+        (SqlType::Date, true) => quote!(#sql::temporal::floor_date(__a0, #u)),
+        (SqlType::Date, false) => quote!(#sql::temporal::ceil_date(__a0, #u)),
+        (SqlType::Timestamp(_), true) => quote!(#sql::temporal::floor_timestamp(&__a0, #u)),
+        (SqlType::Timestamp(_), false) => quote!(#sql::temporal::ceil_timestamp(&__a0, #u)),
+        (other, _) => {
+            diags.push(Diag::error(s.at_expr(e), format!("FLOOR/CEIL … TO takes a DATE or TIMESTAMP, found {other}")).label("not a time"));
+            return None;
+        }
+    };
     let ty = t.ty.clone();
-    let (f, t) = if ty == SqlType::Date { (quote!(floor_date), t) } else { (quote!(floor_timestamp), t) };
-    let body = quote!(#sql::extra::#f(__a0, #u, #floor));
-    Some(TExpr::strict(ty, vec![t], quote!(#body), Some(s.text(e)), false))
-}
-
-fn string(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
-    s.string(e, diags)
+    Some(TExpr::strict(ty, vec![t], body, Some(s.text(e)), false))
 }
 
 /// The temporal functions called by name, and JSON_VALUE.
 pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
     let sql = sql();
-    let tz = s.time_zone.clone();
+    let check_format = |f: &str| kinesis_tables_sql::temporal::DateFormat::new(f).map(|_| ()).map_err(|e| e.to_string());
     match name {
         "DATE_FORMAT" => {
-            let (t, f) = (datetime(s, a[0], diags), string(s, a[1], diags));
-            Some(TExpr::strict(SqlType::String, vec![t?, f?], quote!(#sql::extra::date_format(&__a0, &__a1)), Some(text), false))
+            let t = datetime(s, a[0], diags);
+            let f = checked_literal(s, a[1], "date format", check_format, diags);
+            let (t, f) = (t?, f?);
+            let p = once(quote!(#sql::temporal::DateFormat), quote!(#sql::temporal::DateFormat::new(#f)));
+            Some(TExpr::strict(SqlType::String, vec![t], quote!(#p.map(|f| f.format(&__a0))), Some(text), false))
         }
         "TO_TIMESTAMP" | "TO_DATE" => {
-            let v: Vec<_> = a.iter().map(|e| string(s, e, diags)).collect();
-            let v: Vec<TExpr> = v.into_iter().collect::<Option<_>>()?;
-            let fmt = if v.len() == 2 { quote!(::core::option::Option::Some(&*__a1)) } else { quote!(::core::option::Option::None) };
-            let (ty, f) = if name == "TO_DATE" { (SqlType::Date, quote!(to_date)) } else { (SqlType::Timestamp(3), quote!(to_timestamp)) };
-            Some(TExpr::strict(ty, v, quote!(#sql::extra::#f(&__a0, #fmt)), Some(text), false))
+            let v = s.string(a[0], diags);
+            let f = a.get(1).map(|f| checked_literal(s, f, "date format", check_format, diags));
+            let v = v?;
+            let date = name == "TO_DATE";
+            let ty = if date { SqlType::Date } else { SqlType::Timestamp(3) };
+            let Some(f) = f else {
+                let body = if date { quote!(#sql::temporal::to_date(&__a0)) } else { quote!(#sql::temporal::to_timestamp(&__a0)) };
+                return Some(TExpr::strict(ty, vec![v], body, None, true));
+            };
+            let f = f?;
+            let p = once(quote!(#sql::temporal::DateFormat), quote!(#sql::temporal::DateFormat::new(#f)));
+            let body = if date {
+                quote!(#p.map(|f| #sql::temporal::to_date_with(&__a0, f)))
+            } else {
+                quote!(#p.map(|f| #sql::temporal::to_timestamp_with(&__a0, f)))
+            };
+            Some(TExpr::strict(ty, vec![v], body, Some(text), true))
         }
         "TIMESTAMPADD" => {
             let u = unit_arg(s, a[0], diags);
@@ -111,31 +138,36 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
             let t = s.expr(a[2], diags);
             let (u, n, t) = (u?, n?, t?);
             if types::int_rank(&n.ty).is_none() || !matches!(t.ty, SqlType::Timestamp(_) | SqlType::Date) {
-                diags.push(Diag::error(s.at_expr(whole), format!("TIMESTAMPADD takes (unit, integer, TIMESTAMP or DATE), found ({}, {})", n.ty, t.ty)).label("wrong argument types"));
+                diags.push(
+                    Diag::error(s.at_expr(whole), format!("TIMESTAMPADD takes (unit, integer, TIMESTAMP or DATE), found ({}, {})", n.ty, t.ty))
+                        .label("wrong argument types"),
+                );
                 return None;
             }
             let n = widen_to(n, &SqlType::BigInt);
-            let (ty, f) = if t.ty == SqlType::Date { (SqlType::Date, quote!(add_date)) } else { (t.ty.clone(), quote!(add_timestamp)) };
-            Some(TExpr::strict(ty, vec![n, t], quote!(#sql::extra::#f(__a1, #u, __a0)), Some(text), false))
+            let ty = t.ty.clone();
+            let body = if ty == SqlType::Date {
+                quote!(#sql::temporal::timestampadd_date(#u, __a0, __a1))
+            } else {
+                quote!(#sql::temporal::timestampadd(#u, __a0, &__a1))
+            };
+            Some(TExpr::strict(ty, vec![n, t], body, Some(text), false))
         }
         "TIMESTAMPDIFF" => {
             let u = unit_arg(s, a[0], diags);
             let (x, y) = (datetime(s, a[1], diags), datetime(s, a[2], diags));
             let (u, x, y) = (u?, x?, y?);
-            Some(TExpr::strict(SqlType::Int, vec![x, y], quote!(#sql::extra::timestamp_diff(&__a0, &__a1, #u)), Some(text), false))
+            Some(TExpr::strict(SqlType::Int, vec![x, y], quote!(#sql::temporal::timestampdiff(#u, &__a0, &__a1)), Some(text), false))
         }
         "JSON_VALUE" => {
-            let (j, p) = (string(s, a[0], diags), string(s, a[1], diags));
-            if let Expr::Value(v) = a[1]
-                && !matches!(v.value, sqlparser::ast::Value::SingleQuotedString(_))
-            {
-                diags.push(Diag::error(s.at_expr(a[1]), "the JSON path must be a string literal").label("not a path"));
-                return None;
-            }
-            Some(TExpr::strict(SqlType::String, vec![j?, p?], quote!(#sql::extra::json_value(&__a0, &__a1)), Some(text), true))
+            let j = s.string(a[0], diags);
+            let check = |p: &str| kinesis_tables_sql::json::JsonPath::new(p).map(|_| ()).map_err(|e| e.to_string());
+            let p = checked_literal(s, a[1], "JSON path", check, diags);
+            let (j, p) = (j?, p?);
+            let path = once(quote!(#sql::json::JsonPath), quote!(#sql::json::JsonPath::new(#p)));
+            Some(TExpr::strict(SqlType::String, vec![j], quote!(#path.map(|p| #sql::json::json_value(&__a0, p))), Some(text), true))
         }
         _ => {
-            let _ = tz;
             diags.push(Diag::error(s.at_expr(whole), format!("`{name}` is not compiled yet")).label("not supported"));
             None
         }
@@ -144,15 +176,10 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
 
 fn unit_arg(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TokenStream> {
     match e {
-        Expr::Identifier(i) => unit(s, &i.value, s.src.sp(i.span), diags),
+        Expr::Identifier(i) => unit(&i.value, s.src.sp(i.span), diags).map(|u| u.1),
         other => {
             diags.push(Diag::error(s.at_expr(other), "expected a time unit such as DAY").label("not a unit"));
             None
         }
     }
-}
-
-#[allow(dead_code)]
-fn node_is_null(t: &TExpr) -> bool {
-    matches!(t.node, Node::Null)
 }
