@@ -79,4 +79,8 @@ pub struct PipelineInput {
     pub from: Option<(String, Span)>,
     pub to: Option<(String, Span)>,
     pub transform: Option<(String, Span)>,
+    /// `sql:` — an `INSERT INTO … SELECT …` statement (compiled by `crate::sql`).
+    pub sql: Option<(String, Span)>,
+    /// `table.local-time-zone:` — the zone TIMESTAMP_LTZ values are read in by SQL functions.
+    pub local_time_zone: Option<(String, Span)>,
 }

@@ -1,0 +1,86 @@
+//! The typed expression tree the checker builds and the emitter walks: every
+//! node has its Flink type and nullability; operators strict in their
+//! arguments carry the Rust code of their body over bound argument values.
+
+use proc_macro2::TokenStream;
+
+use crate::ir::SqlType;
+
+/// A checked expression.
+#[derive(Debug, Clone)]
+pub(crate) struct TExpr {
+    pub(crate) ty: SqlType,
+    pub(crate) nullable: bool,
+    pub(crate) node: Node,
+}
+
+/// What an expression computes.
+#[derive(Debug, Clone)]
+pub(crate) enum Node {
+    /// A source column (or the UNNEST element), bound to a local of this name.
+    Column(String),
+    /// A non-null literal's Rust code.
+    Lit(TokenStream),
+    /// `NULL` (of the node's type).
+    Null,
+    /// Null in, null out: the arguments are bound to `__a0`, `__a1`, … (their
+    /// non-null values) and `body` computes the result from them.
+    Strict {
+        args: Vec<TExpr>,
+        body: TokenStream,
+        /// The body gives `Result<T, SqlError>`; the SQL text names the expression in the record's error.
+        fallible: Option<String>,
+        /// The body gives `Option<T>` (it can be null on non-null arguments).
+        option: bool,
+    },
+    /// `AND`, with three-valued logic.
+    And(Box<TExpr>, Box<TExpr>),
+    /// `OR`, with three-valued logic.
+    Or(Box<TExpr>, Box<TExpr>),
+    /// `IS NULL` (`negated`: `IS NOT NULL`).
+    IsNull(Box<TExpr>, bool),
+    /// `IS [NOT] TRUE/FALSE`: whether the value is `Some(value)`; `negated` inverts.
+    IsBool(Box<TExpr>, bool, bool),
+    /// `IS DISTINCT FROM` (`negated`: `IS NOT DISTINCT FROM`); both sides of one type.
+    Distinct(Box<TExpr>, Box<TExpr>, bool),
+    /// `CASE WHEN … THEN … [ELSE …] END`; branches already of the result type.
+    Case { whens: Vec<(TExpr, TExpr)>, otherwise: Option<Box<TExpr>> },
+    /// `COALESCE(…)`: the first non-null, evaluated lazily; arguments already of the result type.
+    Coalesce(Vec<TExpr>),
+}
+
+impl TExpr {
+    pub(crate) fn new(ty: SqlType, nullable: bool, node: Node) -> TExpr {
+        TExpr { ty, nullable, node }
+    }
+
+    /// A strict node over `args`: nullable when an argument is (or the body can give null).
+    pub(crate) fn strict(ty: SqlType, args: Vec<TExpr>, body: TokenStream, fallible: Option<String>, option: bool) -> TExpr {
+        let nullable = option || args.iter().any(|a| a.nullable);
+        TExpr { ty, nullable, node: Node::Strict { args, body, fallible, option } }
+    }
+
+    /// Visits every column this expression reads.
+    pub(crate) fn columns(&self, f: &mut impl FnMut(&str)) {
+        match &self.node {
+            Node::Column(c) => f(c),
+            Node::Lit(_) | Node::Null => {}
+            Node::Strict { args, .. } | Node::Coalesce(args) => args.iter().for_each(|a| a.columns(f)),
+            Node::And(a, b) | Node::Or(a, b) | Node::Distinct(a, b, _) => {
+                a.columns(f);
+                b.columns(f);
+            }
+            Node::IsNull(a, _) if !a.nullable && matches!(a.node, Node::Column(_) | Node::Lit(_)) => {}
+            Node::IsNull(a, _) | Node::IsBool(a, _, _) => a.columns(f),
+            Node::Case { whens, otherwise } => {
+                for (c, v) in whens {
+                    c.columns(f);
+                    v.columns(f);
+                }
+                if let Some(o) = otherwise {
+                    o.columns(f);
+                }
+            }
+        }
+    }
+}
