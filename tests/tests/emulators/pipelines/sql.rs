@@ -248,3 +248,108 @@ fn the_orders_pipeline_transform() {
     let e = transform_sq_orders(SqOrders { order_id: 4, customer: Some("z".into()), amount: dec("1000"), qty: 0 }).unwrap_err();
     assert_eq!(e.expression, "amount / qty");
 }
+
+mod process {
+    //! `sq_orders` as a binary (tests/src/bin/kt_sql_pipeline.rs) on an
+    //! emulator: the big orders arrive transformed; a record whose
+    //! expression fails stops the pipeline naming the expression, or is
+    //! skipped and counted with `--on-data-loss continue`.
+
+    use std::process::Stdio;
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    use kinesis_tables::sink::Sink;
+    use kinesis_tables::source::Source;
+    use kinesis_tables::types::Decimal;
+    use kinesis_tables_tests::emulator::{Emulator, Kind};
+    use kinesis_tables_tests::generated::{SqBig, SqOrders};
+    use kinesis_tables_tests::rt;
+
+    async fn run(emu: &Emulator, dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kt_sql_pipeline"));
+        cmd.arg("--checkpoint-dir").arg(dir).args(["--stop-when-idle", "1500ms"]).args(extra);
+        rt::aws_env(&mut cmd, &emu.endpoint());
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        tokio::time::timeout(Duration::from_secs(120), cmd.output()).await.expect("the pipeline ends by idleness").unwrap()
+    }
+
+    async fn write(emu: &Emulator, records: &[SqOrders]) {
+        let cfg = rt::config_for::<SqOrders>(&emu.endpoint(), "sq-orders");
+        let mut sink = Sink::<SqOrders>::with_client(rt::clients(&cfg).await.0, &cfg);
+        for r in records {
+            sink.send(r).await.unwrap();
+        }
+        sink.close().await.unwrap();
+    }
+
+    async fn read(emu: &Emulator, want: usize) -> Vec<SqBig> {
+        let cfg = rt::config_for::<SqBig>(&emu.endpoint(), "sq-big");
+        let (_, client) = rt::clients(&cfg).await;
+        let mut source = Source::<SqBig>::builder().config(cfg).client(client).start().await.unwrap();
+        let mut out = Vec::new();
+        while out.len() < want {
+            match tokio::time::timeout(Duration::from_secs(4), source.next()).await {
+                Ok(Ok(batch)) => {
+                    out.extend(batch.records);
+                    source.ack(batch.ack);
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+
+    fn order(n: i64) -> SqOrders {
+        let customer = if n % 7 == 0 { None } else { Some(format!("c{}", n % 5)) };
+        SqOrders { order_id: n, customer, amount: Decimal::from(n * 40), qty: (n % 3 + 1) as i32 }
+    }
+
+    /// What the SQL gives, written by hand.
+    fn expected(o: &SqOrders) -> Option<SqBig> {
+        let customer = o.customer.as_ref()?;
+        if o.amount < Decimal::from(1000) {
+            return None;
+        }
+        // Orders are whole amounts: n * 40.
+        let whole = o.order_id * 40;
+        let cents = whole * 100;
+        let q = i64::from(o.qty);
+        let scaled = (whole * 100_000_000 * 2 + q) / (2 * q);
+        let per_item = Decimal::from_str(&format!("{}.{:08}", scaled / 100_000_000, scaled % 100_000_000)).ok()?;
+        Some(SqBig { order_id: o.order_id, customer: customer.to_uppercase(), total_cents: cents, per_item: Some(per_item) })
+    }
+
+    async fn sql_pipeline(kind: Kind) {
+        let emu = Emulator::start(kind).await.unwrap();
+        emu.create_stream("sq-orders", 2).await.unwrap();
+        emu.create_stream("sq-big", 1).await.unwrap();
+        let dir = std::env::temp_dir().join(format!("kt-sql-pipeline-{}-{}", kind.name(), fastrand::u64(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let orders: Vec<SqOrders> = (1..=120).map(order).collect();
+        write(&emu, &orders).await;
+        let out = run(&emu, &dir, &[]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{kind}: {}: {stderr}", out.status);
+        let mut want: Vec<SqBig> = orders.iter().filter_map(expected).collect();
+        assert!(stderr.contains(&format!("120 in, {} out", want.len())), "{kind}: {stderr}");
+        let mut got = read(&emu, want.len()).await;
+        got.sort_by_key(|b| b.order_id);
+        want.sort_by_key(|b| b.order_id);
+        assert_eq!(got, want, "{kind}: the big orders, transformed");
+
+        // A big order with qty 0: `amount / qty` divides by zero.
+        write(&emu, &[SqOrders { order_id: 999, customer: Some("z".into()), amount: Decimal::from_str("5000").unwrap(), qty: 0 }]).await;
+        let out = run(&emu, &dir, &[]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{kind}: the failing record stops the pipeline: {stderr}");
+        assert!(stderr.contains("amount / qty") && stderr.contains("division by zero") && stderr.contains("shard"), "{kind}: {stderr}");
+        let out = run(&emu, &dir, &["--on-data-loss", "continue"]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{kind}: {stderr}");
+        assert!(stderr.contains("1 in, 0 out") && stderr.contains("1 skipped"), "{kind}: skipped and counted: {stderr}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    kinesis_tables_tests::on_each_emulator!(sq_orders_binary, sql_pipeline);
+}
