@@ -55,7 +55,7 @@ pub(crate) fn emit(pipelines: &[PipelineIr]) -> TokenStream {
         let transform = match &p.mapping {
             Mapping::Transform(_) => quote!(::kinesis_tables::pipeline::transform::<#from, #to, _>(#body)),
             Mapping::ByName(_) => quote!(|record: #from| #body),
-            Mapping::Sql(_) => quote!(::kinesis_tables::pipeline::fallible::<#from, #to, _>(#body)),
+            Mapping::Sql(_) => quote!(::kinesis_tables::pipeline::fallible(#body)),
         };
         let sql_fn = match &p.mapping {
             Mapping::Sql(s) => s.code.clone(),

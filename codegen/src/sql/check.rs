@@ -87,12 +87,64 @@ impl<'a> Scope<'a> {
                 let (l, r) = (self.range(left)?, self.range(right)?);
                 Some((l.0.min(r.0), l.1.max(r.1)))
             }
-            Expr::UnaryOp { expr, .. } => {
-                let (o, inner) = (own()?, self.range(expr)?);
-                Some((o.0.min(inner.0), o.1.max(inner.1)))
+            Expr::UnaryOp { expr, op } => {
+                // sqlparser's span of `-x` is x's: the operator is found before it.
+                let (a, b) = self.range(expr)?;
+                let before = self.src.text[..a].trim_end();
+                let op = op.to_string();
+                let a = if before.to_ascii_uppercase().ends_with(&op.to_ascii_uppercase()) { before.len() - op.len() } else { a };
+                Some((a, b))
+            }
+            Expr::Nested(inner) => {
+                let (a, b) = self.range(inner)?;
+                let before = self.src.text[..a].trim_end();
+                let after = &self.src.text[b..];
+                match (before.strip_suffix('('), after.trim_start().strip_prefix(')')) {
+                    (Some(open), Some(close)) => Some((open.len(), self.src.text.len() - close.len())),
+                    _ => Some((a, b)),
+                }
+            }
+            Expr::Function(_) | Expr::Extract { .. } | Expr::Substring { .. } | Expr::Trim { .. } | Expr::Ceil { .. } | Expr::Floor { .. } | Expr::Position { .. } => {
+                // A call's span ends at its last argument (and for EXTRACT and the like starts
+                // there): the keyword before it and the closing parenthesis are found here.
+                let (a, b) = own()?;
+                let kw = match e {
+                    Expr::Function(f) => f.name.to_string(),
+                    Expr::Extract { .. } => "EXTRACT".into(),
+                    Expr::Substring { .. } => "SUBSTRING".into(),
+                    Expr::Trim { .. } => "TRIM".into(),
+                    Expr::Ceil { .. } => "CEIL".into(),
+                    Expr::Floor { .. } => "FLOOR".into(),
+                    _ => "POSITION".into(),
+                };
+                let upper = self.src.text.to_ascii_uppercase();
+                let kw = kw.to_ascii_uppercase();
+                let start = if upper[a..].starts_with(&kw) { a } else { upper[..a].rfind(&kw).unwrap_or(a) };
+                Some((start, self.closing_paren(start).unwrap_or(b).max(b)))
             }
             _ => own(),
         }
+    }
+
+    /// The offset just past the parenthesis that closes the first one at or after `from` (quotes skipped).
+    fn closing_paren(&self, from: usize) -> Option<usize> {
+        let text = self.src.text.get(from..)?;
+        let open = text.find('(')?;
+        let (mut depth, mut quoted) = (0usize, false);
+        for (i, c) in text[open..].char_indices() {
+            match c {
+                '\'' => quoted = !quoted,
+                '(' if !quoted => depth += 1,
+                ')' if !quoted => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(from + open + i + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
     }
 
     /// The SQL text of `e`, for run-time errors.

@@ -164,14 +164,17 @@ pub(crate) fn widen(v: TokenStream, from: &SqlType, to: &SqlType) -> TokenStream
     let sql = quote!(::kinesis_tables::sql);
     match (from, to) {
         (a, b) if a == b => v,
-        (a, b) if int_rank(a).is_some() && int_rank(b).is_some() => quote!(::core::convert::From::from(#v)),
+        (a, b) if int_rank(a).is_some() && int_rank(b).is_some() => {
+            let (f, t) = (rust(a), rust(b));
+            quote!(<#t as ::core::convert::From<#f>>::from(#v))
+        }
         (a, SqlType::Decimal { .. }) if int_rank(a).is_some() => quote!(::kinesis_tables::types::Decimal::from(#v)),
         (SqlType::Decimal { .. }, SqlType::Decimal { .. }) => v,
         (SqlType::Decimal { .. }, SqlType::Double) => quote!(#sql::decimal::to_f64(&#v)),
         (SqlType::Decimal { .. }, SqlType::Float) => quote!((#sql::decimal::to_f64(&#v) as f32)),
         (a, SqlType::Double) if int_rank(a).is_some() => quote!((#v as f64)),
         (a, SqlType::Float) if int_rank(a).is_some() => quote!((#v as f32)),
-        (SqlType::Float, SqlType::Double) => quote!(f64::from(#v)),
+        (SqlType::Float, SqlType::Double) => quote!(<f64 as ::core::convert::From<f32>>::from(#v)),
         _ => v,
     }
 }
