@@ -42,6 +42,8 @@ emits the raw DuckDB equivalent):
   : the DuckDB form indexes string_split (NULL past the end) and guards ''.
 - DATE_FORMAT: Java patterns vs strftime, translated per pattern.
 - TIMESTAMPADD / TIMESTAMPDIFF: INTERVAL arithmetic and date_sub (whole units).
+- SIMILAR TO: DuckDB's takes a regular expression (its % and _ are
+  literal): the DuckDB form is regexp_full_match with % as .* and _ as .
 - FLOOR(ts TO unit): date_trunc (WEEK is left out: Flink floors to Sunday,
   DuckDB to Monday).
 - Left out entirely: SQRT/LN/LOG10 of values <= 0 (Flink NaN/-Infinity,
@@ -110,8 +112,10 @@ class Gen:
         v = self.pick([0, 1, 2, 3, 7, 10, -5, 1000, 2147483000])
         return (str(v), f"CAST({v} AS INTEGER)")
 
-    def nonzero(self, duck):
-        return f"(CASE WHEN ({duck}) = 0 THEN error('division by zero') ELSE ({duck}) END)"
+    def nonzero(self, duck, dividend):
+        """The divisor `duck`, raising on zero unless the dividend is NULL
+        (Flink evaluates both operands, then gives NULL without dividing)."""
+        return f"(CASE WHEN ({duck}) = 0 AND ({dividend}) IS NOT NULL THEN error('division by zero') ELSE ({duck}) END)"
 
     def int_(self, depth):
         """An INT expression."""
@@ -127,10 +131,10 @@ class Gen:
             return (f"({a[0]} {op} {b[0]})", f"({a[1]} {op} {b[1]})")
         if k == 3:
             a, b = self.int_(depth - 1), self.int_(depth - 1)
-            return (f"({a[0]} / {b[0]})", f"({a[1]} // {self.nonzero(b[1])})")
+            return (f"({a[0]} / {b[0]})", f"({a[1]} // {self.nonzero(b[1], a[1])})")
         if k == 4:
             a, b = self.int_(depth - 1), self.int_(depth - 1)
-            return (f"MOD({a[0]}, {b[0]})", f"({a[1]} % {self.nonzero(b[1])})")
+            return (f"MOD({a[0]}, {b[0]})", f"({a[1]} % {self.nonzero(b[1], a[1])})")
         if k == 5:
             a = self.int_(depth - 1)
             return self.pick([(f"ABS({a[0]})", f"abs({a[1]})"), (f"-({a[0]})", f"-({a[1]})")])
@@ -167,7 +171,7 @@ class Gen:
             return (f"({a[0]} {op} {b[0]})", f"({a[1]} {op} {b[1]})")
         if k == 3:
             a, b = self.bigint(depth - 1), self.int_(depth - 1)
-            return (f"({a[0]} / {b[0]})", f"({a[1]} // {self.nonzero(b[1])})")
+            return (f"({a[0]} / {b[0]})", f"({a[1]} // {self.nonzero(b[1], a[1])})")
         if k == 4:
             unit = self.pick(["YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND"])
             t = self.pick([("day", "day"), ("ts", "ts")])
@@ -176,9 +180,9 @@ class Gen:
             return (f"EXTRACT({unit} FROM {t[0]})", f"extract({unit.lower()} FROM {t[1]})")
         if k == 5:
             unit = self.pick(["DAY", "HOUR", "MINUTE", "MONTH", "YEAR"])
-            lit = "TIMESTAMP '2020-02-29 12:30:00'"
-            a, b = self.pick([("ts", lit), (lit, "ts")])
-            return (f"CAST(TIMESTAMPDIFF({unit}, {a}, {b}) AS BIGINT)", f"date_sub('{unit.lower()}', {a}, {b})")
+            lit = ("CAST('2020-02-29 12:30:00' AS TIMESTAMP(3))", "TIMESTAMP '2020-02-29 12:30:00'")
+            (fa, da), (fb, db) = self.pick([(("ts", "ts"), lit), (lit, ("ts", "ts"))])
+            return (f"CAST(TIMESTAMPDIFF({unit}, {fa}, {fb}) AS BIGINT)", f"date_sub('{unit.lower()}', {da}, {db})")
         if k == 6:
             a = self.bigint(depth - 1)
             return (f"ABS({a[0]})", f"abs({a[1]})")
@@ -336,8 +340,9 @@ class Gen:
             return (f"({a[0]} {n} {b[0]})", f"({a[1]} {n} {b[1]})")
         if k == 10:
             a = self.str_(depth - 1)
-            p = self.pick(["'(a|b)%'", "'[0-9]+'", "'%(o|l)+%'"])
-            return (f"({a[0]} SIMILAR TO {p})", f"({a[1]} SIMILAR TO {p})")
+            # DuckDB's SIMILAR TO takes a regular expression (% and _ literal).
+            p, rx = self.pick([("'(a|b)%'", "'(a|b).*'"), ("'[0-9]+'", "'[0-9]+'"), ("'%(o|l)+%'", "'.*(o|l)+.*'")])
+            return (f"({a[0]} SIMILAR TO {p})", f"regexp_full_match({a[1]}, {rx}, 's')")
         a = self.bool_(depth - 1)
         return self.pick([(f"({a[0]} IS TRUE)", f"({a[1]} IS TRUE)"), (f"({a[0]} IS NOT FALSE)", f"({a[1]} IS NOT FALSE)")])
 
@@ -363,8 +368,9 @@ class Gen:
         if k == 0 or depth <= 0:
             return ("ts", "ts")
         if k == 1:
-            n = self.pick([-1, 1, 13, 1000, -100000])
             unit = self.pick(["SECOND", "MINUTE", "HOUR", "DAY", "MONTH", "YEAR"])
+            # Within years 1..9999 (Flink's TIMESTAMP range).
+            n = self.pick([-1, 1, 13, 1000, -100000] if unit not in ("MONTH", "YEAR") else [-1, 1, 13, 1000])
             return (f"TIMESTAMPADD({unit}, {n}, ts)", f"ts + INTERVAL ({n}) {unit}")
         if k == 2:
             unit = self.pick(["YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND"])
@@ -394,8 +400,8 @@ def gen_rows(rng, n):
             "s": maybe(rng.choice(STRINGS)),
             "s2": maybe(rng.choice(STRINGS)),
             "flag": maybe(rng.random() < 0.5),
-            "dec": maybe(f"{rng.randrange(-10**8, 10**8) / 100:.2f}"),
-            "dec2": maybe(f"{rng.randrange(-10**6, 10**6) / 1000:.3f}"),
+            "dec": maybe(rng.randrange(-10**8, 10**8) / 100),
+            "dec2": maybe(rng.randrange(-10**6, 10**6) / 1000),
             "day": maybe(day),
             "ts": maybe(at),
         })
@@ -498,7 +504,9 @@ def evaluate(request):
     names = [c[0] for c in COLUMNS]
     marks = ", ".join("?" for _ in names)
     for row in request["rows"]:
-        con.execute(f"INSERT INTO sd_in VALUES ({marks})", [row[n] for n in names])
+        # DECIMAL values as text: exact, as the compiled side reads them.
+        values = [str(row[n]) if n in ("dec", "dec2") and row[n] is not None else row[n] for n in names]
+        con.execute(f"INSERT INTO sd_in VALUES ({marks})", values)
     ids = [row["id"] for row in request["rows"]]
     results = []
     for case in request["cases"]:
