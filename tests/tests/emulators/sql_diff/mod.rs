@@ -6,5 +6,3 @@
 mod cases;
 mod differential;
 mod fallible;
-
-pub(crate) use differential::Outcome;
