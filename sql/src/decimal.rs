@@ -21,6 +21,9 @@ pub const MAX_SCALE_STEP: i64 = 2 * MAX_PRECISION as i64 + 2;
 
 /// `a + b` as DECIMAL(precision, scale).
 pub fn add(a: &BigDecimal, b: &BigDecimal, precision: u32, scale: i32) -> Result<BigDecimal, SqlError> {
+    if let Some(v) = small_op(a, b, precision, scale, i128::checked_add) {
+        return Ok(v);
+    }
     check_exponent(a, "DECIMAL +")?;
     check_exponent(b, "DECIMAL +")?;
     fit_op(a + b, precision, scale, "DECIMAL +", || format!("{a} + {b}"))
@@ -28,6 +31,9 @@ pub fn add(a: &BigDecimal, b: &BigDecimal, precision: u32, scale: i32) -> Result
 
 /// `a - b` as DECIMAL(precision, scale).
 pub fn sub(a: &BigDecimal, b: &BigDecimal, precision: u32, scale: i32) -> Result<BigDecimal, SqlError> {
+    if let Some(v) = small_op(a, b, precision, scale, i128::checked_sub) {
+        return Ok(v);
+    }
     check_exponent(a, "DECIMAL -")?;
     check_exponent(b, "DECIMAL -")?;
     fit_op(a - b, precision, scale, "DECIMAL -", || format!("{a} - {b}"))
@@ -35,6 +41,11 @@ pub fn sub(a: &BigDecimal, b: &BigDecimal, precision: u32, scale: i32) -> Result
 
 /// `a * b` as DECIMAL(precision, scale).
 pub fn mul(a: &BigDecimal, b: &BigDecimal, precision: u32, scale: i32) -> Result<BigDecimal, SqlError> {
+    if let (Some((x, sx)), Some((y, sy))) = (small(a), small(b)) {
+        if let Some(v) = x.checked_mul(y).and_then(|u| fit_small(u, sx + sy, precision, scale)) {
+            return Ok(v);
+        }
+    }
     check_exponent(a, "DECIMAL *")?;
     check_exponent(b, "DECIMAL *")?;
     fit_op(a * b, precision, scale, "DECIMAL *", || format!("{a} * {b}"))
@@ -114,6 +125,15 @@ pub fn from_str(text: &str, precision: u32, scale: i32) -> Result<BigDecimal, Sq
 /// out of range.
 pub fn to_int<T: SqlInt>(value: &BigDecimal) -> Result<T, SqlError> {
     let out_of_range = || SqlError::invalid_cast(value, T::SQL, "out of range");
+    if let Some((u, s)) = small(value) {
+        // Truncated toward zero in i128, without allocating.
+        let whole = if s >= 0 {
+            pow10_i128(s).map_or(0, |d| u / d)
+        } else {
+            pow10_i128(-s).and_then(|m| u.checked_mul(m)).ok_or_else(out_of_range)?
+        };
+        return i64::try_from(whole).ok().and_then(|w| T::try_from(w).ok()).ok_or_else(out_of_range);
+    }
     if value.order_of_magnitude() > 19 {
         return Err(out_of_range());
     }
@@ -178,6 +198,49 @@ pub fn sign(value: &BigDecimal) -> BigDecimal {
         Sign::Plus => 1,
     };
     BigDecimal::new(BigInt::from(unit), 0).with_scale(scale.clamp(0, MAX_SCALE_STEP))
+}
+
+/// `value` as (unscaled, scale) when the unscaled value fits an i128 and the
+/// scale is within a DECIMAL's: the fast paths need no allocation for it.
+fn small(value: &BigDecimal) -> Option<(i128, i64)> {
+    let (digits, scale) = value.as_bigint_and_scale();
+    if scale.abs() > i64::from(MAX_PRECISION) {
+        return None;
+    }
+    Some((digits.to_i128()?, scale))
+}
+
+/// 10^k for 0 <= k <= 38.
+fn pow10_i128(k: i64) -> Option<i128> {
+    10i128.checked_pow(u32::try_from(k).ok()?)
+}
+
+/// `a op b` on two small values aligned to the larger scale, fitted; None
+/// when anything does not fit an i128 (the caller takes the exact path).
+fn small_op(a: &BigDecimal, b: &BigDecimal, precision: u32, scale: i32, op: fn(i128, i128) -> Option<i128>) -> Option<BigDecimal> {
+    let ((x, sx), (y, sy)) = (small(a)?, small(b)?);
+    let s = sx.max(sy);
+    let x = x.checked_mul(pow10_i128(s - sx)?)?;
+    let y = y.checked_mul(pow10_i128(s - sy)?)?;
+    fit_small(op(x, y)?, s, precision, scale)
+}
+
+/// `unscaled × 10^-s` rounded HALF_UP to `scale` and checked against
+/// `precision` in i128; None when it does not fit there (an overflow is
+/// then reported by the exact path, which fails the same way).
+fn fit_small(unscaled: i128, s: i64, precision: u32, scale: i32) -> Option<BigDecimal> {
+    let target = i64::from(scale);
+    let u = if s == target {
+        unscaled
+    } else if s < target {
+        unscaled.checked_mul(pow10_i128(target - s)?)?
+    } else {
+        let d = pow10_i128(s - target)?;
+        let (q, r) = (unscaled / d, unscaled % d);
+        if r.unsigned_abs() * 2 >= d.unsigned_abs() { q + unscaled.signum() } else { q }
+    };
+    let limit = pow10_i128(i64::from(precision))?;
+    (u.abs() < limit).then(|| BigDecimal::new(BigInt::from(u), target))
 }
 
 /// `value` rounded with `mode` at `digits`, then fitted to the type.
@@ -346,6 +409,36 @@ mod tests {
         assert_eq!(to_f64(&d("12.5")), 12.5);
         assert_eq!(to_str(&d("12.30")), "12.30");
         assert_eq!(to_str(&d("1.2E+3").with_scale(0)), "1200");
+    }
+
+    #[test]
+    fn the_i128_fast_paths_agree_with_the_exact_arithmetic() {
+        // A fixed pseudo-random walk over values, scales and result types.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let a = BigDecimal::new(BigInt::from(next() as i64 >> (next() % 60)), (next() % 6) as i64);
+            let b = BigDecimal::new(BigInt::from(next() as i64 >> (next() % 60)), (next() % 6) as i64);
+            let (p, sc) = (1 + (next() % 38) as u32, (next() % 8) as i32);
+            let sc = sc.min(p as i32);
+            for (fast, exact) in [
+                (add(&a, &b, p, sc), fit_op(&a + &b, p, sc, "DECIMAL +", String::new)),
+                (sub(&a, &b, p, sc), fit_op(&a - &b, p, sc, "DECIMAL -", String::new)),
+                (mul(&a, &b, p, sc), fit_op(&a * &b, p, sc, "DECIMAL *", String::new)),
+            ] {
+                assert_eq!(fast.is_ok(), exact.is_ok(), "{a} {b} DECIMAL({p}, {sc})");
+                if let (Ok(f), Ok(e)) = (fast, exact) {
+                    assert_eq!(to_str(&f), to_str(&e), "{a} {b} DECIMAL({p}, {sc})");
+                }
+            }
+            let exact_int = a.with_scale_round(0, RoundingMode::Down).to_i64().and_then(|v| i32::try_from(v).ok());
+            assert_eq!(to_int::<i32>(&a).ok(), exact_int, "{a}");
+        }
     }
 
     #[test]
