@@ -41,10 +41,10 @@ pub fn sub(a: &BigDecimal, b: &BigDecimal, precision: u32, scale: i32) -> Result
 
 /// `a * b` as DECIMAL(precision, scale).
 pub fn mul(a: &BigDecimal, b: &BigDecimal, precision: u32, scale: i32) -> Result<BigDecimal, SqlError> {
-    if let (Some((x, sx)), Some((y, sy))) = (small(a), small(b)) {
-        if let Some(v) = x.checked_mul(y).and_then(|u| fit_small(u, sx + sy, precision, scale)) {
-            return Ok(v);
-        }
+    if let (Some((x, sx)), Some((y, sy))) = (small(a), small(b))
+        && let Some(v) = x.checked_mul(y).and_then(|u| fit_small(u, sx + sy, precision, scale))
+    {
+        return Ok(v);
     }
     check_exponent(a, "DECIMAL *")?;
     check_exponent(b, "DECIMAL *")?;
