@@ -38,7 +38,7 @@ impl std::fmt::Display for Overflow {
 fn by_hand(r: SbOrders) -> Result<Option<SbBig>, Overflow> {
     use bigdecimal::{RoundingMode, ToPrimitive};
     let Some(customer) = r.customer else { return Ok(None) };
-    if r.amount < Decimal::from(1000) {
+    if r.amount < 1000 {
         return Ok(None);
     }
     let cents = (&r.amount * Decimal::from(100)).with_scale_round(0, RoundingMode::Down).to_i64().ok_or(Overflow("total_cents"))?;
