@@ -79,4 +79,6 @@ pub struct PipelineInput {
     pub from: Option<(String, Span)>,
     pub to: Option<(String, Span)>,
     pub transform: Option<(String, Span)>,
+    /// The `checkpoints:` block: where its key was written, and its entries.
+    pub checkpoints: Option<(Span, Vec<OptionInput<Span>>)>,
 }

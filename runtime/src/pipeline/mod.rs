@@ -100,6 +100,9 @@ pub enum PipelineError {
     Generator(String),
     /// The metrics endpoint could not be started.
     Metrics(String),
+    /// The pipeline's `checkpoints:` block could not be resolved at startup
+    /// (an `${ENV}` value unset or invalid).
+    Config(String),
     /// Another process of this pipeline holds its checkpoint lock.
     CheckpointLocked(String),
     /// The sink refused a record the transform made (with `--on-data-loss fail`):
@@ -123,6 +126,7 @@ impl std::fmt::Display for PipelineError {
             PipelineError::Sink(e) => write!(f, "{e}"),
             PipelineError::Generator(e) => write!(f, "datagen: {e}"),
             PipelineError::Metrics(e) => write!(f, "metrics endpoint: {e}"),
+            PipelineError::Config(e) => write!(f, "configuration: {e}"),
             PipelineError::CheckpointLocked(e) => write!(f, "{e}"),
             PipelineError::Refused { origin, reason } => write!(
                 f,
@@ -488,6 +492,15 @@ where
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// A pipeline's checkpoint store from its spec's `checkpoints:` block (key
+/// and value text, as the compiler checked them), with `${ENV}` values read
+/// from the environment now and checked by the compiler's rules. Generated
+/// `run_<name>` functions call it.
+pub fn checkpoint_store(raw: &[(&str, &str)]) -> Result<crate::checkpoint::CheckpointStoreConfig, PipelineError> {
+    kinesis_tables_config::checkpoints::resolve_at_startup(raw, |var| std::env::var(var).ok())
+        .map_err(|errors| PipelineError::Config(errors.join("; ")))
 }
 
 /// A command-line duration: `5s`, `500ms`, `2m`, `1h`. The unit is

@@ -1,0 +1,55 @@
+//! A pipeline's `checkpoints:` block: the keys, values and timing rules are
+//! the config crate's (`kinesis_tables_config::checkpoints`, the same rules
+//! the generated code runs on `${ENV}` values at startup); here what needs
+//! the pipeline's tables: a lease table needs a source with shards.
+
+use kinesis_tables_config::checkpoints::{self, CheckpointStoreConfig};
+use kinesis_tables_config::model::ConnectorKind;
+
+use crate::diag::{Diag, Diags};
+use crate::input::PipelineInput;
+use crate::ir::TableIr;
+use crate::span::Span;
+
+/// What the check of a `checkpoints:` block found.
+pub(crate) enum Checked {
+    /// No block: the file store.
+    Absent,
+    /// A valid block, as written (key, value text), for the generated code.
+    Block(Vec<(String, String)>),
+    /// The block has errors (reported).
+    Invalid,
+}
+
+/// Checks the block of pipeline `p`; `from` is its source table when that
+/// passed its checks (the block's own errors are reported either way).
+pub(crate) fn check(p: &PipelineInput, from: Option<&TableIr>, diags: &mut Diags<Span>) -> Checked {
+    let Some((span, inputs)) = &p.checkpoints else { return Checked::Absent };
+    let Some(store) = checkpoints::resolve(inputs, span, diags) else { return Checked::Invalid };
+    if let (CheckpointStoreConfig::DynamoDb(_), Some(from)) = (&store, from)
+        && !check_source_has_shards(inputs, *span, from, diags)
+    {
+        return Checked::Invalid;
+    }
+    Checked::Block(inputs.iter().map(|i| (i.key.clone(), i.value.text().unwrap_or_default())).collect())
+}
+
+/// A lease table shares a stream's shards among instances: the source must be a stream.
+fn check_source_has_shards(
+    inputs: &[kinesis_tables_config::OptionInput<Span>],
+    whole: Span,
+    from: &TableIr,
+    diags: &mut Diags<Span>,
+) -> bool {
+    let connector = from.resolved.config.connector;
+    if matches!(connector, ConnectorKind::Kinesis | ConnectorKind::KinesisLegacy) {
+        return true;
+    }
+    let at = inputs.iter().find(|i| i.key == "store").map_or(whole, |i| i.value_span);
+    diags.push(
+        Diag::error(at, format!("a lease table on table `{}`, which uses `connector: {}`", from.name, connector.name()))
+            .label("nothing to lease")
+            .help("leases share a Kinesis stream's shards among instances: use `store: file` (the default) for a local source"),
+    );
+    false
+}
