@@ -24,6 +24,7 @@
 
 mod args;
 mod feed;
+pub mod health;
 mod io;
 mod metrics;
 mod signals;
@@ -242,15 +243,17 @@ where
     D: Record + Sync,
     T: Transform<S, D>,
 {
+    let health = health::Health::new(health::DEFAULT_STALE_AFTER);
     if let Some(addr) = options.metrics_addr {
-        metrics::install_exporter(addr)?;
+        metrics::install_exporter(addr, health.clone()).await?;
     }
     let source = io::start_source::<S>(name, options).await?;
     let cfg = D::config().map_err(|e| PipelineError::Sink(SinkError::Failed { reason: e.to_string(), given_up: 0 }))?;
+    let health = &health;
     match cfg.connector {
-        ConnectorKind::Print => drive(name, options, transform, source, PrintSink::<D>::new()?).await,
-        ConnectorKind::Blackhole => drive(name, options, transform, source, Blackhole::<D>::default()).await,
-        _ => drive(name, options, transform, source, Sink::<D>::connect().await?).await,
+        ConnectorKind::Print => drive(name, options, transform, source, PrintSink::<D>::new()?, health).await,
+        ConnectorKind::Blackhole => drive(name, options, transform, source, Blackhole::<D>::default(), health).await,
+        _ => drive(name, options, transform, source, Sink::<D>::connect().await?, health).await,
     }
 }
 
@@ -262,6 +265,7 @@ async fn drive<S, D, T, O>(
     mut transform: T,
     mut source: Box<dyn PipelineSource<S>>,
     mut sink: O,
+    health: &health::Health,
 ) -> Result<PipelineReport, PipelineError>
 where
     S: Record,
@@ -287,7 +291,9 @@ where
     // When a stop signal was seen: the drain (and the rest of a batch being
     // sent when it came) must end within the shutdown timeout from then.
     let mut signalled_at: Option<tokio::time::Instant> = None;
+    health.started();
     let stopped_by = loop {
+        health.beat();
         tokio::select! {
             batch = source.next(), if pending.len() < MAX_PENDING_BATCHES => {
                 let Some(first) = batch? else { break "done" };
@@ -355,6 +361,7 @@ where
             }
         }
     };
+    health.stopping();
     if let Some(p) = &mut progress {
         p.finish();
     }
