@@ -53,3 +53,47 @@ fn check_source_has_shards(
     );
     false
 }
+
+#[cfg(test)]
+mod tests {
+    const SPEC: &str = "
+tables:
+  orders:
+    columns:
+      id: BIGINT NOT NULL
+    with:
+      connector: kinesis
+      stream.arn: arn:aws:kinesis:us-east-1:000000000000:stream/orders
+      aws.region: us-east-1
+      format: json
+  out:
+    columns:
+      id: BIGINT NOT NULL
+    with:
+      connector: blackhole
+pipelines:
+  leased:
+    from: orders
+    to: out
+    checkpoints:
+      store: dynamodb
+      table: ${KT_TABLE}
+      failover: 3 s
+  local:
+    from: orders
+    to: out
+";
+
+    #[test]
+    fn a_valid_block_sets_the_runs_checkpoint_store_and_no_block_leaves_it() {
+        let checked = crate::check_source("x.yaml", SPEC);
+        assert_eq!(checked.error_count(), 0, "{}", checked.render(false));
+        let code = crate::generate(&[checked]);
+        let leased = code.find("pub async fn leased").expect("leased");
+        let end = code.find("pub fn main_leased").expect("main_leased");
+        let store = code.find("::kinesis_tables::pipeline::checkpoint_store").expect("the lease pipeline sets its store");
+        assert!(leased < store && store < end, "{code}");
+        assert!(code.contains(r#"("table", "${KT_TABLE}")"#) && code.contains(r#"("failover", "3 s")"#), "{code}");
+        assert_eq!(code.matches("::kinesis_tables::pipeline::checkpoint_store").count(), 1, "only the pipeline with a block");
+    }
+}

@@ -57,7 +57,8 @@ pub struct PipelineOptions {
     pub commit_interval: Duration,
     /// Print progress to stderr every this often (`None`: only logs).
     pub progress_every: Option<Duration>,
-    /// Serve Prometheus metrics at `http://ADDR/metrics`.
+    /// Serve Prometheus metrics at `http://ADDR/metrics`, and `/healthz` and
+    /// `/readyz` for orchestrators (`pipeline::health`).
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// How long the drain after a stop (the sink writing out what it holds)
     /// may take. On expiry the run commits what was acknowledged, reports
