@@ -26,6 +26,8 @@ pub struct LoggedRequest {
     pub sets: Vec<String>,
     /// DynamoDB: the attributes an `UpdateItem` removes.
     pub removes: Vec<String>,
+    /// DynamoDB: the `checkpoint` an `UpdateItem` sets (a string value such as a sequence number or `SHARD_END`).
+    pub checkpoint: Option<String>,
     /// Kinesis: the `ShardId` a request names (GetShardIterator, SubscribeToShard, …).
     pub shard_id: Option<String>,
     /// PutRecords: the number of entries.
@@ -72,13 +74,18 @@ impl RequestLog {
             lease_key: lease_key(&parsed),
             sets: Vec::new(),
             removes: Vec::new(),
+            checkpoint: None,
             shard_id: parsed.get("ShardId").and_then(Value::as_str).map(str::to_owned),
             entries: 0,
             records: Vec::new(),
             status: None,
         };
         match operation {
-            "UpdateItem" => (entry.sets, entry.removes) = update_attributes(&parsed),
+            "UpdateItem" => {
+                let (sets, removes, assigned) = update_attributes(&parsed);
+                entry.checkpoint = assigned_string(&parsed, &assigned, "checkpoint");
+                (entry.sets, entry.removes) = (sets, removes);
+            }
             "PutItem" => {
                 entry.sets = parsed.get("Item").and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default()
             }
@@ -124,9 +131,16 @@ fn lease_key(request: &Value) -> Option<String> {
     ["Key", "Item"].iter().find_map(|k| request.get(k)?.get("leaseKey")?.get("S")?.as_str().map(str::to_owned))
 }
 
+/// The string an update assigns to `attribute` (`SET attr = :v`, `:v` a string in `ExpressionAttributeValues`).
+fn assigned_string(request: &Value, assigned: &[(String, String)], attribute: &str) -> Option<String> {
+    let (_, value) = assigned.iter().find(|(a, _)| a == attribute)?;
+    request.get("ExpressionAttributeValues")?.get(value)?.get("S")?.as_str().map(str::to_owned)
+}
+
 /// The attributes an `UpdateExpression` sets and removes, placeholders
-/// (`#name`) resolved through `ExpressionAttributeNames`.
-fn update_attributes(request: &Value) -> (Vec<String>, Vec<String>) {
+/// (`#name`) resolved through `ExpressionAttributeNames`, and each plain
+/// assignment's value token (`attr`, `:v`).
+fn update_attributes(request: &Value) -> (Vec<String>, Vec<String>, Vec<(String, String)>) {
     let expression = request.get("UpdateExpression").and_then(Value::as_str).unwrap_or_default();
     let names = request.get("ExpressionAttributeNames").and_then(Value::as_object);
     let resolve = |path: &str| -> String {
@@ -137,7 +151,7 @@ fn update_attributes(request: &Value) -> (Vec<String>, Vec<String>) {
             None => top.to_owned(),
         }
     };
-    let (mut sets, mut removes) = (Vec::new(), Vec::new());
+    let (mut sets, mut removes, mut assigned) = (Vec::new(), Vec::new(), Vec::new());
     for (clause, body) in clauses(expression) {
         match clause.as_str() {
             "SET" => {
@@ -146,10 +160,12 @@ fn update_attributes(request: &Value) -> (Vec<String>, Vec<String>) {
                 while let Some(eq) = rest.find('=') {
                     let before = rest[..eq].trim_end();
                     let path = before.rsplit(|c: char| c.is_whitespace() || c == ',' || c == '(').next().unwrap_or_default();
-                    if !path.is_empty() {
-                        sets.push(resolve(path));
-                    }
                     rest = &rest[eq + 1..];
+                    if !path.is_empty() {
+                        let value = rest.split(|c: char| c.is_whitespace() || c == ',').find(|w| !w.is_empty()).unwrap_or_default();
+                        sets.push(resolve(path));
+                        assigned.push((resolve(path), value.to_owned()));
+                    }
                 }
             }
             "REMOVE" => removes.extend(body.split(',').map(str::trim).filter(|p| !p.is_empty()).map(resolve)),
@@ -157,7 +173,7 @@ fn update_attributes(request: &Value) -> (Vec<String>, Vec<String>) {
             _ => {}
         }
     }
-    (sets, removes)
+    (sets, removes, assigned)
 }
 
 /// An update expression's clauses: (`SET`|`REMOVE`|`ADD`|`DELETE`, its text).
@@ -217,13 +233,15 @@ mod tests {
                 "Key": {"leaseKey": {"S": "shardId-000000000003"}},
                 "UpdateExpression": "SET #cp = :cp, checkpointSubSequenceNumber = :sub, #c = #c + :one REMOVE pendingCheckpoint",
                 "ConditionExpression": "#c = :expected",
-                "ExpressionAttributeNames": {"#cp": "checkpoint", "#c": "leaseCounter"}
+                "ExpressionAttributeNames": {"#cp": "checkpoint", "#c": "leaseCounter"},
+                "ExpressionAttributeValues": {":cp": {"S": "49590338271490256608559692538361571095921575989136588898"}, ":sub": {"N": "0"}}
             }),
         );
         assert_eq!(checkpoint.lease_key.as_deref(), Some("shardId-000000000003"));
         assert_eq!(checkpoint.sets, ["checkpoint", "checkpointSubSequenceNumber", "leaseCounter"]);
         assert_eq!(checkpoint.removes, ["pendingCheckpoint"]);
         assert!(checkpoint.is_checkpoint() && !checkpoint.is_take());
+        assert_eq!(checkpoint.checkpoint.as_deref(), Some("49590338271490256608559692538361571095921575989136588898"));
 
         let renew = logged(
             "UpdateItem",

@@ -42,3 +42,6 @@ mod positions;
 mod resharding;
 /// Kill -9 a source process and restart it (was runtime_restart.rs).
 mod restart;
+/// Scale-out: processes of a pipeline sharing a stream through a lease table
+/// in dynalite (balance, kill -9, SIGTERM, SIGSTOP, resharding, DynamoDB outage).
+mod scaleout;
