@@ -24,7 +24,7 @@
 
 mod args;
 mod feed;
-mod io;
+pub(crate) mod io;
 mod metrics;
 mod signals;
 
