@@ -117,6 +117,29 @@ impl Health {
     }
 }
 
+/// The readiness of pipeline `name`'s lease coordinator: not ready before
+/// its first scan of the table, after a failure until the next good take
+/// cycle, and for good once it refused the table or stopped. Holding no
+/// lease (waiting for one) is ready.
+pub(crate) fn lease_view(name: &str) -> LeaseView {
+    let name = name.to_owned();
+    Arc::new(move || {
+        let all = crate::lease::health();
+        let Some((_, h)) = all.iter().rev().find(|(n, _)| *n == name) else { return Err("no lease coordinator".into()) };
+        lease_readiness(h)
+    })
+}
+
+fn lease_readiness(h: &crate::lease::LeaseHealth) -> Result<(), String> {
+    match (&h.last_error, h.fatal, h.started) {
+        (Some(e), true, _) => Err(format!("stopped: {e}")),
+        (None, true, _) => Err("stopped".into()),
+        (Some(e), false, _) => Err(e.clone()),
+        (None, false, false) => Err("waiting for the first scan of the lease table".into()),
+        (None, false, true) => Ok(()),
+    }
+}
+
 /// Serves `/metrics` (from `render`), `/healthz` and `/readyz` on `listener`
 /// until the process ends.
 pub fn serve(listener: tokio::net::TcpListener, render: Arc<dyn Fn() -> String + Send + Sync>, health: Health) {
@@ -220,5 +243,17 @@ mod tests {
 
         health.stopping();
         assert_eq!(get(addr, "/readyz").await, (503, "stopping\n".into()));
+    }
+
+    #[test]
+    fn lease_readiness_follows_the_coordinators_health() {
+        use crate::lease::LeaseHealth;
+        let h =
+            |started, held, last_error: Option<&str>, fatal| LeaseHealth { started, held, last_error: last_error.map(Into::into), fatal };
+        assert!(lease_readiness(&h(false, 0, None, false)).unwrap_err().contains("first scan"));
+        assert_eq!(lease_readiness(&h(true, 0, None, false)), Ok(()), "waiting for leases is ready");
+        assert_eq!(lease_readiness(&h(true, 4, None, false)), Ok(()));
+        assert_eq!(lease_readiness(&h(true, 4, Some("DynamoDB unreachable"), false)), Err("DynamoDB unreachable".into()));
+        assert!(lease_readiness(&h(true, 0, Some("foreign table"), true)).unwrap_err().starts_with("stopped"));
     }
 }

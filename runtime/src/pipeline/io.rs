@@ -12,7 +12,7 @@ use std::pin::Pin;
 
 use super::{PipelineError, PipelineOptions};
 use crate::Record;
-use crate::checkpoint::FileCheckpointStore;
+use crate::checkpoint::{CheckpointStoreConfig, FileCheckpointStore};
 use crate::datagen::Datagen;
 use crate::print::{Blackhole, PrintSink};
 use crate::sink::{Sink, SinkError, SinkStats};
@@ -95,9 +95,12 @@ pub(crate) trait PipelineSink<D>: Send + Sized {
 pub(crate) async fn start_source<S: Record>(name: &str, options: &PipelineOptions) -> Result<Box<dyn PipelineSource<S>>, PipelineError> {
     use crate::config::ConnectorKind;
     let cfg = S::config().map_err(|e| PipelineError::Source(SourceError::Setup(e.to_string().into())))?;
-    Ok(match cfg.connector {
-        ConnectorKind::Datagen => Box::new(Datagen::<S>::start().map_err(|e| PipelineError::Generator(e.0))?),
-        _ => Box::new(
+    Ok(match (cfg.connector, &options.checkpoint_store) {
+        (ConnectorKind::Datagen, _) => Box::new(Datagen::<S>::start().map_err(|e| PipelineError::Generator(e.0))?),
+        (_, CheckpointStoreConfig::DynamoDb(leases)) => {
+            Box::new(crate::lease::LeasedSource::<S>::start(name, &cfg, leases, options).await?)
+        }
+        (_, CheckpointStoreConfig::File) => Box::new(
             Source::<S>::builder()
                 .checkpoints(FileCheckpointStore::open(&options.checkpoint_dir, name).map_err(|e| match e.is_locked() {
                     true => PipelineError::CheckpointLocked(e.to_string()),

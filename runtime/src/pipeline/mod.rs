@@ -25,7 +25,7 @@
 mod args;
 mod feed;
 pub mod health;
-mod io;
+pub(crate) mod io;
 mod metrics;
 mod signals;
 
@@ -249,6 +249,9 @@ where
         metrics::install_exporter(addr, health.clone()).await?;
     }
     let source = io::start_source::<S>(name, options).await?;
+    if let crate::checkpoint::CheckpointStoreConfig::DynamoDb(_) = options.checkpoint_store {
+        health.set_leases(health::lease_view(name));
+    }
     let cfg = D::config().map_err(|e| PipelineError::Sink(SinkError::Failed { reason: e.to_string(), given_up: 0 }))?;
     let health = &health;
     match cfg.connector {

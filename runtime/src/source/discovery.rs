@@ -13,7 +13,7 @@ use tokio::sync::{Notify, mpsc};
 use super::error::SourceError;
 use super::event::Event;
 use super::shards::ShardInfo;
-use crate::checkpoint::BoxFuture;
+use crate::checkpoint::{BoxFuture, ShardPosition};
 use crate::config::Backoff;
 use crate::retry::{self, Attempt, Class, Policy};
 use crate::stream::Target;
@@ -30,6 +30,19 @@ use crate::stream::Target;
 pub(crate) trait ShardAssigner: Send + Sync + 'static {
     /// The ids of the listed shards to read. Called after every listing.
     fn assign<'a>(&'a self, listed: &'a [ShardInfo]) -> BoxFuture<'a, Result<HashSet<String>, SourceError>>;
+
+    /// The committed position of a shard just assigned, when the assigner
+    /// knows it better than the source (a lease taken from another worker:
+    /// its row). `None`: the source's own checkpoint applies.
+    fn position(&self, _shard: &str) -> Option<Option<ShardPosition>> {
+        None
+    }
+
+    /// Resolves when the assignment may have changed (a lease taken or
+    /// lost): the source lists and asks again at once. Never, by default.
+    fn changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::pending())
+    }
 }
 
 /// Reads every listed shard.
@@ -133,6 +146,7 @@ impl Discovery {
             tokio::select! {
                 _ = tokio::time::sleep(self.interval) => {}
                 _ = self.early.notified() => {}
+                _ = self.assigner.changed() => {}
             }
         }
     }

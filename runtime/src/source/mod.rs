@@ -19,12 +19,12 @@
 
 mod counters;
 mod decode;
-mod discovery;
+pub(crate) mod discovery;
 pub mod efo;
 mod error;
 mod event;
 mod polling;
-mod shards;
+pub(crate) mod shards;
 mod start;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -91,6 +91,7 @@ pub struct SourceBuilder<R: Record> {
     client: Option<Client>,
     config: Option<TableConfig>,
     store: Option<Arc<dyn ShardCheckpointStore>>,
+    assigner: Option<Arc<dyn ShardAssigner>>,
     commit_interval: Duration,
     on_data_loss: OnDataLoss,
     _r: std::marker::PhantomData<fn() -> R>,
@@ -121,6 +122,14 @@ impl<R: Record> SourceBuilder<R> {
     pub fn shard_checkpoints(mut self, store: impl ShardCheckpointStore) -> Self {
         self.store = Some(Arc::new(store));
         self
+    }
+    /// Shares the stream with other workers through a lease table: reads
+    /// the shards whose leases `leases` holds and checkpoints in the lease
+    /// rows. Stop the coordinator ([`LeaseHandle::stop`](crate::lease::LeaseHandle::stop))
+    /// after [`Source::close`] to hand the leases over at once.
+    pub fn leases(mut self, leases: crate::lease::LeaseHandle) -> Self {
+        self.assigner = Some(Arc::new(crate::lease::LeaseAssigner::new(leases.clone())));
+        self.shard_checkpoints(crate::lease::LeaseCheckpoints::new(leases))
     }
     /// The longest time between checkpoint writes (default 1 s). It bounds
     /// the records repeated after a crash.
@@ -162,12 +171,13 @@ impl<R: Record> SourceBuilder<R> {
         let committer = tokio::spawn(commit_loop(store.clone(), loaded, cp_rx, self.commit_interval, counters.clone()));
         let (tx, rx) = mpsc::channel(16);
         let rediscover = Arc::new(Notify::new());
+        let assigner = self.assigner.unwrap_or_else(|| Arc::new(AllShards));
         let discovery = Discovery {
             client: client.clone(),
             target: target.clone(),
             interval: cfg.source.shard_discovery_interval,
             retry: cfg.source.list_shards_retry,
-            assigner: Arc::new(AllShards) as Arc<dyn ShardAssigner>,
+            assigner: assigner.clone(),
             early: rediscover.clone(),
         };
         let discovery = tokio::spawn(discovery.run(tx.clone()));
@@ -192,6 +202,7 @@ impl<R: Record> SourceBuilder<R> {
             retention_millis: described.retention_hours.map(|h| i64::from(h) * 3_600_000),
             on_data_loss: self.on_data_loss,
             failed: None,
+            assigner,
         })
     }
 }
@@ -296,6 +307,8 @@ pub struct Source<R: Record> {
     retention_millis: Option<i64>,
     on_data_loss: OnDataLoss,
     failed: Option<SourceError>,
+    /// Which listed shards this source reads.
+    assigner: Arc<dyn ShardAssigner>,
 }
 
 impl<R: Record> fmt::Debug for Source<R> {
@@ -315,6 +328,7 @@ impl<R: Record> Source<R> {
             client: None,
             config: None,
             store: None,
+            assigner: None,
             commit_interval: Duration::from_secs(1),
             on_data_loss: OnDataLoss::Fail,
             _r: std::marker::PhantomData,
@@ -495,11 +509,38 @@ impl<R: Record> Source<R> {
             }
             self.shards.forget(&id);
         }
+        changed |= self.reassigned(&assigned);
         changed |= self.shards.listed(&list, &assigned, late);
         if changed {
             self.publish();
         }
         self.start_ready();
+    }
+
+    /// Shards no longer assigned (a lease lost or fenced) stop at once: the
+    /// reader is stopped, pending batches and the position are dropped and
+    /// the shard is never checkpointed again. Shards newly assigned take
+    /// their committed position from the assigner. Returns whether the
+    /// checkpoint changed.
+    fn reassigned(&mut self, assigned: &HashSet<String>) -> bool {
+        let revoked: Vec<String> = self.shards.statuses().filter(|(id, _)| !assigned.contains(*id)).map(|(id, _)| id.to_owned()).collect();
+        let mut changed = false;
+        for id in revoked {
+            if let Some(r) = self.readers.remove(&id) {
+                r.abort();
+            }
+            self.counters.forget(&id);
+            changed |= self.shards.revoke(&id);
+            tracing::info!(table = R::TABLE_NAME, shard = %id, "shard no longer assigned: stopped reading it");
+        }
+        for id in assigned {
+            if self.shards.status(id).is_none()
+                && let Some(position) = self.assigner.position(id)
+            {
+                changed |= self.shards.adopt(id, position);
+            }
+        }
+        changed
     }
 
     fn on_end(&mut self, shard: &str) {

@@ -102,13 +102,16 @@ pub(crate) struct Shards {
     pruned: HashSet<String>,
     /// Pruned since the last [`Shards::take_pruned`].
     newly_pruned: Vec<String>,
+    /// The next batch number of shards revoked, so that acknowledgements
+    /// of their old batches never match a batch of a later assignment.
+    retired: BTreeMap<String, u64>,
 }
 
 impl Shards {
     /// The bookkeeping of a source resuming from `checkpoint`.
     pub(crate) fn new(checkpoint: Checkpoint) -> Shards {
         let resumed = checkpoint.shards.keys().cloned().collect();
-        Shards { shards: BTreeMap::new(), checkpoint, resumed, pruned: HashSet::new(), newly_pruned: Vec::new() }
+        Shards { shards: BTreeMap::new(), checkpoint, resumed, pruned: HashSet::new(), newly_pruned: Vec::new(), retired: BTreeMap::new() }
     }
 
     /// The checkpoint as it will be committed next.
@@ -153,6 +156,28 @@ impl Shards {
             .collect()
     }
 
+    /// Shard `id` is no longer this source's (its lease was lost): its
+    /// state, pending batches and position are dropped, and
+    /// acknowledgements of its batches so far are ignored, also once it is
+    /// assigned again. Returns whether the checkpoint changed.
+    pub(crate) fn revoke(&mut self, id: &str) -> bool {
+        let Some(state) = self.shards.remove(id) else { return false };
+        self.retired.insert(id.to_owned(), state.next_batch);
+        self.checkpoint.shards.remove(id).is_some()
+    }
+
+    /// The committed position of shard `id`, assigned anew, as its new
+    /// owner found it (`None`: none yet). Returns whether the checkpoint changed.
+    pub(crate) fn adopt(&mut self, id: &str, position: Option<ShardPosition>) -> bool {
+        if self.shards.contains_key(id) || self.pruned.contains(id) {
+            return false;
+        }
+        match position {
+            Some(p) => self.checkpoint.shards.insert(id.to_owned(), p.clone()) != Some(p),
+            None => self.checkpoint.shards.remove(id).is_some(),
+        }
+    }
+
     /// Drops a shard's position from the checkpoint (a vanished shard whose loss was accepted).
     pub(crate) fn forget(&mut self, id: &str) {
         self.checkpoint.shards.remove(id);
@@ -177,7 +202,8 @@ impl Shards {
                 Some(ShardPosition::Finished) => Status::Finished,
                 _ => Status::Waiting,
             };
-            let state = ShardState { parents: info.parents.clone(), status, late, next_batch: 0, pending: VecDeque::new(), held: None };
+            let next_batch = self.retired.get(&info.id).copied().unwrap_or(0);
+            let state = ShardState { parents: info.parents.clone(), status, late, next_batch, pending: VecDeque::new(), held: None };
             self.shards.insert(info.id.clone(), state);
         }
         self.settle()
