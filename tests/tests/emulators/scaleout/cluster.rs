@@ -239,6 +239,7 @@ pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(ACCOUNT_ID, "test-secret-key", None, None, "kinesis-tables-tests"))
         .endpoint_url(endpoint)
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kinesis_tables::sink::Sink;
 use kinesis_tables::source::Source;
@@ -146,6 +146,35 @@ pub fn unacknowledged(puts: &[LoggedRequest], shard: &str, checkpoint: Option<&s
         }
     }
     ids.len()
+}
+
+/// The records (source shard, sequence number) a worker's PutRecords
+/// carried, from its Kinesis proxy's log; with `after`, only requests that arrived after it.
+pub fn put_ids(puts: &[LoggedRequest], after: Option<Instant>) -> HashSet<(String, String)> {
+    let mut ids = HashSet::new();
+    for p in puts.iter().filter(|p| p.operation == "PutRecords" && after.is_none_or(|t| p.at > t)) {
+        for data in &p.records {
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else { continue };
+            if let (Some(s), Some(q)) = (v["src_shard"].as_str(), v["src_seq"].as_str()) {
+                ids.insert((s.to_owned(), q.to_owned()));
+            }
+        }
+    }
+    ids
+}
+
+/// Records of `from` that the `others` wrote again after `at` (a hand-over's duplicates), per source shard.
+pub fn rewritten(from: &[LoggedRequest], others: &[Vec<LoggedRequest>], at: Instant) -> BTreeMap<String, usize> {
+    let first = put_ids(from, None);
+    let mut again = HashSet::new();
+    for o in others {
+        again.extend(put_ids(o, Some(at)));
+    }
+    let mut out = BTreeMap::new();
+    for (shard, _) in first.intersection(&again) {
+        *out.entry(shard.clone()).or_default() += 1;
+    }
+    out
 }
 
 /// The last checkpoint `worker` wrote successfully of each lease (from its DynamoDB proxy's log).
