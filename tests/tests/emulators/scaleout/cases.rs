@@ -15,6 +15,8 @@ const KEYS: usize = 200;
 /// How long a steady state must keep every owner (a minute in the issue;
 /// shorter here to fit the suite's time budget).
 const STEADY: Duration = Duration::from_secs(15);
+/// A request sent just before a deadline reaches the proxy this much later at most.
+const EPSILON: Duration = Duration::from_millis(250);
 
 /// `n` instances started together, balanced, with the producer running.
 async fn balanced_cluster(kind: Kind, n: usize, rate: usize) -> (Cluster, Vec<Instance>, Producer, Duration) {
@@ -227,9 +229,11 @@ async fn reshard_with_kill(kind: Kind) {
             .collect();
         let reads: Vec<Instant> =
             inst.iter().flat_map(|i| i.kinesis.log()).filter(|r| r.shard_id.as_deref() == Some(child.as_str())).map(|r| r.at).collect();
-        let Some(first_read) = reads.iter().min() else { continue };
+        let first_read = reads.iter().min().unwrap_or_else(|| panic!("{kind}: child {child} never read"));
         assert!(ends.len() >= parents.len(), "{kind}: {child} read before its parents {parents:?} ended");
         assert!(ends.iter().all(|e| e < first_read), "{kind}: {child} read before a parent's SHARD_END");
+        let after = *first_read - ends.iter().max().copied().unwrap_or(*first_read);
+        eprintln!("{kind}: {child} (parents {parents:?}) first read {after:?} after its last parent's SHARD_END");
     }
     drop(inst);
 }
@@ -254,13 +258,21 @@ async fn dynamodb_unreachable(kind: Kind) {
         let log = i.kinesis.log();
         let last = log.iter().filter(|r| r.operation == "GetRecords" && r.at > t && r.at < back).map(|r| r.at - t).max();
         eprintln!("{kind}: {} read for {last:?} after DynamoDB became unreachable (failover {FAILOVER:?})", i.name);
-        assert!(last.is_none_or(|l| l <= FAILOVER + SLACK), "{}: still reading {last:?} after the outage began", i.name);
+        // The last renewal was sent before the outage began, so every lease
+        // is fenced by then: a GetRecords that reached the proxy later was
+        // started after the deadline (EPSILON: one that left just before it).
+        assert!(
+            last.is_none_or(|l| l <= FAILOVER + EPSILON),
+            "{}: still reading {last:?} after the outage began (failover {FAILOVER:?})",
+            i.name
+        );
     }
     let ready = c.wait_owners(FAILOVER + 3 * TAKE + SLACK, |o| balanced(o, &["w1", "w2"])).await;
     assert!(ready.is_some(), "{kind}: leases not held again after the outage");
     tokio::time::sleep(Duration::from_secs(2)).await;
     for i in &inst {
         assert!(i.kinesis.log().iter().any(|r| r.operation == "GetRecords" && r.at > back), "{}: reading did not resume", i.name);
+        assert_eq!(i.probe("/readyz").await.0, 200, "{}: ready again once it holds leases", i.name);
     }
     audit(kind, &c, producer).await;
     drop(inst);
