@@ -10,6 +10,7 @@
 //!
 //! `cargo test -p kinesis-tables-tests --test emulators scaleout::`
 
+mod bench;
 mod cases;
 mod cluster;
 mod dynalite;
