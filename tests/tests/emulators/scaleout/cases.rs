@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use kinesis_tables_tests::emulator::Kind;
 
 use super::SLACK;
-use super::cluster::{Cluster, FAILOVER, Instance, SHARDS, TAKE, balanced};
+use super::cluster::{Cluster, FAILOVER, Instance, RENEW, SHARDS, TAKE, balanced};
 use super::traffic::{self, Producer, Tally};
 
 /// Records a second the producer writes on ferrokinesis.
@@ -35,7 +35,24 @@ async fn balanced_cluster(kind: Kind, n: usize, rate: usize) -> (Cluster, Vec<In
         panic!("{kind}: not balanced among {names:?} within {:?}: {:?}", bound + SLACK + startup(), c.owners().await)
     };
     eprintln!("{kind}: {n} instances balanced {took:?} after the last start (bound {bound:?} + process start)");
+    settle(kind, &instances).await;
     (c, instances, producer, took)
+}
+
+/// Waits until no lease changed hands for two renew intervals (and then one
+/// more): a worker that lost a lease to a steal learns it at its next
+/// renewal, and until then both read the shard.
+async fn settle(kind: Kind, instances: &[Instance]) {
+    let quiet = 2 * RENEW + Duration::from_millis(500);
+    let t = Instant::now();
+    loop {
+        let last = instances.iter().flat_map(|i| i.lease_requests()).filter(|r| r.is_take() && r.succeeded()).map(|r| r.at).max();
+        if last.is_none_or(|l| l.elapsed() >= quiet) {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "{kind}: leases still change hands after 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// A process's start (connect, create the table, list shards) before it takes a first lease.
@@ -186,7 +203,13 @@ async fn sigstop(kind: Kind) {
         for data in &r.records {
             let v: serde_json::Value = serde_json::from_slice(data).unwrap_or_default();
             let shard = v["src_shard"].as_str().unwrap_or_default();
-            assert!(!lost.contains(shard) || retaken(shard, r.at), "{kind}: PutRecords of a record of lost lease {shard} after waking");
+            assert!(
+                !lost.contains(shard) || retaken(shard, r.at),
+                "{kind}: PutRecords of a record of lost lease {shard} {:?} after waking (status {:?}, {} entries)",
+                r.at - woke,
+                r.status,
+                r.entries
+            );
             puts += 1;
         }
     }

@@ -23,6 +23,8 @@ pub const SHARDS: i32 = 12;
 /// The spec's timings (tests/specs/lease.yaml).
 pub const FAILOVER: Duration = Duration::from_secs(3);
 pub const TAKE: Duration = Duration::from_secs(1);
+/// The spec's renew interval: failover / 3 - 25 ms, as the KCL derives it.
+pub const RENEW: Duration = Duration::from_millis(975);
 
 /// The emulators and the lease table of one test.
 pub struct Cluster {
