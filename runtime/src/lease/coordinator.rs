@@ -248,7 +248,9 @@ impl Actor {
                 _ = take.tick(), if self.listing.is_some() => self.take_cycle().await,
                 _ = tokio::time::sleep(fence) => self.fence(),
                 cmd = rx.recv() => match cmd {
-                    None => return self.release_all().await.map(drop).unwrap_or(()),
+                    // Every handle is gone without a stop: like a crash, the
+                    // leases are left to expire.
+                    None => return,
                     Some(Command::Stop { reply }) => {
                         let r = self.release_all().await;
                         let _ = reply.send(r);
@@ -330,7 +332,8 @@ impl Actor {
     fn fence(&mut self) {
         let now = self.clock.now();
         let failover = self.cfg.failover;
-        let expired: Vec<String> = self.held.iter().filter(|(_, h)| !core::usable(h.renewed, now, failover)).map(|(k, _)| k.clone()).collect();
+        let expired: Vec<String> =
+            self.held.iter().filter(|(_, h)| !core::usable(h.renewed, now, failover)).map(|(k, _)| k.clone()).collect();
         for k in &expired {
             tracing::warn!(table = self.table.name(), shard = %k, "lease not renewed in time: fenced, no longer read or checkpointed");
             self.held.remove(k);
@@ -420,13 +423,9 @@ impl Actor {
             return Ok(true);
         }
         let children: Vec<String> = match position {
-            ShardPosition::Finished => self
-                .listing
-                .iter()
-                .flatten()
-                .filter(|s| s.parents.iter().any(|p| p == shard))
-                .map(|s| s.id.clone())
-                .collect(),
+            ShardPosition::Finished => {
+                self.listing.iter().flatten().filter(|s| s.parents.iter().any(|p| p == shard)).map(|s| s.id.clone()).collect()
+            }
             _ => Vec::new(),
         };
         let value = CheckpointValue::of(&position);
@@ -487,15 +486,18 @@ impl Actor {
     /// Scan, check the table (once), reconcile, create leases, delete
     /// finished ones, then take and steal.
     async fn take_cycle(&mut self) {
-        let Some(listing) = self.listing.clone() else { return };
-        let leases = match self.table.scan().await {
-            Ok(l) => l,
-            Err(e) => return self.error(&e),
-        };
+        if let Err(e) = self.try_take_cycle().await {
+            self.error(&e);
+        }
+        // Also after an error: the source asks again and sees a refused table.
+        self.publish();
+    }
+
+    async fn try_take_cycle(&mut self) -> Result<(), LeaseError> {
+        let Some(listing) = self.listing.clone() else { return Ok(()) };
+        let leases = self.table.scan().await?;
         if !self.validated {
-            if let Err(e) = core::check_table(&leases, &listing, &self.identity.stream) {
-                return self.error(&e);
-            }
+            core::check_table(&leases, &listing, &self.identity.stream)?;
             self.validated = true;
         }
         let now = self.clock.now();
@@ -514,17 +516,13 @@ impl Actor {
         for k in gone {
             self.lost(&k, "the table shows another counter or owner");
         }
-        if let Err(e) = self.sync(&listing).await {
-            return self.error(&e);
-        }
-        if let Err(e) = self.take(now).await {
-            return self.error(&e);
-        }
+        self.sync(&listing).await?;
+        self.take(now).await?;
         if let Ok(mut h) = self.health.lock() {
             h.started = true;
             h.last_error = None;
         }
-        self.publish();
+        Ok(())
     }
 
     /// Creates the leases the listing calls for, and deletes held, finished leases.
@@ -539,8 +537,7 @@ impl Actor {
             .held
             .iter()
             .filter(|(k, _)| {
-                let kids: Vec<&str> =
-                    listing.iter().filter(|s| s.parents.iter().any(|p| p == *k)).map(|s| s.id.as_str()).collect();
+                let kids: Vec<&str> = listing.iter().filter(|s| s.parents.iter().any(|p| p == *k)).map(|s| s.id.as_str()).collect();
                 by_key.get(k.as_str()).is_some_and(|l| core::deletable(l, &by_key, &kids))
             })
             .map(|(k, h)| (k.clone(), h.counter))
@@ -582,7 +579,11 @@ impl Actor {
                     c.counter += 1;
                     c.owner = Some(me);
                 });
-                if steal { stolen += 1 } else { taken += 1 }
+                if steal {
+                    stolen += 1
+                } else {
+                    taken += 1
+                }
                 tracing::info!(table = self.table.name(), shard = %key, from = ?l.owner, steal, "took a lease");
             }
         }

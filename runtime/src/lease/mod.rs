@@ -14,8 +14,8 @@
 //! - `store`: the source's checkpoint store and shard assigner over it.
 
 pub mod clock;
-pub mod core;
 mod coordinator;
+pub mod core;
 mod error;
 mod pipeline;
 pub mod row;
@@ -26,7 +26,7 @@ pub use clock::{BootClock, Clock, ManualClock, SkewedClock};
 pub use coordinator::{LeaseCoordinator, LeaseHandle, LeaseHealth, StreamIdentity};
 pub use error::{LeaseError, LeaseErrorKind};
 pub(crate) use pipeline::LeasedSource;
-pub use pipeline::{health, initial_sentinel};
+pub use pipeline::{health, initial_sentinel, stream_identity};
 pub use store::{LeaseAssigner, LeaseCheckpoints};
 pub use table::LeaseTable;
 
@@ -34,8 +34,8 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 
 use crate::checkpoint::LeaseTableConfig;
-use crate::connect::{HttpSettings, Timeouts};
 use crate::config::HttpProtocol;
+use crate::connect::{HttpSettings, Timeouts};
 
 /// A DynamoDB client for the lease table: the configured region and
 /// endpoint, else the AWS environment's; credentials from the environment.
@@ -43,10 +43,8 @@ pub async fn dynamodb_client(cfg: &LeaseTableConfig) -> Result<aws_sdk_dynamodb:
     let timeouts = Timeouts { connect: std::time::Duration::from_secs(5), read: cfg.failover / 2, operation: cfg.failover / 2 };
     let settings = HttpSettings { protocol: HttpProtocol::Http1_1, max_concurrency: 64, timeouts };
     let http = crate::connect::http_client(false, settings).map_err(|e| LeaseError::new(LeaseErrorKind::Table, e.to_string()))?;
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).http_client(http).retry_config(RetryConfig::disabled()).timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(timeouts.connect)
                 .read_timeout(timeouts.read)

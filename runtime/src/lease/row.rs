@@ -301,7 +301,10 @@ mod tests {
         assert_eq!(p, ShardPosition::After { sequence_number: "4955".into(), sub_sequence_number: Some(3), arrival_millis: None });
         // A KCL checkpoint of a plain record is (seq, 0): sub-record 0 of it is done, which skips the record.
         let plain = Lease::from_item(&kcl_row("4955", "0")).unwrap().unwrap();
-        assert_eq!(plain.position(), Some(ShardPosition::After { sequence_number: "4955".into(), sub_sequence_number: Some(0), arrival_millis: None }));
+        assert_eq!(
+            plain.position(),
+            Some(ShardPosition::After { sequence_number: "4955".into(), sub_sequence_number: Some(0), arrival_millis: None })
+        );
         assert_eq!(Lease::from_item(&kcl_row(SHARD_END, "0")).unwrap().unwrap().position(), Some(ShardPosition::Finished));
         for sentinel in [TRIM_HORIZON, LATEST, AT_TIMESTAMP] {
             let l = Lease::from_item(&kcl_row(sentinel, "0")).unwrap().unwrap();

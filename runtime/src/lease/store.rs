@@ -8,10 +8,12 @@ use std::sync::Mutex;
 use super::coordinator::LeaseHandle;
 use super::core::ListedShard;
 use super::error::LeaseErrorKind;
-use crate::checkpoint::{BoxFuture, Checkpoint, CheckpointCommit, CheckpointError, CheckpointErrorKind, ShardCheckpointStore, ShardPosition, ShardUpdate};
+use crate::checkpoint::{
+    BoxFuture, Checkpoint, CheckpointCommit, CheckpointError, CheckpointErrorKind, ShardCheckpointStore, ShardPosition, ShardUpdate,
+};
+use crate::source::SourceError;
 use crate::source::discovery::ShardAssigner;
 use crate::source::shards::ShardInfo;
-use crate::source::SourceError;
 
 /// Checkpoints in the lease table: [`ShardCheckpointStore`] over a [`LeaseHandle`].
 ///

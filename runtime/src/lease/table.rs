@@ -48,7 +48,6 @@ pub struct LeaseTable {
     worker: String,
 }
 
-
 impl LeaseTable {
     pub fn new(client: Client, name: impl Into<String>, worker: impl Into<String>) -> Self {
         LeaseTable { client, name: name.into(), worker: worker.into() }
@@ -107,9 +106,8 @@ impl LeaseTable {
         let deadline = tokio::time::Instant::now() + ACTIVE_TIMEOUT;
         let mut created = false;
         loop {
-            let described = self
-                .call("DescribeTable", &SETUP_BACKOFF, |_| self.client.describe_table().table_name(&self.name).send())
-                .await;
+            let described =
+                self.call("DescribeTable", &SETUP_BACKOFF, |_| self.client.describe_table().table_name(&self.name).send()).await;
             match described {
                 Ok(Ok(out)) => {
                     let status = out.table().and_then(|t| t.table_status()).cloned();
@@ -197,12 +195,7 @@ impl LeaseTable {
     pub async fn get(&self, key: &str) -> Result<Option<Lease>, LeaseError> {
         let out = self
             .call("GetItem", &LEASE_BACKOFF, |_| {
-                self.client
-                    .get_item()
-                    .table_name(&self.name)
-                    .key(LEASE_KEY, AttributeValue::S(key.to_owned()))
-                    .consistent_read(true)
-                    .send()
+                self.client.get_item().table_name(&self.name).key(LEASE_KEY, AttributeValue::S(key.to_owned())).consistent_read(true).send()
             })
             .await?
             .map_err(|()| LeaseError::new(LeaseErrorKind::DynamoDb, "GetItem reported a failed condition"))?;
@@ -325,7 +318,8 @@ impl LeaseTable {
         }
         let me = self.worker.clone();
         let cp = v.checkpoint.clone();
-        let confirm = |l: &Lease| l.owner.as_deref() == Some(me.as_str()) && l.counter == counter + 1 && l.checkpoint.as_deref() == Some(&cp);
+        let confirm =
+            |l: &Lease| l.owner.as_deref() == Some(me.as_str()) && l.counter == counter + 1 && l.checkpoint.as_deref() == Some(&cp);
         self.update("UpdateItem(checkpoint)", key, u, confirm).await
     }
 

@@ -97,7 +97,9 @@ pub(crate) async fn start_source<S: Record>(name: &str, options: &PipelineOption
     let cfg = S::config().map_err(|e| PipelineError::Source(SourceError::Setup(e.to_string().into())))?;
     Ok(match (cfg.connector, &options.checkpoint_store) {
         (ConnectorKind::Datagen, _) => Box::new(Datagen::<S>::start().map_err(|e| PipelineError::Generator(e.0))?),
-        (_, CheckpointStoreConfig::DynamoDb(leases)) => Box::new(crate::lease::LeasedSource::<S>::start(name, &cfg, leases, options).await?),
+        (_, CheckpointStoreConfig::DynamoDb(leases)) => {
+            Box::new(crate::lease::LeasedSource::<S>::start(name, &cfg, leases, options).await?)
+        }
         (_, CheckpointStoreConfig::File) => Box::new(
             Source::<S>::builder()
                 .checkpoints(FileCheckpointStore::open(&options.checkpoint_dir, name).map_err(|e| match e.is_locked() {

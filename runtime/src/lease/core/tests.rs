@@ -66,9 +66,8 @@ struct Sim {
 impl Sim {
     fn new(leases: usize, workers: usize, seed: u64) -> Self {
         let table = (0..leases).map(|i| (format!("shardId-{i:012}"), lease(&format!("shardId-{i:012}"), None, 0))).collect();
-        let workers = (0..workers)
-            .map(|i| Worker { id: format!("w{i}"), held: BTreeSet::new(), expiry: Expiry::default(), alive: true })
-            .collect();
+        let workers =
+            (0..workers).map(|i| Worker { id: format!("w{i}"), held: BTreeSet::new(), expiry: Expiry::default(), alive: true }).collect();
         Sim { table, workers, now: secs(1_000), rng: fastrand::Rng::with_seed(seed), max_steal: 1, max_per_worker: None }
     }
 
