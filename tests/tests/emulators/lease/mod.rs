@@ -3,6 +3,7 @@
 //! source resuming from rows in the KCL's format (with ferrokinesis).
 
 mod kcl;
+mod sources;
 mod table;
 mod workers;
 
