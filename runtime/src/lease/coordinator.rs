@@ -248,7 +248,9 @@ impl Actor {
                 _ = take.tick(), if self.listing.is_some() => self.take_cycle().await,
                 _ = tokio::time::sleep(fence) => self.fence(),
                 cmd = rx.recv() => match cmd {
-                    None => return self.release_all().await.map(drop).unwrap_or(()),
+                    // Every handle is gone without a stop: like a crash, the
+                    // leases are left to expire.
+                    None => return,
                     Some(Command::Stop { reply }) => {
                         let r = self.release_all().await;
                         let _ = reply.send(r);
@@ -484,15 +486,18 @@ impl Actor {
     /// Scan, check the table (once), reconcile, create leases, delete
     /// finished ones, then take and steal.
     async fn take_cycle(&mut self) {
-        let Some(listing) = self.listing.clone() else { return };
-        let leases = match self.table.scan().await {
-            Ok(l) => l,
-            Err(e) => return self.error(&e),
-        };
+        if let Err(e) = self.try_take_cycle().await {
+            self.error(&e);
+        }
+        // Also after an error: the source asks again and sees a refused table.
+        self.publish();
+    }
+
+    async fn try_take_cycle(&mut self) -> Result<(), LeaseError> {
+        let Some(listing) = self.listing.clone() else { return Ok(()) };
+        let leases = self.table.scan().await?;
         if !self.validated {
-            if let Err(e) = core::check_table(&leases, &listing, &self.identity.stream) {
-                return self.error(&e);
-            }
+            core::check_table(&leases, &listing, &self.identity.stream)?;
             self.validated = true;
         }
         let now = self.clock.now();
@@ -511,17 +516,13 @@ impl Actor {
         for k in gone {
             self.lost(&k, "the table shows another counter or owner");
         }
-        if let Err(e) = self.sync(&listing).await {
-            return self.error(&e);
-        }
-        if let Err(e) = self.take(now).await {
-            return self.error(&e);
-        }
+        self.sync(&listing).await?;
+        self.take(now).await?;
         if let Ok(mut h) = self.health.lock() {
             h.started = true;
             h.last_error = None;
         }
-        self.publish();
+        Ok(())
     }
 
     /// Creates the leases the listing calls for, and deletes held, finished leases.

@@ -26,7 +26,7 @@ pub use clock::{BootClock, Clock, ManualClock, SkewedClock};
 pub use coordinator::{LeaseCoordinator, LeaseHandle, LeaseHealth, StreamIdentity};
 pub use error::{LeaseError, LeaseErrorKind};
 pub(crate) use pipeline::LeasedSource;
-pub use pipeline::{health, initial_sentinel};
+pub use pipeline::{health, initial_sentinel, stream_identity};
 pub use store::{LeaseAssigner, LeaseCheckpoints};
 pub use table::LeaseTable;
 

@@ -39,6 +39,16 @@ pub fn initial_sentinel(start: &StartPosition) -> &'static str {
     }
 }
 
+/// The identity of the stream table `cfg` reads, as its checkpoints name
+/// it, with the start position of new root leases.
+pub fn stream_identity(cfg: &TableConfig, pipeline: Option<&str>) -> StreamIdentity {
+    StreamIdentity {
+        stream: crate::stream::Target::new(&cfg.stream).id().to_owned(),
+        initial: initial_sentinel(&cfg.source.start),
+        pipeline: pipeline.map(str::to_owned),
+    }
+}
+
 /// The Kinesis source of a pipeline on a lease table.
 pub(crate) struct LeasedSource<S: Record> {
     source: Source<S>,
@@ -59,11 +69,7 @@ impl<S: Record> LeasedSource<S> {
         let client = super::dynamodb_client(leases).await.map_err(setup)?;
         let worker = leases.worker_id.as_ref().map(|w| w.to_string()).unwrap_or_else(super::default_worker_id);
         let table = LeaseTable::new(client, leases.table.to_string(), worker);
-        let identity = StreamIdentity {
-            stream: crate::stream::Target::new(&cfg.stream).id().to_owned(),
-            initial: initial_sentinel(&cfg.source.start),
-            pipeline: Some(name.to_owned()),
-        };
+        let identity = stream_identity(cfg, Some(name));
         let handle = LeaseCoordinator::start(table, leases, identity, Arc::new(BootClock)).await.map_err(setup)?;
         if let Ok(mut r) = registry().lock() {
             r.push((name.to_owned(), handle.clone()));

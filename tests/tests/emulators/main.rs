@@ -30,6 +30,8 @@ mod json;
 /// (were kpl_interop.rs, sink_aggregation.rs, source_deaggregation.rs,
 /// aggregation_roundtrip.rs).
 mod kpl;
+/// Scale-out through a KCL-compatible lease table in DynamoDB (dynalite).
+mod lease;
 /// Typed records written and read back in per-key order, every format
 /// (was runtime_roundtrip.rs).
 mod order;

@@ -241,6 +241,24 @@ fn a_steal_never_leaves_the_victim_below_the_thief() {
     e3.observe(&three, secs(1));
     let mine: BTreeSet<String> = ["c".to_owned()].into();
     assert_eq!(plan(TakeInput { leases: &three, held: &mine, expiry: &e3, ..base }), Plan::default(), "2-1 is balanced");
+    // 4 leases on 3 workers at 2-2-0: target 2, nobody is over it, yet the
+    // idle worker steals one (as the KCL does), making 2-1-1.
+    let four = vec![lease("a", Some("x"), 1), lease("b", Some("x"), 1), lease("c", Some("y"), 1), lease("d", Some("y"), 1)];
+    let mut e4 = Expiry::default();
+    e4.observe(&four, secs(1));
+    assert_eq!(plan(TakeInput { leases: &four, expiry: &e4, ..base }).steal.len(), 1, "2-2-0 becomes 2-1-1");
+    // 3-2 on 2 workers with 5 leases is balanced: no steal, whatever the limit.
+    let five = vec![
+        lease("a", Some("o"), 1),
+        lease("b", Some("o"), 1),
+        lease("c", Some("o"), 1),
+        lease("d", Some("me"), 1),
+        lease("e", Some("me"), 1),
+    ];
+    let mut e5 = Expiry::default();
+    e5.observe(&five, secs(1));
+    let mine2: BTreeSet<String> = ["d".to_owned(), "e".to_owned()].into();
+    assert_eq!(plan(TakeInput { leases: &five, held: &mine2, expiry: &e5, ..base }), Plan::default(), "3-2 is balanced");
 }
 
 #[test]
@@ -376,7 +394,9 @@ fn a_table_of_another_stream_is_refused() {
     ok.ending_hash_key = Some("10".into());
     assert!(check_table(std::slice::from_ref(&ok), &listed, "s").is_ok());
     let multi = lease("123456789012:orders:1700000000:shardId-000000000000", None, 0);
-    assert_eq!(check_table(&[multi], &listed, "s").unwrap_err().kind(), LeaseErrorKind::Foreign);
+    let e = check_table(&[multi], &listed, "s").unwrap_err();
+    assert_eq!(e.kind(), LeaseErrorKind::Foreign);
+    assert!(e.message().contains("multi-stream"), "{e}");
     let mut other_range = ok.clone();
     other_range.ending_hash_key = Some("11".into());
     let e = check_table(&[other_range], &listed, "s").unwrap_err();
