@@ -11,12 +11,11 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use kinesis_tables_tests::emulator::{ACCOUNT_ID, Emulator, Kind, REGION};
+use kinesis_tables_tests::dynalite::Dynalite;
+use kinesis_tables_tests::emulator::{Emulator, Kind};
 use kinesis_tables_tests::faultproxy::{FaultProxy, LoggedRequest};
 use kinesis_tables_tests::rt;
 use tokio::process::{Child, Command};
-
-use super::dynalite::Dynalite;
 
 /// Shards of the source stream.
 pub const SHARDS: i32 = 12;
@@ -231,17 +230,4 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
 fn free_addr() -> SocketAddr {
     let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     l.local_addr().unwrap()
-}
-
-/// A DynamoDB client for `endpoint` with the test credentials.
-pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(ACCOUNT_ID, "test-secret-key", None, None, "kinesis-tables-tests"))
-        .endpoint_url(endpoint)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
 }

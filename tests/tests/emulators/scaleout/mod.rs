@@ -13,7 +13,6 @@
 mod bench;
 mod cases;
 mod cluster;
-mod dynalite;
 mod traffic;
 
 use std::time::Duration;
