@@ -181,8 +181,9 @@ async fn sigstop(kind: Kind) {
     let (c, mut inst, producer, _) = balanced_cluster(kind, 3, RATE).await;
     let lost: BTreeSet<String> = c.rows().await.into_values().filter(|r| r.owner.as_deref() == Some("w1")).map(|r| r.key).collect();
     inst[0].signal("STOP");
-    let took = c.wait_owners(TAKE + FAILOVER + TAKE + SLACK, |o| held_by(o, "w1") == 0).await;
-    assert!(took.is_some(), "{kind}: the stopped instance's leases were not taken");
+    // The bound on this is kill9's; here it only has to happen.
+    let took = c.wait_owners(Duration::from_secs(30), |o| held_by(o, "w1") == 0).await;
+    assert!(took.is_some(), "{kind}: the stopped instance's leases were not taken: {:?}", c.owners().await);
     tokio::time::sleep(TAKE).await;
     let woke = Instant::now();
     inst[0].signal("CONT");

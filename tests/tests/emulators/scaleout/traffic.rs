@@ -106,7 +106,7 @@ pub struct Tally {
 /// key's records in increasing order): `Err` names the first violation.
 pub fn tally(sent: &[(String, i64)], out: &[Copied]) -> Result<Tally, String> {
     let keyed: Vec<(String, i64)> = out.iter().map(|c| (c.key.clone(), c.n)).collect();
-    rt::check_order(&keyed)?;
+    rt::check_order(&keyed).map_err(|e| format!("{e}; {}", copies_of_key(out, &e)))?;
     let want: HashSet<&(String, i64)> = sent.iter().collect();
     let mut copies: HashMap<(String, i64), usize> = HashMap::new();
     let mut t = Tally { sent: sent.len(), ..Tally::default() };
@@ -122,8 +122,19 @@ pub fn tally(sent: &[(String, i64)], out: &[Copied]) -> Result<Tally, String> {
             *t.duplicates_by_shard.entry(c.src_shard.clone()).or_default() += 1;
         }
     }
-    t.lost = sent.iter().filter(|id| !copies.contains_key(*id)).count();
+    let lost: Vec<&(String, i64)> = sent.iter().filter(|id| !copies.contains_key(*id)).collect();
+    t.lost = lost.len();
+    if !lost.is_empty() {
+        eprintln!("lost, e.g.: {:?}", &lost[..lost.len().min(10)]);
+    }
     Ok(t)
+}
+
+/// Where each copy of the records of the key named in a `check_order` error came from, in arrival order.
+fn copies_of_key(out: &[Copied], error: &str) -> String {
+    let key = error.strip_prefix("key ").and_then(|r| r.split(':').next()).unwrap_or_default();
+    let copies: Vec<String> = out.iter().filter(|c| c.key == key).map(|c| format!("{} from {} at {}", c.n, c.src_shard, c.src_seq)).collect();
+    format!("copies of {key} in arrival order: {}", copies.join(", "))
 }
 
 /// Sequence numbers are decimal strings: compare by length, then text.
