@@ -38,7 +38,8 @@ async fn run(c: &Cluster, store: &str, dynamo: &FaultProxy, n: usize) -> f64 {
         .args(["--checkpoint-dir", &dir.to_string_lossy(), "--stop-when-idle", "1s"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     let out = cmd.output().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     let text = String::from_utf8_lossy(&out.stderr);

@@ -133,7 +133,8 @@ pub fn tally(sent: &[(String, i64)], out: &[Copied]) -> Result<Tally, String> {
 /// Where each copy of the records of the key named in a `check_order` error came from, in arrival order.
 fn copies_of_key(out: &[Copied], error: &str) -> String {
     let key = error.strip_prefix("key ").and_then(|r| r.split(':').next()).unwrap_or_default();
-    let copies: Vec<String> = out.iter().filter(|c| c.key == key).map(|c| format!("{} from {} at {}", c.n, c.src_shard, c.src_seq)).collect();
+    let copies: Vec<String> =
+        out.iter().filter(|c| c.key == key).map(|c| format!("{} from {} at {}", c.n, c.src_shard, c.src_seq)).collect();
     format!("copies of {key} in arrival order: {}", copies.join(", "))
 }
 
