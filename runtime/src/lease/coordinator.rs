@@ -195,6 +195,13 @@ impl LeaseHandle {
         self.view.borrow().held.keys().cloned().collect()
     }
 
+    /// Whether a worker other than this one holds a lease in the table (a
+    /// consistent scan): a shared EFO consumer stays while one does.
+    pub async fn others_hold_leases(&self) -> Result<bool, LeaseError> {
+        let me = self.table.worker();
+        Ok(self.table.scan().await?.iter().any(|l| l.owner.as_deref().is_some_and(|o| o != me)))
+    }
+
     /// Waits until the held leases change.
     pub async fn changed(&self) {
         let mut v = self.view.clone();

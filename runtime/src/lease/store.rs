@@ -153,4 +153,9 @@ impl ShardAssigner for LeaseAssigner {
     fn changed(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.handle.changed())
     }
+
+    /// No other worker holds a lease (on a failed scan: not known, so no).
+    fn last_reader(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async move { matches!(self.handle.others_hold_leases().await, Ok(false)) })
+    }
 }

@@ -43,6 +43,12 @@ pub(crate) trait ShardAssigner: Send + Sync + 'static {
     fn changed(&self) -> BoxFuture<'_, ()> {
         Box::pin(std::future::pending())
     }
+
+    /// Whether no other reader of the stream is left, so that a clean stop
+    /// may deregister a JOB_MANAGED EFO consumer they share. Yes, by default.
+    fn last_reader(&self) -> BoxFuture<'_, bool> {
+        Box::pin(std::future::ready(true))
+    }
 }
 
 /// Reads every listed shard.

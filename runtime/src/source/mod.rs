@@ -470,7 +470,11 @@ impl<R: Record> Source<R> {
         // A clean stop deregisters a JOB_MANAGED consumer (after the final
         // checkpoint, so a failure here loses nothing). Dropping the source
         // without `close`, like a crash, leaves it for the next start to reuse.
-        if let Some(efo) = self.efo.take() {
+        // Workers sharing the stream through a lease table share the
+        // consumer: only the last one to leave deregisters it.
+        if let Some(efo) = self.efo.take()
+            && self.assigner.last_reader().await
+        {
             efo.release(&self.client, &self.cfg).await?;
         }
         // Only now may another process take the checkpoint (and the consumer).
@@ -509,7 +513,7 @@ impl<R: Record> Source<R> {
             }
             self.shards.forget(&id);
         }
-        changed |= self.reassigned(&assigned);
+        changed |= self.reassigned(&listed, &assigned);
         changed |= self.shards.listed(&list, &assigned, late);
         if changed {
             self.publish();
@@ -517,13 +521,14 @@ impl<R: Record> Source<R> {
         self.start_ready();
     }
 
-    /// Shards no longer assigned (a lease lost or fenced) stop at once: the
+    /// Listed shards no longer assigned (a lease lost or fenced) stop at once: the
     /// reader is stopped, pending batches and the position are dropped and
     /// the shard is never checkpointed again. Shards newly assigned take
     /// their committed position from the assigner. Returns whether the
     /// checkpoint changed.
-    fn reassigned(&mut self, assigned: &HashSet<String>) -> bool {
-        let revoked: Vec<String> = self.shards.statuses().filter(|(id, _)| !assigned.contains(*id)).map(|(id, _)| id.to_owned()).collect();
+    fn reassigned(&mut self, listed: &HashSet<&str>, assigned: &HashSet<String>) -> bool {
+        let revoked: Vec<String> =
+            self.shards.statuses().filter(|(id, _)| listed.contains(id) && !assigned.contains(*id)).map(|(id, _)| id.to_owned()).collect();
         let mut changed = false;
         for id in revoked {
             if let Some(r) = self.readers.remove(&id) {

@@ -3,6 +3,7 @@
 //! source resuming from rows in the KCL's format (with ferrokinesis).
 
 mod kcl;
+mod resharded;
 mod sources;
 mod table;
 mod workers;

@@ -46,6 +46,8 @@ async fn two_workers_split_four_shards_and_take_over_after_a_stop_or_a_crash() {
     let w3 = worker(&d, "split", "w3", boot.clone()).await;
     w3.set_listing(shards(4)).await.unwrap();
     eventually(30, "w3 steals its share", async || w3.held().len() == 2 && w2.held().len() == 2).await;
+    // A shared EFO consumer stays while another worker holds a lease.
+    assert!(w3.others_hold_leases().await.unwrap() && w2.others_hold_leases().await.unwrap());
     let orphaned = w3.held();
     drop(w3);
     for l in table.scan().await.unwrap() {
@@ -58,6 +60,7 @@ async fn two_workers_split_four_shards_and_take_over_after_a_stop_or_a_crash() {
         assert_eq!(l.owner.as_deref(), Some("w2"));
         assert!(l.owner_switches >= 1, "{l:?}");
     }
+    assert!(!w2.others_hold_leases().await.unwrap(), "w2 is the last worker: it may deregister a shared consumer");
     w2.stop().await.unwrap();
 }
 
