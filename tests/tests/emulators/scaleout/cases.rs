@@ -61,11 +61,16 @@ fn startup() -> Duration {
 }
 
 /// Stops the producer and checks the output: nothing lost, nothing foreign, per-key order.
-async fn audit(kind: Kind, c: &Cluster, producer: Producer) -> Tally {
+async fn audit(kind: Kind, c: &Cluster, producer: Producer, inst: &[Instance]) -> Tally {
     let sent = producer.stop().await;
     let out = traffic::read_output(&c.emu.endpoint(), &sent, Duration::from_secs(20)).await;
     let t = traffic::tally(&sent, &out).unwrap_or_else(|e| panic!("{kind}: per-key order: {e}"));
     assert_eq!(t.foreign, 0, "{kind}: records that were never sent arrived");
+    if t.lost > 0 {
+        let logs: Vec<(&str, Vec<_>)> = inst.iter().map(|i| (i.name.as_str(), i.kinesis.log())).collect();
+        let lost = traffic::lost(&sent, &out);
+        eprintln!("{kind}: lost records and who wrote them: {}", traffic::writers(&lost[..lost.len().min(10)], &logs));
+    }
     assert_eq!(t.lost, 0, "{kind}: {} of {} records lost", t.lost, t.sent);
     eprintln!("{kind}: {} records, {} lost, {} duplicates {:?}", t.sent, t.lost, t.duplicates, t.duplicates_by_shard);
     t
@@ -83,6 +88,9 @@ async fn balance_and_join(kind: Kind) {
     for i in &inst {
         assert_eq!(i.probe("/readyz").await.0, 200, "{}: ready once it holds leases", i.name);
         assert_eq!(i.probe("/healthz").await.0, 200);
+        let (status, metrics) = i.probe("/metrics").await;
+        let held = metrics.lines().find(|l| l.starts_with("kinesis_tables_leases_held") && l.contains(&format!("worker=\"{}\"", i.name)));
+        assert!(status == 200 && held.is_some(), "{}: the lease metrics on /metrics: {metrics}", i.name);
     }
     let before = c.rows().await;
     let t = Instant::now();
@@ -103,7 +111,7 @@ async fn balance_and_join(kind: Kind) {
     let took = c.wait_owners(Duration::from_secs(40), |o| balanced(o, &names)).await;
     let took = took.unwrap_or_else(|| panic!("{kind}: not balanced after the 4th joined: {:?}", t.elapsed()));
     eprintln!("{kind}: balanced again {took:?} after the 4th started");
-    let t = audit(kind, &c, producer).await;
+    let t = audit(kind, &c, producer, &inst).await;
     // Duplicates of a stolen lease: at most what its owners wrote after their last checkpoints.
     for (shard, dups) in &t.duplicates_by_shard {
         let bound: usize = inst
@@ -139,7 +147,7 @@ async fn sigterm(kind: Kind) {
     let took = took.unwrap_or_else(|| panic!("{kind}: leases of the stopped instance not taken within one take interval"));
     eprintln!("{kind}: SIGTERM: released after {released:?}, taken over {took:?} later");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    audit(kind, &c, producer).await;
+    audit(kind, &c, producer, &inst).await;
     // What the stopped instance wrote, written again by the others after the stop.
     let others: Vec<_> = inst[..2].iter().map(|i| i.kinesis.log()).collect();
     let again = traffic::rewritten(&inst[2].kinesis.log(), &others, t);
@@ -161,7 +169,7 @@ async fn kill9(kind: Kind) {
     let took = took.unwrap_or_else(|| panic!("{kind}: orphaned leases not re-owned within {bound:?}: {:?}", t.elapsed()));
     eprintln!("{kind}: kill -9: orphaned leases re-owned after {took:?} (bound {bound:?})");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    audit(kind, &c, producer).await;
+    audit(kind, &c, producer, &inst).await;
     let checkpoints = traffic::last_checkpoints(&inst[0].lease_requests());
     let puts = inst[0].kinesis.log();
     let others: Vec<_> = inst[1..].iter().map(|i| i.kinesis.log()).collect();
@@ -220,7 +228,7 @@ async fn sigstop(kind: Kind) {
         let status = inst[0].wait_exit(Duration::from_secs(1)).await;
         assert!(status.is_some_and(|s| s.code().is_some()), "{kind}: it must exit, not crash: {status:?}");
     }
-    audit(kind, &c, producer).await;
+    audit(kind, &c, producer, &inst).await;
     drop(inst);
 }
 
@@ -246,7 +254,7 @@ async fn reshard_with_kill(kind: Kind) {
     let done = c.wait_owners(Duration::from_secs(30), |o| held_by(o, &victim) == 0 && !o.contains_key(&None)).await;
     assert!(done.is_some(), "{kind}: leases not re-owned after the kill: {:?}", c.owners().await);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    audit(kind, &c, producer).await;
+    audit(kind, &c, producer, &inst).await;
     // No child read before every parent's SHARD_END checkpoint.
     for (child, parents) in &children {
         let ends: Vec<Instant> = inst
@@ -302,7 +310,7 @@ async fn dynamodb_unreachable(kind: Kind) {
         assert!(i.kinesis.log().iter().any(|r| r.operation == "GetRecords" && r.at > back), "{}: reading did not resume", i.name);
         assert_eq!(i.probe("/readyz").await.0, 200, "{}: ready again once it holds leases", i.name);
     }
-    audit(kind, &c, producer).await;
+    audit(kind, &c, producer, &inst).await;
     drop(inst);
 }
 
@@ -310,7 +318,7 @@ async fn dynamodb_unreachable(kind: Kind) {
 async fn smoke(kind: Kind) {
     let (c, inst, producer, _) = balanced_cluster(kind, 2, 50).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    audit(kind, &c, producer).await;
+    audit(kind, &c, producer, &inst).await;
     drop(inst);
 }
 

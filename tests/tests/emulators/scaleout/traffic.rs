@@ -122,12 +122,34 @@ pub fn tally(sent: &[(String, i64)], out: &[Copied]) -> Result<Tally, String> {
             *t.duplicates_by_shard.entry(c.src_shard.clone()).or_default() += 1;
         }
     }
-    let lost: Vec<&(String, i64)> = sent.iter().filter(|id| !copies.contains_key(*id)).collect();
-    t.lost = lost.len();
-    if !lost.is_empty() {
-        eprintln!("lost, e.g.: {:?}", &lost[..lost.len().min(10)]);
-    }
+    t.lost = sent.iter().filter(|id| !copies.contains_key(*id)).count();
     Ok(t)
+}
+
+/// The records of `sent` that never arrived.
+pub fn lost(sent: &[(String, i64)], out: &[Copied]) -> Vec<(String, i64)> {
+    let got: HashSet<(&str, i64)> = out.iter().map(|c| (c.key.as_str(), c.n)).collect();
+    sent.iter().filter(|(k, n)| !got.contains(&(k.as_str(), *n))).cloned().collect()
+}
+
+/// For each record, which workers' PutRecords carried it (source shard, sequence number, answer): the lost records' trail.
+pub fn writers(records: &[(String, i64)], logs: &[(&str, Vec<LoggedRequest>)]) -> String {
+    let mut lines = Vec::new();
+    for (k, n) in records {
+        let mut seen = Vec::new();
+        for (name, log) in logs {
+            for p in log.iter().filter(|p| p.operation == "PutRecords") {
+                for data in &p.records {
+                    let v: serde_json::Value = serde_json::from_slice(data).unwrap_or_default();
+                    if v["k"].as_str() == Some(k.as_str()) && v["n"].as_i64() == Some(*n) {
+                        seen.push(format!("{name} ({} {}, status {:?})", v["src_shard"], v["src_seq"], p.status));
+                    }
+                }
+            }
+        }
+        lines.push(format!("{k}/{n}: {}", if seen.is_empty() { "never written".to_string() } else { seen.join("; ") }));
+    }
+    lines.join(" | ")
 }
 
 /// Where each copy of the records of the key named in a `check_order` error came from, in arrival order.
