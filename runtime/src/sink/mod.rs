@@ -118,6 +118,9 @@ enum KeySource<R> {
     Custom(Box<dyn crate::Partitioner<R>>),
 }
 
+/// Whether records of a source shard may still be written (see [`Sink::fence_origins`]).
+pub type OriginFence = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// A Kinesis sink for records of table `R`.
 pub struct Sink<R: Record> {
     tx: Option<mpsc::UnboundedSender<Cmd>>,
@@ -183,6 +186,7 @@ impl<R: Record> Sink<R> {
         let shared = Arc::new(Shared::new());
         let aggregating = limits.aggregation.is_some();
         let mut core = Core::new(limits, shared.counters.clone(), R::TABLE_NAME);
+        core.fence = shared.fence.clone();
         if let Some(reason) = unusable {
             tracing::error!(table = R::TABLE_NAME, "sink failed: {reason}");
             if let Ok(mut f) = shared.failure.lock() {
@@ -210,6 +214,17 @@ impl<R: Record> Sink<R> {
     /// commits per shard).
     pub async fn send_from(&mut self, record: &R, origin: Arc<str>) -> Result<(), SinkError> {
         self.send_tagged(record, Some(origin)).await
+    }
+
+    /// Fences source shards: `usable(shard)` says whether records sent from
+    /// `shard` ([`Sink::send_from`]) may still be written. Once it says no
+    /// (the shard's lease was lost), the sink starts no new PutRecords for
+    /// that shard's records — queued ones are dropped and counted as
+    /// [`SinkStats::fenced`] — while requests already sent finish.
+    pub fn fence_origins(&self, usable: impl Fn(&str) -> bool + Send + Sync + 'static) {
+        if let Ok(mut f) = self.shared.fence.lock() {
+            *f = Some(Arc::new(usable));
+        }
     }
 
     async fn send_tagged(&mut self, record: &R, origin: Option<Arc<str>>) -> Result<(), SinkError> {
