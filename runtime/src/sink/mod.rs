@@ -130,6 +130,8 @@ pub struct Sink<R: Record> {
     keys: KeySource<R>,
     /// `sink.aggregation.enabled`: `send` computes hash keys.
     aggregating: bool,
+    /// [`Sink::fence_origins`] was called.
+    fenced: bool,
     _record: PhantomData<fn(R)>,
 }
 
@@ -198,7 +200,16 @@ impl<R: Record> Sink<R> {
         let (tx, rx) = mpsc::unbounded_channel();
         let target = Arc::new(Target::new(&cfg.stream));
         let worker = Worker::new(client, target, core, rx, permits.clone(), shared.clone(), R::TABLE_NAME);
-        Sink { tx: Some(tx), permits, shared, worker: Some(tokio::spawn(worker.run())), keys, aggregating, _record: PhantomData }
+        Sink {
+            tx: Some(tx),
+            permits,
+            shared,
+            worker: Some(tokio::spawn(worker.run())),
+            keys,
+            aggregating,
+            fenced: false,
+            _record: PhantomData,
+        }
     }
 
     /// Hands a record to the sink. Waits while `sink.requests.max-buffered`
@@ -221,10 +232,17 @@ impl<R: Record> Sink<R> {
     /// (the shard's lease was lost), the sink starts no new PutRecords for
     /// that shard's records — queued ones are dropped and counted as
     /// [`SinkStats::fenced`] — while requests already sent finish.
-    pub fn fence_origins(&self, usable: impl Fn(&str) -> bool + Send + Sync + 'static) {
+    pub fn fence_origins(&mut self, usable: OriginFence) {
         if let Ok(mut f) = self.shared.fence.lock() {
-            *f = Some(Arc::new(usable));
+            *f = Some(usable);
+            self.fenced = true;
         }
+    }
+
+    /// Whether [`Sink::fence_origins`] was called: records are then worth
+    /// sending with [`Sink::send_from`].
+    pub fn is_fenced(&self) -> bool {
+        self.fenced
     }
 
     async fn send_tagged(&mut self, record: &R, origin: Option<Arc<str>>) -> Result<(), SinkError> {
