@@ -111,6 +111,11 @@ impl<S: Record> PipelineSource<S> for LeasedSource<S> {
         Source::stats(&self.source)
     }
 
+    fn origin_fence(&self) -> Option<crate::sink::OriginFence> {
+        let leases = self.leases.clone();
+        Some(Arc::new(move |shard: &str| leases.usable(shard)))
+    }
+
     /// Commits what was acknowledged, then releases the leases so that
     /// other workers take them at once.
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {

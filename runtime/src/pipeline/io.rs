@@ -67,6 +67,11 @@ pub(crate) trait PipelineSource<S>: Send {
     fn stats(&self) -> SourceStats;
     /// Commits what was acknowledged and stops.
     fn close(self: Box<Self>) -> BoxFuture<'static, Result<(), PipelineError>>;
+    /// Whether records of a shard may still be written (a lease table:
+    /// the shard's lease is held and usable); `None`: always.
+    fn origin_fence(&self) -> Option<crate::sink::OriginFence> {
+        None
+    }
 }
 
 /// Where a pipeline's records go. Called once per record (`send`), so the
@@ -74,6 +79,15 @@ pub(crate) trait PipelineSource<S>: Send {
 pub(crate) trait PipelineSink<D>: Send + Sized {
     /// Accepts one record, waiting while the sink is full.
     fn send(&mut self, record: &D) -> impl Future<Output = Result<(), SinkError>> + Send;
+    /// [`PipelineSink::send`] of a record made from a record of source shard `origin`.
+    fn send_from(&mut self, record: &D, origin: Option<&std::sync::Arc<str>>) -> impl Future<Output = Result<(), SinkError>> + Send {
+        let _ = origin;
+        self.send(record)
+    }
+    /// Starts no new writes of records from shards `usable` refuses.
+    fn fence_origins(&mut self, usable: crate::sink::OriginFence) {
+        let _ = usable;
+    }
     /// After each source batch: the local sinks write out and acknowledge.
     fn end_batch(&mut self) -> Result<(), SinkError>;
     /// Waits until everything accepted is written (or given up on).
@@ -183,6 +197,17 @@ impl<S: Record> PipelineSource<S> for Datagen<S> {
 impl<D: Record + Sync> PipelineSink<D> for Sink<D> {
     fn send(&mut self, record: &D) -> impl Future<Output = Result<(), SinkError>> + Send {
         Sink::send(self, record)
+    }
+
+    async fn send_from(&mut self, record: &D, origin: Option<&std::sync::Arc<str>>) -> Result<(), SinkError> {
+        match origin {
+            Some(o) if self.is_fenced() => Sink::send_from(self, record, o.clone()).await,
+            _ => Sink::send(self, record).await,
+        }
+    }
+
+    fn fence_origins(&mut self, usable: crate::sink::OriginFence) {
+        Sink::fence_origins(self, usable);
     }
 
     fn end_batch(&mut self) -> Result<(), SinkError> {

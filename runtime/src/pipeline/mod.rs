@@ -257,7 +257,13 @@ where
     match cfg.connector {
         ConnectorKind::Print => drive(name, options, transform, source, PrintSink::<D>::new()?, health).await,
         ConnectorKind::Blackhole => drive(name, options, transform, source, Blackhole::<D>::default(), health).await,
-        _ => drive(name, options, transform, source, Sink::<D>::connect().await?, health).await,
+        _ => {
+            let mut sink = Sink::<D>::connect().await?;
+            if let Some(fence) = source.origin_fence() {
+                PipelineSink::fence_origins(&mut sink, fence);
+            }
+            drive(name, options, transform, source, sink, health).await
+        }
     }
 }
 
