@@ -205,7 +205,13 @@ async fn sigstop(kind: Kind) {
     };
     for r in inst[0].lease_requests().iter().filter(|r| r.at > woke && r.is_checkpoint()) {
         let k = r.lease_key.as_deref().unwrap_or_default();
-        assert!(!lost.contains(k) || retaken(k, r.at), "{kind}: checkpoint of lost lease {k} after waking: {r:?}");
+        assert!(
+            !lost.contains(k) || retaken(k, r.at),
+            "{kind}: checkpoint of lost lease {k} {:?} after waking (status {:?}: the condition {} it)",
+            r.at - woke,
+            r.status,
+            if r.succeeded() { "did not stop" } else { "stopped" }
+        );
     }
     let mut puts = 0;
     for r in inst[0].kinesis.log().iter().filter(|r| r.at > woke && r.operation == "PutRecords") {
