@@ -17,17 +17,18 @@ pub mod clock;
 mod coordinator;
 pub mod core;
 mod error;
-mod pipeline;
+mod handle;
+mod registry;
 pub mod row;
 pub(crate) mod store;
 pub mod table;
 
 pub use clock::{BootClock, Clock, ManualClock, SkewedClock};
-pub use coordinator::{LeaseCoordinator, LeaseHandle, LeaseHealth, StreamIdentity};
+pub use coordinator::LeaseCoordinator;
 pub use error::{LeaseError, LeaseErrorKind};
-pub(crate) use pipeline::LeasedSource;
-pub use pipeline::{health, initial_sentinel, stream_identity};
-pub use store::{LeaseAssigner, LeaseCheckpoints};
+pub use handle::{LeaseHandle, LeaseHealth, StreamIdentity};
+pub use registry::{health, initial_sentinel, register, stream_identity};
+pub use store::{LeaseAssigner, LeaseCheckpoints, SourceLeases};
 pub use table::LeaseTable;
 
 use aws_config::BehaviorVersion;

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
-use super::coordinator::LeaseHandle;
 use super::core::ListedShard;
 use super::error::LeaseErrorKind;
+use super::handle::LeaseHandle;
 use crate::checkpoint::{
     BoxFuture, Checkpoint, CheckpointCommit, CheckpointError, CheckpointErrorKind, ShardCheckpointStore, ShardPosition, ShardUpdate,
 };
@@ -157,5 +157,20 @@ impl ShardAssigner for LeaseAssigner {
     /// No other worker holds a lease (on a failed scan: not known, so no).
     fn last_reader(&self) -> BoxFuture<'_, bool> {
         Box::pin(async move { matches!(self.handle.others_hold_leases().await, Ok(false)) })
+    }
+}
+
+/// A source on a lease table.
+pub trait SourceLeases {
+    /// Shares the stream with other workers through a lease table: reads
+    /// the shards whose leases `leases` holds and checkpoints in the lease
+    /// rows. Stop the coordinator ([`LeaseHandle::stop`]) after
+    /// [`Source::close`](crate::source::Source::close) to hand the leases over at once.
+    fn leases(self, leases: LeaseHandle) -> Self;
+}
+
+impl<R: crate::Record> SourceLeases for crate::source::SourceBuilder<R> {
+    fn leases(self, leases: LeaseHandle) -> Self {
+        self.assigner(std::sync::Arc::new(LeaseAssigner::new(leases.clone()))).shard_checkpoints(LeaseCheckpoints::new(leases))
     }
 }

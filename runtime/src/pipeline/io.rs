@@ -9,11 +9,14 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use super::{PipelineError, PipelineOptions};
 use crate::Record;
-use crate::checkpoint::{CheckpointStoreConfig, FileCheckpointStore};
+use crate::checkpoint::{CheckpointStoreConfig, FileCheckpointStore, LeaseTableConfig};
+use crate::config::TableConfig;
 use crate::datagen::Datagen;
+use crate::lease::SourceLeases;
 use crate::print::{Blackhole, PrintSink};
 use crate::sink::{Sink, SinkError, SinkStats};
 use crate::source::{Ack, Batch, Source, SourceError, SourceStats};
@@ -111,9 +114,7 @@ pub(crate) async fn start_source<S: Record>(name: &str, options: &PipelineOption
     let cfg = S::config().map_err(|e| PipelineError::Source(SourceError::Setup(e.to_string().into())))?;
     Ok(match (cfg.connector, &options.checkpoint_store) {
         (ConnectorKind::Datagen, _) => Box::new(Datagen::<S>::start().map_err(|e| PipelineError::Generator(e.0))?),
-        (_, CheckpointStoreConfig::DynamoDb(leases)) => {
-            Box::new(crate::lease::LeasedSource::<S>::start(name, &cfg, leases, options).await?)
-        }
+        (_, CheckpointStoreConfig::DynamoDb(leases)) => Box::new(LeasedSource::<S>::start(name, &cfg, leases, options).await?),
         (_, CheckpointStoreConfig::File) => Box::new(
             Source::<S>::builder()
                 .checkpoints(FileCheckpointStore::open(&options.checkpoint_dir, name).map_err(|e| match e.is_locked() {
@@ -321,5 +322,85 @@ impl<D: Record + Sync> PipelineSink<D> for Blackhole<D> {
 
     fn stats(&self) -> SinkStats {
         Blackhole::stats(self)
+    }
+}
+
+/// The Kinesis source of a pipeline on a lease table.
+pub(crate) struct LeasedSource<S: Record> {
+    source: Source<S>,
+    leases: crate::lease::LeaseHandle,
+}
+
+fn setup(e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::Source(SourceError::Setup(e.to_string().into()))
+}
+
+impl<S: Record> LeasedSource<S> {
+    pub(crate) async fn start(
+        name: &str,
+        cfg: &TableConfig,
+        leases: &LeaseTableConfig,
+        options: &PipelineOptions,
+    ) -> Result<Self, PipelineError> {
+        let client = crate::lease::dynamodb_client(leases).await.map_err(setup)?;
+        let worker = leases.worker_id.as_ref().map(|w| w.to_string()).unwrap_or_else(crate::lease::default_worker_id);
+        let table = crate::lease::LeaseTable::new(client, leases.table.to_string(), worker);
+        let identity = crate::lease::stream_identity(cfg, Some(name));
+        let handle =
+            crate::lease::LeaseCoordinator::start(table, leases, identity, Arc::new(crate::lease::BootClock)).await.map_err(setup)?;
+        crate::lease::register(name, handle.clone());
+        let started = Source::<S>::builder()
+            .leases(handle.clone())
+            .commit_interval(leases.commit_interval.unwrap_or(options.commit_interval))
+            .on_data_loss(options.on_data_loss)
+            .start()
+            .await;
+        match started {
+            Ok(source) => Ok(LeasedSource { source, leases: handle }),
+            Err(e) => {
+                let _ = handle.stop().await;
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl<S: Record> PipelineSource<S> for LeasedSource<S> {
+    fn next(&mut self) -> BoxFuture<'_, Result<Option<Pulled<S>>, PipelineError>> {
+        PipelineSource::next(&mut self.source)
+    }
+
+    fn ack(&mut self, ack: Ack) {
+        Source::ack(&mut self.source, ack);
+    }
+
+    fn lag(&self) -> BTreeMap<String, i64> {
+        Source::lag(&self.source)
+    }
+
+    fn caught_up(&self) -> bool {
+        PipelineSource::caught_up(&self.source)
+    }
+
+    fn stats(&self) -> SourceStats {
+        Source::stats(&self.source)
+    }
+
+    fn origin_fence(&self) -> Option<crate::sink::OriginFence> {
+        let leases = self.leases.clone();
+        Some(Arc::new(move |shard: &str| leases.usable(shard)))
+    }
+
+    /// Commits what was acknowledged, then releases the leases so that
+    /// other workers take them at once.
+    fn close(self: Box<Self>) -> BoxFuture<'static, Result<(), PipelineError>> {
+        Box::pin(async move {
+            let LeasedSource { source, leases } = *self;
+            let closed = Source::close(source).await;
+            let released = leases.stop().await;
+            closed?;
+            released.map_err(setup)?;
+            Ok(())
+        })
     }
 }

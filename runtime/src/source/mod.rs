@@ -123,13 +123,10 @@ impl<R: Record> SourceBuilder<R> {
         self.store = Some(Arc::new(store));
         self
     }
-    /// Shares the stream with other workers through a lease table: reads
-    /// the shards whose leases `leases` holds and checkpoints in the lease
-    /// rows. Stop the coordinator ([`LeaseHandle::stop`](crate::lease::LeaseHandle::stop))
-    /// after [`Source::close`] to hand the leases over at once.
-    pub fn leases(mut self, leases: crate::lease::LeaseHandle) -> Self {
-        self.assigner = Some(Arc::new(crate::lease::LeaseAssigner::new(leases.clone())));
-        self.shard_checkpoints(crate::lease::LeaseCheckpoints::new(leases))
+    /// Which listed shards to read (default: all of them).
+    pub(crate) fn assigner(mut self, assigner: Arc<dyn ShardAssigner>) -> Self {
+        self.assigner = Some(assigner);
+        self
     }
     /// The longest time between checkpoint writes (default 1 s). It bounds
     /// the records repeated after a crash.

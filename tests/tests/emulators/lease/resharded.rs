@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use kinesis_tables::checkpoint::MemoryCheckpointStore;
 use kinesis_tables::config::{StartPosition, TableConfig};
-use kinesis_tables::lease::{BootClock, LeaseCoordinator, LeaseTable, stream_identity};
+use kinesis_tables::lease::{BootClock, LeaseCoordinator, LeaseTable, SourceLeases, stream_identity};
 use kinesis_tables::sink::Sink;
 use kinesis_tables::source::Source;
 use kinesis_tables_tests::dynalite::Dynalite;

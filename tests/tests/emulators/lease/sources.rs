@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kinesis_tables::lease::{BootClock, LeaseCoordinator, LeaseHandle, LeaseTable, stream_identity};
+use kinesis_tables::lease::{BootClock, LeaseCoordinator, LeaseHandle, LeaseTable, SourceLeases, stream_identity};
 use kinesis_tables::sink::Sink;
 use kinesis_tables::source::Source;
 use kinesis_tables_tests::dynalite::Dynalite;
