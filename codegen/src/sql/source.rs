@@ -182,6 +182,6 @@ mod tests {
         let file = "sql: \"SELECT \\\"a\\\" FROM t\"\n";
         let start = file.find('"').unwrap();
         let src = SqlSource::new(file, Span { start, len: file.len() - start - 1, content: start + 1 }, "SELECT \"a\" FROM t");
-        assert_eq!(at(file, &src, "FROM"), (1, 21));
+        assert_eq!(at(file, &src, "FROM"), (1, 20));
     }
 }
