@@ -252,7 +252,7 @@ fn regexp(s: &mut Scope, name: &str, a: &[&Expr], text: String, diags: &mut Diag
     }
     let group = match a.get(2) {
         Some(g) => int_arg(s, g, diags),
-        None => Some(TExpr::new(SqlType::Int, false, Node::Lit(quote!(0i32)))),
+        None => Some(TExpr::new(SqlType::Int, false, Node::Int(0))),
     };
     let (v, pat, group) = (v?, pat?, group?);
     let p = once(quote!(#sql::types::Regex), quote!(#sql::pattern::java_regex(#pat)));
@@ -330,7 +330,7 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
             let mut args = vec![v?];
             let from = match from {
                 Some(f) => f?,
-                None => TExpr::new(SqlType::Int, false, Node::Lit(quote!(1i32))),
+                None => TExpr::new(SqlType::Int, false, Node::Int(1)),
             };
             args.push(from);
             let body = match len {
@@ -347,7 +347,7 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
             let v = string_arg(s, expr, diags);
             let what = match trim_what {
                 Some(w) => string_arg(s, w, diags),
-                None => Some(TExpr::new(SqlType::Char(1), false, Node::Lit(quote!(::std::string::String::from(" "))))),
+                None => Some(TExpr::new(SqlType::Char(1), false, Node::Str(" ".into()))),
             };
             let (v, what) = (v?, what?);
             let f = match trim_where {

@@ -282,7 +282,7 @@ impl<'a> Scope<'a> {
             Value::Null => Some(TExpr::new(SqlType::Boolean, true, Node::Null)),
             Value::SingleQuotedString(s) => {
                 let n = u32::try_from(s.chars().count()).unwrap_or(u32::MAX).max(1);
-                Some(TExpr::new(SqlType::Char(n), false, Node::Lit(quote!(::std::string::String::from(#s)))))
+                Some(TExpr::new(SqlType::Char(n), false, Node::Str(s.clone())))
             }
             Value::Number(s, _) => number(s, span, diags),
             other => {
@@ -394,7 +394,7 @@ impl<'a> Scope<'a> {
             let (p, s) = (u32::from(precision), i32::from(scale));
             let (l, r) = (widen_to(l, &ty), widen_to(r, &ty));
             let f = arith_name(op);
-            return Some(TExpr::strict(ty, vec![l, r], quote!(#sql::decimal::#f(&__a0, &__a1, #p, #s)), Some(text), false));
+            return Some(TExpr::strict(ty, vec![l, r], quote!(#sql::decimal::#f(&__a0, &__a1, #p, #s)), Some(text), false).borrowing());
         }
         // MOD of integers takes the right operand's type; both are brought to the wider one to compute.
         let work = types::common(&l.ty, &r.ty).unwrap_or(ty.clone());
@@ -438,15 +438,20 @@ impl<'a> Scope<'a> {
     /// `l op r` for a comparison operator.
     pub(crate) fn compare(&mut self, whole: &Expr, l: &Expr, op: &BinaryOperator, r: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
         let (l, r) = self.comparable(whole, l, r, diags)?;
-        let body = match op {
-            BinaryOperator::Eq => quote!((__a0 == __a1)),
-            BinaryOperator::NotEq => quote!((__a0 != __a1)),
-            BinaryOperator::Lt => quote!((__a0 < __a1)),
-            BinaryOperator::LtEq => quote!((__a0 <= __a1)),
-            BinaryOperator::Gt => quote!((__a0 > __a1)),
-            _ => quote!((__a0 >= __a1)),
+        let (a, b) = if types::is_string(&l.ty) {
+            (quote!(::core::convert::AsRef::<str>::as_ref(__a0)), quote!(::core::convert::AsRef::<str>::as_ref(__a1)))
+        } else {
+            (quote!(__a0), quote!(__a1))
         };
-        Some(TExpr::strict(SqlType::Boolean, vec![l, r], body, None, false))
+        let body = match op {
+            BinaryOperator::Eq => quote!((#a == #b)),
+            BinaryOperator::NotEq => quote!((#a != #b)),
+            BinaryOperator::Lt => quote!((#a < #b)),
+            BinaryOperator::LtEq => quote!((#a <= #b)),
+            BinaryOperator::Gt => quote!((#a > #b)),
+            _ => quote!((#a >= #b)),
+        };
+        Some(TExpr::strict(SqlType::Boolean, vec![l, r], body, None, false).borrowing())
     }
 }
 
@@ -473,11 +478,9 @@ fn number(s: &str, span: Span, diags: &mut Diags<Span>) -> Option<TExpr> {
         };
     }
     if !s.contains('.') {
-        if let Ok(v) = s.parse::<i32>() {
-            return Some(TExpr::new(SqlType::Int, false, Node::Lit(quote!(#v))));
-        }
         if let Ok(v) = s.parse::<i64>() {
-            return Some(TExpr::new(SqlType::BigInt, false, Node::Lit(quote!(#v))));
+            let ty = if i32::try_from(v).is_ok() { SqlType::Int } else { SqlType::BigInt };
+            return Some(TExpr::new(ty, false, Node::Int(v)));
         }
     }
     let digits = s.trim_start_matches('-');
@@ -514,7 +517,8 @@ pub(crate) fn unify(l: TExpr, r: TExpr) -> (TExpr, TExpr) {
 
 /// `e` converted to `ty` (a promotion the checker has allowed).
 pub(crate) fn widen_to(e: TExpr, ty: &SqlType) -> TExpr {
-    if &e.ty == ty || matches!(e.node, Node::Null) {
+    let literal = matches!(e.node, Node::Int(_)) && (types::is_numeric(ty));
+    if &e.ty == ty || matches!(e.node, Node::Null) || literal {
         let mut e = e;
         e.ty = ty.clone();
         return e;
@@ -529,6 +533,14 @@ pub(crate) fn widen_to(e: TExpr, ty: &SqlType) -> TExpr {
 }
 
 pub(crate) fn logic(and: bool, l: TExpr, r: TExpr) -> TExpr {
+    // `x IS NOT NULL` on a column the WHERE clause proves not null is TRUE: `TRUE AND e` is e.
+    let always_true = |e: &TExpr| matches!(&e.node, Node::IsNull(x, true) if x.is_plain());
+    if and && always_true(&l) {
+        return r;
+    }
+    if and && always_true(&r) {
+        return l;
+    }
     let nullable = l.nullable || r.nullable;
     let node = if and { Node::And(Box::new(l), Box::new(r)) } else { Node::Or(Box::new(l), Box::new(r)) };
     TExpr::new(SqlType::Boolean, nullable, node)
