@@ -220,7 +220,15 @@ pub fn pipelines(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<PipelineIn
                 );
                 continue;
             };
-            let mut p = PipelineInput { name: name.value.clone(), name_span: name.span, from: None, to: None, transform: None, sql: None, local_time_zone: None };
+            let mut p = PipelineInput {
+                name: name.value.clone(),
+                name_span: name.span,
+                from: None,
+                to: None,
+                transform: None,
+                sql: None,
+                local_time_zone: None,
+            };
             for (fk, fv) in fields {
                 let text = match &fv.value {
                     Tree::Scalar(s) => s.text(),

@@ -5,8 +5,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::check::widen_to;
 use super::expr::{Node, TExpr};
+use super::ops::widen_to;
 use super::types::{self, int_rank, is_string};
 use crate::ir::SqlType;
 

@@ -121,7 +121,8 @@ pub(crate) fn transform(plan: &Plan) -> TokenStream {
     });
     let filter = plan.filter.as_ref().map(|f| {
         let cond = truth(f, &where_reads);
-        let cont = if plan.unnest.is_some() { quote!(continue) } else { quote!(return ::core::result::Result::Ok(::core::option::Option::None)) };
+        let cont =
+            if plan.unnest.is_some() { quote!(continue) } else { quote!(return ::core::result::Result::Ok(::core::option::Option::None)) };
         quote!(if !(#cond) { #cont; })
     });
     let fields = plan.outputs.iter().map(|o| {
@@ -135,7 +136,10 @@ pub(crate) fn transform(plan: &Plan) -> TokenStream {
         }
     });
     let row = quote!(#to { #(#fields,)* });
-    let doc = format!(" The pipeline's SQL on one record: `None` when the WHERE clause drops it.\n\n ```sql\n {}\n ```", plan.sql.trim().replace('\n', "\n "));
+    let doc = format!(
+        " The pipeline's SQL on one record: `None` when the WHERE clause drops it.\n\n ```sql\n {}\n ```",
+        plan.sql.trim().replace('\n', "\n ")
+    );
     let body = match &plan.unnest {
         None => quote! {
             #filter
@@ -195,21 +199,8 @@ fn expr(e: &TExpr, reads: &Reads) -> TokenStream {
             quote!(::core::option::Option::<#t>::None)
         }
         Node::Strict { args, body, fallible, option, by_ref } => strict(args, body, fallible.as_deref(), *option, *by_ref, reads),
-        Node::And(a, b) | Node::Or(a, b) => {
-            let and = matches!(e.node, Node::And(..));
-            if !a.nullable && !b.nullable {
-                let (a, b) = (expr(a, reads), expr(b, reads));
-                return if and { quote!((#a && #b)) } else { quote!((#a || #b)) };
-            }
-            let (a, b) = (opt(a, reads), opt(b, reads));
-            let (win, lose) = if and { (quote!(false), quote!(true)) } else { (quote!(true), quote!(false)) };
-            let some = quote!(::core::option::Option::Some);
-            quote!(match (#a, #b) {
-                (#some(#win), _) | (_, #some(#win)) => #some(#win),
-                (#some(#lose), #some(#lose)) => #some(#lose),
-                _ => ::core::option::Option::None,
-            })
-        }
+        Node::And(a, b) => logic3(true, a, b, reads),
+        Node::Or(a, b) => logic3(false, a, b, reads),
         Node::IsNull(a, negated) => {
             if !a.nullable {
                 let r = *negated;
@@ -317,4 +308,20 @@ fn int_literal(v: i64, ty: &crate::ir::SqlType, by_ref: bool) -> TokenStream {
         _ => Literal::i64_suffixed(v),
     };
     if by_ref { quote!(&#lit) } else { quote!(#lit) }
+}
+
+/// AND (`and`) or OR with three-valued logic: plain `&&`/`||` when neither side can be null.
+fn logic3(and: bool, a: &TExpr, b: &TExpr, reads: &Reads) -> TokenStream {
+    if !a.nullable && !b.nullable {
+        let (a, b) = (expr(a, reads), expr(b, reads));
+        return if and { quote!((#a && #b)) } else { quote!((#a || #b)) };
+    }
+    let (a, b) = (opt(a, reads), opt(b, reads));
+    let (win, lose) = if and { (quote!(false), quote!(true)) } else { (quote!(true), quote!(false)) };
+    let some = quote!(::core::option::Option::Some);
+    quote!(match (#a, #b) {
+        (#some(#win), _) | (_, #some(#win)) => #some(#win),
+        (#some(#lose), #some(#lose)) => #some(#lose),
+        _ => ::core::option::Option::None,
+    })
 }

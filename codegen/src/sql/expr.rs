@@ -116,17 +116,32 @@ impl TExpr {
 
 /// Whether every use of `__a0` … `__a{n-1}` in `body` is right after a `&`.
 fn only_borrowed(body: &TokenStream, n: usize) -> bool {
-    let text = body.to_string();
-    let tokens: Vec<&str> = text.split_whitespace().collect();
-    let mut seen = vec![false; n];
-    for (i, t) in tokens.iter().enumerate() {
-        let Some(k) = t.strip_prefix("__a").and_then(|k| k.parse::<usize>().ok()) else { continue };
-        if k < n {
-            seen[k] = true;
-            if i == 0 || tokens[i - 1] != "&" {
-                return false;
+    fn walk(ts: &TokenStream, n: usize, seen: &mut [bool]) -> bool {
+        let mut after_amp = false;
+        for t in ts.clone() {
+            match &t {
+                proc_macro2::TokenTree::Ident(i) => {
+                    let k = i.to_string().strip_prefix("__a").and_then(|k| k.parse::<usize>().ok());
+                    if let Some(k) = k.filter(|k| *k < n) {
+                        seen[k] = true;
+                        if !after_amp {
+                            return false;
+                        }
+                    }
+                    after_amp = false;
+                }
+                proc_macro2::TokenTree::Punct(p) => after_amp = p.as_char() == '&',
+                proc_macro2::TokenTree::Group(g) => {
+                    if !walk(&g.stream(), n, seen) {
+                        return false;
+                    }
+                    after_amp = false;
+                }
+                proc_macro2::TokenTree::Literal(_) => after_amp = false,
             }
         }
+        true
     }
-    seen.iter().all(|s| *s)
+    let mut seen = vec![false; n];
+    walk(body, n, &mut seen) && seen.iter().all(|s| *s)
 }

@@ -9,8 +9,9 @@ use sqlparser::ast::{
     AccessExpr, CaseWhen, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Spanned, Subscript,
 };
 
-use super::check::{Scope, retype_null, unify, widen_to};
 use super::expr::{Node, TExpr};
+use super::ops::{retype_null, widen_to};
+use super::scope::Scope;
 use super::types;
 use crate::diag::{Diag, Diags};
 use crate::ir::SqlType;
@@ -18,15 +19,72 @@ use crate::span::Span;
 
 /// Every function the compiler knows, for did-you-mean.
 pub(crate) const FUNCTIONS: &[&str] = &[
-    "UPPER", "LOWER", "TRIM", "LTRIM", "RTRIM", "SUBSTRING", "CONCAT", "CONCAT_WS", "CHAR_LENGTH", "CHARACTER_LENGTH", "REPLACE",
-    "REGEXP_EXTRACT", "REGEXP_REPLACE", "SPLIT_INDEX", "LPAD", "RPAD", "INITCAP", "MD5", "SHA256", "ABS", "ROUND", "FLOOR", "CEIL",
-    "CEILING", "MOD", "POWER", "SQRT", "LN", "LOG10", "SIGN", "TRUNCATE", "EXTRACT", "DATE_FORMAT", "TO_TIMESTAMP", "TO_DATE",
-    "TIMESTAMPADD", "TIMESTAMPDIFF", "CURRENT_TIMESTAMP", "JSON_VALUE", "CARDINALITY", "COALESCE", "NULLIF", "IF", "CAST", "TRY_CAST",
+    "UPPER",
+    "LOWER",
+    "TRIM",
+    "LTRIM",
+    "RTRIM",
+    "SUBSTRING",
+    "CONCAT",
+    "CONCAT_WS",
+    "CHAR_LENGTH",
+    "CHARACTER_LENGTH",
+    "REPLACE",
+    "REGEXP_EXTRACT",
+    "REGEXP_REPLACE",
+    "SPLIT_INDEX",
+    "LPAD",
+    "RPAD",
+    "INITCAP",
+    "MD5",
+    "SHA256",
+    "ABS",
+    "ROUND",
+    "FLOOR",
+    "CEIL",
+    "CEILING",
+    "MOD",
+    "POWER",
+    "SQRT",
+    "LN",
+    "LOG10",
+    "SIGN",
+    "TRUNCATE",
+    "EXTRACT",
+    "DATE_FORMAT",
+    "TO_TIMESTAMP",
+    "TO_DATE",
+    "TIMESTAMPADD",
+    "TIMESTAMPDIFF",
+    "CURRENT_TIMESTAMP",
+    "JSON_VALUE",
+    "CARDINALITY",
+    "COALESCE",
+    "NULLIF",
+    "IF",
+    "CAST",
+    "TRY_CAST",
 ];
 
 /// Aggregate and window functions: stateful.
-const AGGREGATES: &[&str] =
-    &["COUNT", "SUM", "AVG", "MIN", "MAX", "LISTAGG", "COLLECT", "FIRST_VALUE", "LAST_VALUE", "ROW_NUMBER", "RANK", "DENSE_RANK", "LAG", "LEAD", "STDDEV_POP", "VAR_POP"];
+const AGGREGATES: &[&str] = &[
+    "COUNT",
+    "SUM",
+    "AVG",
+    "MIN",
+    "MAX",
+    "LISTAGG",
+    "COLLECT",
+    "FIRST_VALUE",
+    "LAST_VALUE",
+    "ROW_NUMBER",
+    "RANK",
+    "DENSE_RANK",
+    "LAG",
+    "LEAD",
+    "STDDEV_POP",
+    "VAR_POP",
+];
 
 fn sql() -> TokenStream {
     quote!(::kinesis_tables::sql)
@@ -59,7 +117,13 @@ pub(crate) fn cast_expr(s: &mut Scope, whole: &Expr, kind: &CastKind, e: &Expr, 
 }
 
 /// `CASE [operand] WHEN … THEN … ELSE … END`.
-pub(crate) fn case(s: &mut Scope, operand: Option<&Expr>, conds: &[CaseWhen], otherwise: Option<&Expr>, diags: &mut Diags<Span>) -> Option<TExpr> {
+pub(crate) fn case(
+    s: &mut Scope,
+    operand: Option<&Expr>,
+    conds: &[CaseWhen],
+    otherwise: Option<&Expr>,
+    diags: &mut Diags<Span>,
+) -> Option<TExpr> {
     let mut whens = Vec::new();
     let mut ok = true;
     for c in conds {
@@ -138,10 +202,12 @@ pub(crate) fn like(
     };
     let esc = match escape {
         None => None,
-        Some(Expr::Value(v)) if matches!(&v.value, sqlparser::ast::Value::SingleQuotedString(c) if c.chars().count() == 1) => match &v.value {
-            sqlparser::ast::Value::SingleQuotedString(c) => c.chars().next(),
-            _ => None,
-        },
+        Some(Expr::Value(v)) if matches!(&v.value, sqlparser::ast::Value::SingleQuotedString(c) if c.chars().count() == 1) => {
+            match &v.value {
+                sqlparser::ast::Value::SingleQuotedString(c) => c.chars().next(),
+                _ => None,
+            }
+        }
         Some(other) => {
             diags.push(Diag::error(s.at_expr(whole), format!("the ESCAPE must be one character, found {other}")).label("bad escape"));
             return None;
@@ -196,7 +262,9 @@ pub(crate) fn access(s: &mut Scope, root: &Expr, chain: &[AccessExpr], diags: &m
             AccessExpr::Subscript(Subscript::Index { index }) => {
                 let i = s.numeric(index, diags)?;
                 if types::int_rank(&i.ty).is_none() {
-                    diags.push(Diag::error(s.at_expr(index), format!("an array index is an integer, found {}", i.ty)).label("not an integer"));
+                    diags.push(
+                        Diag::error(s.at_expr(index), format!("an array index is an integer, found {}", i.ty)).label("not an integer"),
+                    );
                     return None;
                 }
                 let i = widen_to(i, &SqlType::BigInt);
@@ -276,67 +344,4 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, f: &Function, diags: &mut Diags<
 /// `SUBSTRING`, `TRIM`, `EXTRACT`, `FLOOR`/`CEIL`, `POSITION` (parsed as special forms).
 pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
     super::calls::special(s, e, diags)
-}
-
-/// Checks the number of arguments.
-pub(crate) fn arity(name: &str, at: Span, got: usize, min: usize, max: usize, diags: &mut Diags<Span>) -> bool {
-    if got >= min && got <= max {
-        return true;
-    }
-    let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
-    diags.push(Diag::error(at, format!("`{name}` takes {want} argument(s), found {got}")).label("wrong number of arguments"));
-    false
-}
-
-/// Unifies NULL literals and converts both sides to their common type.
-pub(crate) fn pair(l: TExpr, r: TExpr) -> Option<(TExpr, TExpr, SqlType)> {
-    let (l, r) = unify(l, r);
-    let ty = types::common(&l.ty, &r.ty)?;
-    Some((widen_to(l, &ty), widen_to(r, &ty), ty))
-}
-
-/// A string-literal argument (a pattern, a format, a JSON path): its text, or a located error.
-pub(crate) fn literal_arg(s: &Scope, e: &Expr, what: &str, diags: &mut Diags<Span>) -> Option<String> {
-    if let Expr::Value(v) = e
-        && let sqlparser::ast::Value::SingleQuotedString(text) = &v.value
-    {
-        return Some(text.clone());
-    }
-    diags.push(
-        Diag::error(s.at_expr(e), format!("the {what} must be a string literal"))
-            .label("not a literal")
-            .help(format!("the {what} is checked and compiled once, at build time")),
-    );
-    None
-}
-
-/// Checks a literal with `check` (the run-time constructor, called at build time); a located error when it fails.
-pub(crate) fn checked_literal(
-    s: &Scope,
-    e: &Expr,
-    what: &str,
-    check: impl FnOnce(&str) -> Result<(), String>,
-    diags: &mut Diags<Span>,
-) -> Option<String> {
-    let text = literal_arg(s, e, what, diags)?;
-    match check(&text) {
-        Ok(()) => Some(text),
-        Err(why) => {
-            diags.push(
-                Diag::error(s.at_expr(e), format!("the {what} cannot be compiled: {why}"))
-                    .label(format!("bad {what}"))
-                    .help("patterns follow Java's syntax where Rust's `regex` can run them (no backreferences, no look-around)"),
-            );
-            None
-        }
-    }
-}
-
-/// `{ static V: LazyLock<Result<T, SqlError>> = …; V.as_ref().map_err(Clone::clone) }`: a value built once, as `Result<&T, SqlError>`.
-pub(crate) fn once(ty: TokenStream, init: TokenStream) -> TokenStream {
-    let sql = sql();
-    quote!({
-        static V: ::std::sync::LazyLock<::core::result::Result<#ty, #sql::SqlError>> = ::std::sync::LazyLock::new(|| #init);
-        V.as_ref().map_err(::core::clone::Clone::clone)
-    })
 }

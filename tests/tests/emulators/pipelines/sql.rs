@@ -56,7 +56,15 @@ fn fails(r: Result<Option<SqO>, RecordError>, expression: &str, kind: SqlErrorKi
 
 #[test]
 fn arithmetic_follows_flink_types_and_fails_on_overflow_and_division_by_zero() {
-    let o = one(transform_sq_arith(SqIn { b: Some(40), i: Some(7), j: Some(2), d: Some(1.25), dec: Some(dec("12.34")), dec2: Some(dec("1.500")), ..row() }));
+    let o = one(transform_sq_arith(SqIn {
+        b: Some(40),
+        i: Some(7),
+        j: Some(2),
+        d: Some(1.25),
+        dec: Some(dec("12.34")),
+        dec2: Some(dec("1.500")),
+        ..row()
+    }));
     assert_eq!(o.n, Some(47));
     // INT / INT is an INT, truncated toward zero (Flink).
     assert_eq!(o.i, Some(3));
@@ -87,7 +95,11 @@ fn decimal_division_derives_flink_scale_and_doubles_contaminate() {
     let o = one(transform_sq_decimal_div(SqIn { dec: Some(dec("10.00")), dec2: Some(dec("3.000")), d: Some(0.5), ..row() }));
     assert_eq!(o.m, Some(dec("3.33333333")));
     assert_eq!(o.x, Some(10.5), "DECIMAL + DOUBLE is a DOUBLE");
-    fails(transform_sq_decimal_div(SqIn { dec: Some(dec("1.00")), dec2: Some(dec("0.000")), ..row() }), "dec / dec2", SqlErrorKind::DivisionByZero);
+    fails(
+        transform_sq_decimal_div(SqIn { dec: Some(dec("1.00")), dec2: Some(dec("0.000")), ..row() }),
+        "dec / dec2",
+        SqlErrorKind::DivisionByZero,
+    );
 }
 
 #[test]
@@ -207,7 +219,11 @@ fn temporal_functions() {
 
 #[test]
 fn rows_arrays_and_json() {
-    let r = SqIn { tags: Some(vec![Some("a".into()), None]), address: Some(SqInAddress { city: Some("Oslo".into()), zip: Some(150) }), ..row() };
+    let r = SqIn {
+        tags: Some(vec![Some("a".into()), None]),
+        address: Some(SqInAddress { city: Some("Oslo".into()), zip: Some(150) }),
+        ..row()
+    };
     let o = one(transform_sq_nested(r));
     assert_eq!((o.s.as_deref(), o.s2.as_deref(), o.i, o.n), (Some("a"), Some("Oslo"), Some(2), Some(150)));
     let o = one(transform_sq_nested(SqIn { tags: Some(vec![]), ..row() }));
