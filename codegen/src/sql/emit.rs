@@ -85,9 +85,16 @@ impl Plan {
     /// local is moved by its one move in a statement unless it is read again in
     /// that statement or a later one; borrows never clone; inside an UNNEST
     /// loop every move of a source column clones.
-    fn reads(&self) -> (Reads, Reads) {
+    fn reads(&self) -> (Reads, Reads, Reads) {
         let filter = uses(self.filter.iter());
         let row = uses(self.outputs.iter().filter_map(|o| o.value.as_ref()));
+        let array = uses(self.unnest.iter().map(|u| &u.array));
+        // The UNNEST array is read once, before the loop: moved unless the loop reads the column too.
+        let mut a = BTreeMap::new();
+        for b in &self.bindings {
+            let used = |u: &Uses| u.get(&b.local).map_or(0, |(m, r)| m + r);
+            a.insert(b.local.clone(), !b.copy && (used(&array) > 1 || used(&filter) + used(&row) > 0));
+        }
         let mut locals: Vec<(&str, bool, bool)> = self.bindings.iter().map(|b| (b.local.as_str(), b.copy, self.unnest.is_some())).collect();
         if let Some(u) = &self.unnest {
             locals.push((u.local.as_str(), u.copy, false));
@@ -100,13 +107,13 @@ impl Plan {
             r.insert(local.to_string(), !copy && (looped || rm + rb > 1));
             let _ = fm;
         }
-        (Reads { clone: w }, Reads { clone: r })
+        (Reads { clone: w }, Reads { clone: r }, Reads { clone: a })
     }
 }
 
 /// The `transform_<name>` function.
 pub(crate) fn transform(plan: &Plan) -> TokenStream {
-    let (where_reads, reads) = plan.reads();
+    let (where_reads, reads, array_reads) = plan.reads();
     let (from, to) = (ident(&plan.from_rust), ident(&plan.to_rust));
     let name = format_ident!("{}", plan.fn_name);
     let err = quote!(::kinesis_tables::sql::RecordError);
@@ -146,7 +153,7 @@ pub(crate) fn transform(plan: &Plan) -> TokenStream {
             ::core::result::Result::Ok(::core::option::Option::Some(#row))
         },
         Some(u) => {
-            let array = expr(&u.array, &reads);
+            let array = expr(&u.array, &array_reads);
             let local = format_ident!("{}", u.local);
             let array = if u.array.nullable { quote!(#array.unwrap_or_default()) } else { array };
             let element = if u.not_null { quote!(let ::core::option::Option::Some(#local) = #local else { continue };) } else { quote!() };
