@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "../templates/specs/orders.yaml",
         "../templates/specs/user_behavior.yaml",
         "../templates/specs/user_behavior_legacy.yaml",
+        "specs/sql_diff.yaml",
     ])?;
     Ok(())
 }

@@ -42,3 +42,5 @@ mod positions;
 mod resharding;
 /// Kill -9 a source process and restart it (was runtime_restart.rs).
 mod restart;
+/// SQL transforms at run time: failing records, in process.
+mod sql_diff;
