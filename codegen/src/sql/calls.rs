@@ -210,21 +210,18 @@ fn conditional_call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], diags:
             Some(TExpr::new(ty, nullable, Node::Coalesce(v)))
         }
         "NULLIF" => {
+            // CASE WHEN a = b THEN NULL ELSE a END: a comparison with NULL is not TRUE, so NULLIF(a, NULL) is a.
             let v = all(s, a, diags)?;
             let [x, y]: [TExpr; 2] = v.try_into().ok()?;
             let Some((x, y, ty)) = pair(x, y) else { return mismatch(s, whole, diags) };
-            Some(TExpr::strict(
-                ty,
-                vec![x, y],
-                quote!(if __a0 == __a1 { ::core::option::Option::None } else { ::core::option::Option::Some(__a0) }),
-                None,
-                true,
-            ))
-            .map(|mut t| {
-                // NULLIF(a, NULL) is a: null only when equal.
-                t.nullable = true;
-                t
-            })
+            let body = if types::is_string(&ty) {
+                quote!((::core::convert::AsRef::<str>::as_ref(__a0) == ::core::convert::AsRef::<str>::as_ref(__a1)))
+            } else {
+                quote!((__a0 == __a1))
+            };
+            let eq = TExpr::strict(SqlType::Boolean, vec![x.clone(), y], body, None, false).borrowing();
+            let null = TExpr::new(ty.clone(), true, Node::Null);
+            Some(TExpr::new(ty, true, Node::Case { whens: vec![(eq, null)], otherwise: Some(Box::new(x)) }))
         }
         "IF" => {
             let c = s.boolean(a[0], diags);
