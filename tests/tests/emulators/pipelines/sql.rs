@@ -324,11 +324,11 @@ mod process {
     /// What the SQL gives, written by hand.
     fn expected(o: &SqOrders) -> Option<SqBig> {
         let customer = o.customer.as_ref()?;
-        if o.amount < Decimal::from(1000) {
-            return None;
-        }
         // Orders are whole amounts: n * 40.
         let whole = o.order_id * 40;
+        if whole < 1000 {
+            return None;
+        }
         let cents = whole * 100;
         let q = i64::from(o.qty);
         let scaled = (whole * 100_000_000 * 2 + q) / (2 * q);
