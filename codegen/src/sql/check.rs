@@ -71,6 +71,7 @@ impl Scope<'_> {
             Expr::SimilarTo { negated, expr, pattern, escape_char } => {
                 super::funcs::like(self, e, expr, pattern, escape_char.as_deref(), *negated, true, diags)
             }
+            Expr::TypedString(t) => self.typed_literal(e, t, diags),
             Expr::Cast { kind, expr, data_type, .. } => super::funcs::cast_expr(self, e, kind, expr, data_type, diags),
             Expr::Case { operand, conditions, else_result, .. } => {
                 super::funcs::case(self, operand.as_deref(), conditions, else_result.as_deref(), diags)
@@ -145,6 +146,38 @@ impl Scope<'_> {
                 None
             }
         }
+    }
+
+    /// `DATE '2024-01-02'`, `TIME '…'`, `TIMESTAMP '…'`: checked at build time with the run-time parser, built once.
+    fn typed_literal(&mut self, whole: &Expr, t: &sqlparser::ast::TypedString, diags: &mut Diags<Span>) -> Option<TExpr> {
+        use kinesis_tables_sql::cast as c;
+        let Value::SingleQuotedString(text) = &t.value.value else { return None };
+        let kind = t.data_type.to_string().to_ascii_uppercase();
+        let sql = quote!(::kinesis_tables::sql);
+        let (ty, ok, rt, parse) = match kind.as_str() {
+            "DATE" => (SqlType::Date, c::str_to_date(text).map(|_| ()), quote!(::kinesis_tables::types::NaiveDate), quote!(str_to_date)),
+            "TIME" => (SqlType::Time(0), c::str_to_time(text).map(|_| ()), quote!(::kinesis_tables::types::NaiveTime), quote!(str_to_time)),
+            k if k.starts_with("TIMESTAMP") && !k.contains("LOCAL") => (
+                SqlType::Timestamp(3),
+                c::str_to_timestamp(text).map(|_| ()),
+                quote!(::kinesis_tables::types::NaiveDateTime),
+                quote!(str_to_timestamp),
+            ),
+            _ => {
+                diags.push(
+                    Diag::error(self.at_expr(whole), format!("`{kind} '…'` literals are not supported"))
+                        .label("not supported")
+                        .help("write DATE, TIME or TIMESTAMP literals, or CAST a string"),
+                );
+                return None;
+            }
+        };
+        if let Err(e) = ok {
+            diags.push(Diag::error(self.at_expr(whole), format!("invalid {kind} literal: {e}")).label("invalid literal"));
+            return None;
+        }
+        let once = super::args::once(rt, quote!(#sql::cast::#parse(#text)));
+        Some(TExpr::strict(ty, Vec::new(), quote!(#once.copied()), Some(self.text(whole)), false))
     }
 
     fn unary(&mut self, whole: &Expr, op: UnaryOperator, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {

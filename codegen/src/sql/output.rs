@@ -32,26 +32,7 @@ pub(crate) fn plan(
     let unnest = match &stmt.unnest {
         None => None,
         Some(u) => {
-            let array = scope.expr(&u.array, diags);
-            let array = array.and_then(|a| match &a.ty {
-                SqlType::Array(el) => {
-                    let local = format!("e_{}", crate::ident::field_name(&u.column.0).trim_start_matches("r#"));
-                    scope.cols.push(Col {
-                        name: u.column.0.clone(),
-                        local: local.clone(),
-                        field: String::new(),
-                        ty: el.ty.clone(),
-                        nullable: el.nullable,
-                    });
-                    scope.unnest_alias = u.alias.clone();
-                    let copy = types::is_copy(&el.ty);
-                    Some((a, local, copy, u.column.0.clone()))
-                }
-                other => {
-                    diags.push(Diag::error(scope.at_expr(&u.array), format!("UNNEST takes an ARRAY, found {other}")).label("not an array"));
-                    None
-                }
-            });
+            let array = unnest(&mut scope, u, diags);
             ok &= array.is_some();
             array
         }
@@ -271,4 +252,18 @@ fn column(scope: &Scope, c: &ColumnIr, item: Item, diags: &mut Diags<Span>) -> O
     let some = c.nullable && !v.nullable;
     let _ = &scope;
     Some((c.ident.clone(), widen_to(v, &c.ty), some))
+}
+
+/// `CROSS JOIN UNNEST(array) AS t(x)`: the array, typed, and its element added to the scope as column `x`.
+fn unnest(scope: &mut Scope, u: &super::parse::Unnest, diags: &mut Diags<Span>) -> Option<(TExpr, String, bool, String)> {
+    let a = scope.expr(&u.array, diags)?;
+    let SqlType::Array(el) = &a.ty else {
+        diags.push(Diag::error(scope.at_expr(&u.array), format!("UNNEST takes an ARRAY, found {}", a.ty)).label("not an array"));
+        return None;
+    };
+    let local = format!("e_{}", crate::ident::field_name(&u.column.0).trim_start_matches("r#"));
+    scope.cols.push(Col { name: u.column.0.clone(), local: local.clone(), field: String::new(), ty: el.ty.clone(), nullable: el.nullable });
+    scope.unnest_alias = u.alias.clone();
+    let copy = types::is_copy(&el.ty);
+    Some((a, local, copy, u.column.0.clone()))
 }

@@ -92,6 +92,14 @@ impl<'a> Scope<'a> {
                 let a = if before.to_ascii_uppercase().ends_with(&op.to_ascii_uppercase()) { before.len() - op.len() } else { a };
                 Some((a, b))
             }
+            Expr::TypedString(t) => {
+                // The span covers the string: the type keyword before it is found here.
+                let (a, b) = own()?;
+                let upper = self.src.text[..a].to_ascii_uppercase();
+                let kw = t.data_type.to_string().to_ascii_uppercase();
+                let before = upper.trim_end();
+                Some((if before.ends_with(&kw) { before.len() - kw.len() } else { a }, b))
+            }
             Expr::Nested(inner) => {
                 let (a, b) = self.range(inner)?;
                 let before = self.src.text[..a].trim_end();

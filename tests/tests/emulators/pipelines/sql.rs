@@ -218,6 +218,15 @@ fn temporal_functions() {
 }
 
 #[test]
+fn typed_literals_and_bytes() {
+    let r = SqIn { day: NaiveDate::from_ymd_opt(2024, 1, 1), at: Some(ts("2024-03-05 12:00:00.000")), s: Some("é".into()), ..row() };
+    let o = one(transform_sq_literals(r));
+    assert_eq!((o.ok, o.ok2, o.s.as_deref()), (Some(true), Some(false), Some("é")));
+    let o = one(transform_sq_literals(SqIn { day: NaiveDate::from_ymd_opt(2023, 12, 31), ..row() }));
+    assert_eq!((o.ok, o.ok2, o.s), (Some(false), None, None));
+}
+
+#[test]
 fn rows_arrays_and_json() {
     let r = SqIn {
         tags: Some(vec![Some("a".into()), None]),
