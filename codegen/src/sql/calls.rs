@@ -4,11 +4,11 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use sqlparser::ast::{CeilFloorKind, DateTimeField, Expr, Spanned};
+use sqlparser::ast::{CeilFloorKind, DateTimeField, Expr};
 
 use super::args::{arity, checked_literal, literal_arg, once, pair};
 use super::expr::{Node, TExpr};
-use super::ops::{logic, retype_null, widen_to};
+use super::ops::{retype_null, widen_to};
 use super::scope::Scope;
 use super::types::{self, Arith};
 use crate::diag::{Diag, Diags};
@@ -434,15 +434,4 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
             None
         }
     }
-}
-
-/// `a AND b` helper for callers that build conditions.
-#[allow(dead_code)]
-pub(crate) fn and(l: TExpr, r: TExpr) -> TExpr {
-    logic(true, l, r)
-}
-
-#[allow(dead_code)]
-fn span_of(s: &Scope, e: &Expr) -> Span {
-    s.src.sp(e.span())
 }

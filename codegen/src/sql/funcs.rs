@@ -105,6 +105,14 @@ pub(crate) fn cast_expr(s: &mut Scope, whole: &Expr, kind: &CastKind, e: &Expr, 
     let try_ = matches!(kind, CastKind::TryCast | CastKind::SafeCast);
     let from = v.ty.clone();
     let text = s.text(whole);
+    if let Some(body) = ltz_cast(s, &from, &to) {
+        let t = if try_ {
+            TExpr::strict(to, vec![v], quote!((#body).ok()), None, true)
+        } else {
+            TExpr::strict(to, vec![v], body, Some(text), false)
+        };
+        return Some(t);
+    }
     let r = super::cast::cast(v, &to, try_, text);
     if r.is_none() {
         diags.push(
@@ -344,4 +352,24 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, f: &Function, diags: &mut Diags<
 /// `SUBSTRING`, `TRIM`, `EXTRACT`, `FLOOR`/`CEIL`, `POSITION` (parsed as special forms).
 pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
     super::calls::special(s, e, diags)
+}
+
+/// A cast to or from TIMESTAMP_LTZ, read in the pipeline's `table.local-time-zone`: the body over `__a0`, as `Result<T, SqlError>`.
+fn ltz_cast(s: &Scope, from: &SqlType, to: &SqlType) -> Option<TokenStream> {
+    use SqlType as T;
+    let sql = sql();
+    let z = super::temporal::zone(s);
+    let t = quote!(#sql::temporal);
+    Some(match (from, to) {
+        (T::TimestampLtz(_), T::Timestamp(_)) => quote!(#z.map(|z| #t::ltz_to_timestamp(&__a0, z))),
+        (T::TimestampLtz(_), T::Date) => quote!(#z.map(|z| #t::ltz_to_date(&__a0, z))),
+        (T::TimestampLtz(p), T::String) => {
+            let p = u32::from(*p);
+            quote!(#z.map(|z| #t::ltz_to_str(&__a0, z, #p)))
+        }
+        (T::Timestamp(_), T::TimestampLtz(_)) => quote!(#z.and_then(|z| #t::timestamp_to_ltz(&__a0, z))),
+        (T::Date, T::TimestampLtz(_)) => quote!(#z.and_then(|z| #t::timestamp_to_ltz(&#sql::cast::date_to_timestamp(__a0), z))),
+        (f, T::TimestampLtz(_)) if types::is_string(f) => quote!(#z.and_then(|z| #t::str_to_ltz(&__a0, z))),
+        _ => return None,
+    })
 }

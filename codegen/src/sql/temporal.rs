@@ -40,7 +40,7 @@ fn unit(name: &str, at: Span, diags: &mut Diags<Span>) -> Option<(TimeUnit, Toke
 }
 
 /// The pipeline's zone, as `Result<&LocalTimeZone, SqlError>`.
-fn zone(s: &Scope) -> TokenStream {
+pub(crate) fn zone(s: &Scope) -> TokenStream {
     let sql = sql();
     let tz = &s.time_zone;
     once(quote!(#sql::temporal::LocalTimeZone), quote!(#sql::temporal::LocalTimeZone::parse(#tz)))

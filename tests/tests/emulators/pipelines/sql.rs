@@ -215,6 +215,8 @@ fn temporal_functions() {
     let ltz: DateTime<Utc> = "2024-03-05T20:30:00Z".parse().unwrap();
     let o = one(transform_sq_zone(SqIn { ltz: Some(ltz), ..row() }));
     assert_eq!((o.n, o.s.as_deref()), (Some(4), Some("04:30")));
+    assert_eq!(o.ts, Some(ts("2024-03-06 04:30:00.000")), "CAST(TIMESTAMP_LTZ AS TIMESTAMP) in the local time zone");
+    assert_eq!(o.s2.as_deref(), Some("2024-03-06 04:30:00.000"));
 }
 
 #[test]
