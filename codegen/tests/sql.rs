@@ -124,3 +124,43 @@ fn generated_code_for_sql_queries() {
     let pipelines = &code[code.find("pub mod pipelines").unwrap()..];
     insta::assert_snapshot!(pipelines);
 }
+
+#[test]
+fn star_expands_every_source_column_metadata_included_and_matches_non_virtual_sink_columns() {
+    let kinesis = |name: &str| {
+        format!(
+            "    with:\n      connector: kinesis\n      stream.arn: arn:aws:kinesis:us-east-1:000000000000:stream/{name}\n      aws.region: us-east-1\n      format: json\n"
+        )
+    };
+    let src = format!(
+        "tables:
+  src:
+    columns:
+      a: BIGINT NOT NULL
+      b: STRING
+      shard: VARCHAR(128) NOT NULL METADATA FROM 'shard-id' VIRTUAL
+{}  dst:
+    columns:
+      a: BIGINT NOT NULL
+      b: STRING
+      from_shard: STRING NOT NULL
+      seq: VARCHAR(128) NOT NULL METADATA FROM 'sequence-number' VIRTUAL
+{}  narrow:
+    columns:
+      a: BIGINT NOT NULL
+      b: STRING
+{}pipelines:
+  all:
+    sql: INSERT INTO dst SELECT * FROM src
+  too_many:
+    sql: INSERT INTO narrow SELECT * FROM src
+",
+        kinesis("src"),
+        kinesis("dst"),
+        kinesis("narrow")
+    );
+    let checked = check_source("x.yaml", &src);
+    let rendered = checked.render(false);
+    assert_eq!(checked.error_count(), 1, "{rendered}");
+    assert!(rendered.contains("the SELECT gives 3 column(s) but `narrow` takes 2"), "{rendered}");
+}
