@@ -392,11 +392,10 @@ fn number(s: &str, span: Span, diags: &mut Diags<Span>) -> Option<TExpr> {
         return None;
     }
     let ty = SqlType::Decimal { precision: p.max(1) as u8, scale: sc as u8 };
-    let (pp, ss) = (p.max(1) as u32, sc as i32);
-    let body = quote!({
-        static V: ::std::sync::LazyLock<::core::result::Result<::kinesis_tables::types::Decimal, ::kinesis_tables::sql::SqlError>> =
-            ::std::sync::LazyLock::new(|| ::kinesis_tables::sql::decimal::from_str(#s, #pp, #ss));
-        V.clone()
-    });
-    Some(TExpr::strict(ty, Vec::new(), body, Some(s.to_string()), false))
+    // Checked here with the run-time parser; built once, at run time, into a static.
+    if let Err(e) = kinesis_tables_sql::decimal::from_str(s, p.max(1) as u32, sc as i32) {
+        diags.push(Diag::error(span, format!("`{s}` is not a DECIMAL literal: {e}")).label("bad number"));
+        return None;
+    }
+    Some(TExpr::new(ty, false, Node::Dec(s.to_string())))
 }

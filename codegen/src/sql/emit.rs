@@ -201,6 +201,7 @@ fn expr(e: &TExpr, reads: &Reads) -> TokenStream {
         Node::Lit(t) => t.clone(),
         Node::Int(v) => int_literal(*v, &e.ty, false),
         Node::Str(s) => quote!(::std::string::String::from(#s)),
+        Node::Dec(s) => dec_literal(s, &e.ty, false),
         Node::Null => {
             let t = super::types::rust(&e.ty);
             quote!(::core::option::Option::<#t>::None)
@@ -289,6 +290,7 @@ fn borrowed(e: &TExpr, reads: &Reads) -> TokenStream {
         }
         Node::Int(v) => int_literal(*v, &e.ty, true),
         Node::Str(s) => quote!(#s),
+        Node::Dec(s) => dec_literal(s, &e.ty, true),
         _ => {
             let v = expr(e, reads);
             quote!(&#v)
@@ -330,5 +332,21 @@ fn logic3(and: bool, a: &TExpr, b: &TExpr, reads: &Reads) -> TokenStream {
         (#some(#win), _) | (_, #some(#win)) => #some(#win),
         (#some(#lose), #some(#lose)) => #some(#lose),
         _ => ::core::option::Option::None,
+    })
+}
+
+/// A DECIMAL literal, parsed once into a static (`by_ref`: borrowed from it). The
+/// compiler checked the text with the same parser, so the error branch is not taken.
+fn dec_literal(text: &str, ty: &crate::ir::SqlType, by_ref: bool) -> TokenStream {
+    let (p, s) = match ty {
+        crate::ir::SqlType::Decimal { precision, scale } => (u32::from(*precision), i32::from(*scale)),
+        _ => (38, 0),
+    };
+    let sql = quote!(::kinesis_tables::sql);
+    let get = if by_ref { quote!(V.as_ref()) } else { quote!(V.as_ref().map(::core::clone::Clone::clone)) };
+    quote!({
+        static V: ::std::sync::LazyLock<::core::result::Result<::kinesis_tables::types::Decimal, #sql::SqlError>> =
+            ::std::sync::LazyLock::new(|| #sql::decimal::from_str(#text, #p, #s));
+        #get.map_err(|e| #sql::RecordError::new(#text, ::core::clone::Clone::clone(e)))?
     })
 }

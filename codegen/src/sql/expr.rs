@@ -25,6 +25,8 @@ pub(crate) enum Node {
     Int(i64),
     /// A string literal: a `&'static str` where borrowed, a `String` where owned.
     Str(String),
+    /// A DECIMAL literal (its text), of the node's DECIMAL type, held in a static.
+    Dec(String),
     /// `NULL` (of the node's type).
     Null,
     /// Null in, null out: the arguments are bound to `__a0`, `__a1`, … (their
@@ -78,14 +80,14 @@ impl TExpr {
 
     /// Whether this is a literal or a column known not to be null (`IS NULL` on it is a constant).
     pub(crate) fn is_plain(&self) -> bool {
-        !self.nullable && matches!(self.node, Node::Column(_) | Node::Lit(_) | Node::Int(_) | Node::Str(_))
+        !self.nullable && matches!(self.node, Node::Column(_) | Node::Lit(_) | Node::Int(_) | Node::Str(_) | Node::Dec(_))
     }
 
     /// Visits every column this expression reads, saying whether the read only borrows it.
     pub(crate) fn columns(&self, f: &mut impl FnMut(&str, bool)) {
         match &self.node {
             Node::Column(c) => f(c, false),
-            Node::Lit(_) | Node::Null | Node::Int(_) | Node::Str(_) => {}
+            Node::Lit(_) | Node::Null | Node::Int(_) | Node::Str(_) | Node::Dec(_) => {}
             Node::Strict { args, by_ref: true, .. } => {
                 for a in args {
                     match &a.node {

@@ -229,6 +229,15 @@ fn typed_literals_and_bytes() {
 }
 
 #[test]
+fn decimal_literals() {
+    let o = one(transform_sq_dec_literals(SqIn { dec: Some(dec("12.34")), d: Some(2.0), ..row() }));
+    // DECIMAL(10, 2) + DECIMAL(4, 3) is DECIMAL(12, 3); DOUBLE * DECIMAL is a DOUBLE.
+    assert_eq!((o.ok, o.m, o.x), (Some(true), Some(dec("12.345")), Some(3.0)));
+    let o = one(transform_sq_dec_literals(row()));
+    assert_eq!((o.ok, o.m, o.x), (None, None, None));
+}
+
+#[test]
 fn rows_arrays_and_json() {
     let r = SqIn {
         tags: Some(vec![Some("a".into()), None]),
