@@ -77,7 +77,7 @@ impl<'a> Scope<'a> {
                 let open = upper.trim_end().strip_suffix('(')?.trim_end().len();
                 let kw = upper[..open].rfind("CAST")?;
                 let kw = if upper[..kw].ends_with("TRY_") { kw - 4 } else { kw };
-                let close = self.src.text[b..].find(')').map_or(b, |i| b + i + 1);
+                let close = self.closing_paren(kw).unwrap_or(b).max(b);
                 Some((kw, close))
             }
             Expr::BinaryOp { left, right, .. } => {
