@@ -164,3 +164,26 @@ fn star_expands_every_source_column_metadata_included_and_matches_non_virtual_si
     assert_eq!(checked.error_count(), 1, "{rendered}");
     assert!(rendered.contains("the SELECT gives 3 column(s) but `narrow` takes 2"), "{rendered}");
 }
+
+#[test]
+fn no_statement_near_a_valid_one_panics_the_compiler() {
+    let sql = "INSERT INTO out SELECT order_id, COALESCE(UPPER(customer), 'x'), CAST(amount * 2 AS BIGINT) FROM orders \
+               CROSS JOIN UNNEST(tags) AS t (tag) WHERE tag LIKE 'a%' AND qty BETWEEN 1 AND 3 OR customer IN ('a', 'b')";
+    let chars: Vec<char> = sql.chars().collect();
+    for i in 0..chars.len() {
+        // Each character deleted, and each replaced by a quote, a parenthesis, a comma and a two-byte letter.
+        for edit in [None, Some('\''), Some('('), Some(','), Some('é')] {
+            let mut c = chars.clone();
+            match edit {
+                None => {
+                    c.remove(i);
+                }
+                Some(x) => c[i] = x,
+            }
+            let text: String = c.into_iter().collect();
+            let src = format!("{TABLES}pipelines:\n  p:\n    sql: \"{}\"\n", text.replace('\\', "\\\\").replace('"', "\\\""));
+            let checked = check_source("x.yaml", &src);
+            let _ = checked.render(false);
+        }
+    }
+}
