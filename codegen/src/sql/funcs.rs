@@ -196,18 +196,6 @@ pub(crate) fn like(
     diags: &mut Diags<Span>,
 ) -> Option<TExpr> {
     let v = s.string(e, diags);
-    let Expr::Value(p) = pattern else {
-        diags.push(
-            Diag::error(s.at_expr(pattern), "the pattern must be a string literal")
-                .label("not a literal")
-                .help("patterns are compiled once, at build time"),
-        );
-        return None;
-    };
-    let sqlparser::ast::Value::SingleQuotedString(pat) = &p.value else {
-        diags.push(Diag::error(s.at_expr(pattern), "the pattern must be a string literal").label("not a string"));
-        return None;
-    };
     let esc = match escape {
         None => None,
         Some(Expr::Value(v)) if matches!(&v.value, sqlparser::ast::Value::SingleQuotedString(c) if c.chars().count() == 1) => {
@@ -221,24 +209,41 @@ pub(crate) fn like(
             return None;
         }
     };
-    if let Err(why) = super::regex::check_like(pat, esc, similar) {
-        diags.push(Diag::error(s.at_expr(pattern), format!("the pattern cannot be compiled: {why}")).label("bad pattern"));
-        return None;
-    }
-    let v = v?;
     let sql = sql();
     let text = s.text(whole);
     let ty = if similar { quote!(#sql::pattern::Similar) } else { quote!(#sql::pattern::Like) };
-    let esc = match esc {
+    let esc_code = match esc {
         Some(c) => quote!(::core::option::Option::Some(#c)),
         None => quote!(#sql::pattern::DEFAULT_ESCAPE),
     };
-    let m = quote!({
-        static P: ::std::sync::LazyLock<::core::result::Result<#ty, #sql::SqlError>> = ::std::sync::LazyLock::new(|| #ty::new(#pat, #esc));
-        P.as_ref().map_err(::core::clone::Clone::clone).map(|p| p.matches(&__a0))
-    });
+    let literal = match pattern {
+        Expr::Value(p) => match &p.value {
+            sqlparser::ast::Value::SingleQuotedString(pat) => Some(pat),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (args, m) = match literal {
+        // A literal pattern: checked here, compiled once.
+        Some(pat) => {
+            if let Err(why) = super::regex::check_like(pat, esc, similar) {
+                diags.push(Diag::error(s.at_expr(pattern), format!("the pattern cannot be compiled: {why}")).label("bad pattern"));
+                return None;
+            }
+            let m = quote!({
+                static P: ::std::sync::LazyLock<::core::result::Result<#ty, #sql::SqlError>> = ::std::sync::LazyLock::new(|| #ty::new(#pat, #esc_code));
+                P.as_ref().map_err(::core::clone::Clone::clone).map(|p| p.matches(&__a0))
+            });
+            (vec![v?], m)
+        }
+        // A pattern from the record: compiled per record; a bad one fails the record.
+        None => {
+            let p = s.string(pattern, diags);
+            (vec![v?, p?], quote!(#ty::new(&__a1, #esc_code).map(|p| p.matches(&__a0))))
+        }
+    };
     let body = if negated { quote!(#m.map(|b| !b)) } else { m };
-    Some(TExpr::strict(SqlType::Boolean, vec![v], body, Some(text), false))
+    Some(TExpr::strict(SqlType::Boolean, args, body, Some(text), false))
 }
 
 /// `a.b` on a ROW value.

@@ -184,6 +184,19 @@ fn cast_fails_the_record_and_try_cast_gives_null() {
 }
 
 #[test]
+fn like_with_a_pattern_from_the_record() {
+    let o = one(transform_sq_like_column(SqIn { s: Some("abc".into()), s2: Some("a_c".into()), ..row() }));
+    assert_eq!((o.ok, o.ok2), (Some(true), Some(false)));
+    let o = one(transform_sq_like_column(SqIn { s: Some("abc".into()), ..row() }));
+    assert_eq!((o.ok, o.ok2), (None, None), "a NULL pattern gives NULL");
+    fails(
+        transform_sq_like_column(SqIn { s: Some("a".into()), s2: Some("a\\".into()), ..row() }),
+        "s LIKE s2",
+        SqlErrorKind::InvalidPattern,
+    );
+}
+
+#[test]
 fn numeric_functions() {
     let o = one(transform_sq_numeric(SqIn { b: Some(-7), d: Some(2.45), i: Some(-3), dec: Some(dec("12.35")), ..row() }));
     assert_eq!(o.n, Some(7));
