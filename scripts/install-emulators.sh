@@ -7,6 +7,7 @@
 #   kinesis-mock  npm kinesis-local@0.6.2 -> .emulators/npm/node_modules/kinesis-local/main.js
 #   ferrokinesis  crates.io 0.7.0          -> .emulators/ferrokinesis/bin/ferrokinesis-loopback
 #   dynalite      npm dynalite@4.0.0       -> .emulators/npm-dynalite/node_modules/dynalite/cli.js (DynamoDB)
+#   duckdb        PyPI duckdb==2.0.0       -> .emulators/python-duckdb (the SQL differential test's oracle)
 #
 # The tests look there by default; KT_KINESIS_MOCK_DIR (the folder holding
 # main.js) and KT_FERROKINESIS_BIN (the binary) point them elsewhere.
@@ -89,6 +90,20 @@ else
   echo "fastavro: installing $FASTAVRO_VERSION into $fastavro_dir"
   rm -rf "$fastavro_dir"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$fastavro_dir" "fastavro==$FASTAVRO_VERSION"
+fi
+
+# --- DuckDB for Python (PyPI), the SQL differential test's oracle -----------
+# tests/tests/emulators/sql_diff evaluates generated expressions with
+# DuckDB (scripts/sql_diff.py); KT_PYTHON_DUCKDB points it here.
+DUCKDB_VERSION=2.0.0
+duckdb_dir="$dest/python-duckdb"
+if PYTHONPATH="$duckdb_dir" python3 -c "import duckdb; assert duckdb.__version__ == '$DUCKDB_VERSION'" 2>/dev/null; then
+  echo "duckdb: $DUCKDB_VERSION already installed in $duckdb_dir"
+else
+  command -v python3 >/dev/null || { echo "install-emulators: python3 not found (the SQL differential test needs it)" >&2; exit 1; }
+  echo "duckdb: installing $DUCKDB_VERSION into $duckdb_dir"
+  rm -rf "$duckdb_dir"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$duckdb_dir" "duckdb==$DUCKDB_VERSION"
 fi
 
 # --- dynalite (npm), DynamoDB for the lease table tests ----------------------

@@ -9,4 +9,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-emulators.sh
 export KT_PYTHON_AGG="${KT_PYTHON_AGG:-$PWD/.emulators/python-aws-kinesis-agg}"
 export KT_PYTHON_FASTAVRO="${KT_PYTHON_FASTAVRO:-$PWD/.emulators/python-fastavro}"
+export KT_PYTHON_DUCKDB="${KT_PYTHON_DUCKDB:-$PWD/.emulators/python-duckdb}"
 exec cargo test --workspace --locked "$@"

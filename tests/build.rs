@@ -5,9 +5,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "specs/avro.yaml",
         "specs/bench.yaml",
         "specs/lease.yaml",
+        "specs/sql.yaml",
         "../templates/specs/orders.yaml",
         "../templates/specs/user_behavior.yaml",
         "../templates/specs/user_behavior_legacy.yaml",
+        "specs/sql_diff.yaml",
     ])?;
     Ok(())
 }

@@ -47,7 +47,7 @@ pub fn check_source(path: &str, source: &str) -> Checked {
             let inputs = crate::parse::spec::tables(&doc, &mut diags);
             tables = crate::check::tables(&inputs, &mut diags);
             let pipeline_inputs = crate::parse::spec::pipelines(&doc, &mut diags);
-            pipelines = crate::check::pipelines::check_all(&pipeline_inputs, &inputs, &tables, &mut diags);
+            pipelines = crate::check::pipelines::check_all(&pipeline_inputs, &inputs, &tables, source, &mut diags);
             crate::check::distinct_type_names(&inputs, &mut diags);
         }
     }

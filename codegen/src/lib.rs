@@ -32,6 +32,7 @@ pub mod reference;
 mod render;
 pub mod schema;
 mod span;
+mod sql;
 
 #[doc(hidden)]
 pub mod derive;

@@ -11,19 +11,28 @@ pub(crate) fn check_all(
     inputs: &[PipelineInput],
     declared: &[TableInput<Span>],
     tables: &[TableIr],
+    file: &str,
     diags: &mut Diags<Span>,
 ) -> Vec<PipelineIr> {
     let declared: Vec<(&str, Span)> = declared.iter().map(|t| (t.name.as_str(), t.name_span)).collect();
-    inputs.iter().filter_map(|p| check(p, tables, &declared, diags)).collect()
+    inputs.iter().filter_map(|p| check(p, tables, &declared, file, diags)).collect()
 }
 
 /// Checks one pipeline against the spec's tables: `tables` are those that
 /// passed their checks, `declared` every table the spec names (with where),
 /// so that a pipeline of a table with errors says so rather than that there
 /// is no such table.
-fn check(p: &PipelineInput, tables: &[TableIr], declared: &[(&str, Span)], diags: &mut Diags<Span>) -> Option<PipelineIr> {
+fn check(p: &PipelineInput, tables: &[TableIr], declared: &[(&str, Span)], file: &str, diags: &mut Diags<Span>) -> Option<PipelineIr> {
     let mut ok = binary_name(p, diags);
     let cx = Tables { tables, declared };
+    // A SQL pipeline's tables are the statement's.
+    let sql = p.sql.as_ref().map(|_| crate::sql::parse(p, file, diags));
+    let sides = match &sql {
+        Some(Some(s)) => PipelineInput { from: Some(s.from.clone()), to: Some(s.to.clone()), ..p.clone() },
+        Some(None) => return None,
+        None => p.clone(),
+    };
+    let p = &sides;
     let from = cx.find(p, "from", &p.from, diags);
     let to = cx.find(p, "to", &p.to, diags);
     let checkpoints = match super::checkpoints::check(p, from, diags) {
@@ -33,9 +42,10 @@ fn check(p: &PipelineInput, tables: &[TableIr], declared: &[(&str, Span)], diags
     };
     let (Some(from), Some(to)) = (from, to) else { return None };
     ok &= directions(p, from, to, diags);
-    let mapping = match &p.transform {
-        Some((path, span)) => transform(path, *span, diags)?,
-        None => {
+    let mapping = match (&p.transform, &sql) {
+        (_, Some(Some(s))) => crate::sql::compile(p, &s.parsed, from, to, diags)?,
+        (Some((path, span)), _) => transform(path, *span, diags)?,
+        (None, _) => {
             let (mapping, mapped) = by_name(p, from, to, diags);
             ok &= mapped;
             mapping

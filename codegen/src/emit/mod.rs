@@ -13,7 +13,7 @@ mod json;
 mod pipelines;
 mod raw;
 mod record;
-mod types;
+pub(crate) mod types;
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;

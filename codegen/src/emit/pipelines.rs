@@ -27,6 +27,10 @@ pub(crate) fn emit(pipelines: &[PipelineIr]) -> TokenStream {
                     quote!(::core::compile_error!(#msg))
                 }
             },
+            Mapping::Sql(s) => {
+                let f = format_ident!("{}", s.function);
+                quote!(#f)
+            }
             Mapping::ByName(fields) => {
                 let inits = fields.iter().map(|f| {
                     let sink = ident(&f.sink);
@@ -51,9 +55,15 @@ pub(crate) fn emit(pipelines: &[PipelineIr]) -> TokenStream {
         let transform = match &p.mapping {
             Mapping::Transform(_) => quote!(::kinesis_tables::pipeline::transform::<#from, #to, _>(#body)),
             Mapping::ByName(_) => quote!(|record: #from| #body),
+            Mapping::Sql(_) => quote!(::kinesis_tables::pipeline::fallible(#body)),
+        };
+        let sql_fn = match &p.mapping {
+            Mapping::Sql(s) => s.code.clone(),
+            _ => TokenStream::new(),
         };
         let store = checkpoint_store(p);
         quote! {
+            #sql_fn
             #[doc = #doc]
             pub async fn #fn_name(
                 options: &::kinesis_tables::pipeline::PipelineOptions,

@@ -126,6 +126,19 @@ pub enum Mapping {
     Transform(String),
     /// Sink fields from source fields of the same name.
     ByName(Vec<FieldMap>),
+    /// A compiled SQL statement.
+    Sql(SqlTransform),
+}
+
+#[derive(Debug, Clone)]
+/// A pipeline's SQL compiled to a Rust function.
+pub struct SqlTransform {
+    /// The function's name (`transform_<pipeline>`).
+    pub function: String,
+    /// It returns a `Vec` (`CROSS JOIN UNNEST`) rather than an `Option`.
+    pub unnest: bool,
+    /// The function's code.
+    pub code: proc_macro2::TokenStream,
 }
 
 #[derive(Debug, Clone)]

@@ -188,7 +188,7 @@ fn options(t: &mut TableInput<Span>, v: &Located<Tree>, diags: &mut Diags<Span>)
     }
 }
 
-const PIPELINE_KEYS: &[&str] = &["from", "to", "transform", "checkpoints"];
+const PIPELINE_KEYS: &[&str] = &["from", "to", "transform", "sql", "table.local-time-zone", "checkpoints"];
 
 /// Reads the `pipelines:` section of a spec document.
 pub fn pipelines(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<PipelineInput> {
@@ -220,8 +220,16 @@ pub fn pipelines(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<PipelineIn
                 );
                 continue;
             };
-            let mut p =
-                PipelineInput { name: name.value.clone(), name_span: name.span, from: None, to: None, transform: None, checkpoints: None };
+            let mut p = PipelineInput {
+                name: name.value.clone(),
+                name_span: name.span,
+                from: None,
+                to: None,
+                transform: None,
+                sql: None,
+                local_time_zone: None,
+                checkpoints: None,
+            };
             for (fk, fv) in fields {
                 if fk.value == "checkpoints" {
                     p.checkpoints = Some((fk.span, checkpoints(fv, diags)));
@@ -235,6 +243,8 @@ pub fn pipelines(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<PipelineIn
                     "from" => &mut p.from,
                     "to" => &mut p.to,
                     "transform" => &mut p.transform,
+                    "sql" => &mut p.sql,
+                    "table.local-time-zone" => &mut p.local_time_zone,
                     _ => {
                         unknown(fk, PIPELINE_KEYS, "pipeline", diags);
                         continue;

@@ -65,13 +65,15 @@ pub fn spec_schema() -> Value {
             },
             "pipeline": {
                 "type": "object",
-                "required": ["from", "to"],
+                "anyOf": [{"required": ["from", "to"]}, {"required": ["sql"]}],
                 "additionalProperties": false,
                 "properties": {
                     "from": {"description": "The source table.", "type": ["string", "number", "boolean"]},
                     "to": {"description": "The sink table.", "type": ["string", "number", "boolean"]},
                     "transform": {"description": "A Rust function path, `crate::transforms::…`.", "type": ["string", "number", "boolean"]},
-                    "checkpoints": checkpoints_schema()
+                    "checkpoints": checkpoints_schema(),
+                    "sql": {"description": "`INSERT INTO sink SELECT … FROM source [WHERE …]` in Flink SQL, compiled to Rust at build time; names the tables.", "type": "string"},
+                    "table.local-time-zone": {"description": "The zone TIMESTAMP_LTZ values are read in by SQL functions (Flink's option): `UTC` (default) or a fixed offset such as `+08:00`.", "type": "string"}
                 }
             },
             "with": with_schema(),

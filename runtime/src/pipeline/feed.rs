@@ -83,6 +83,8 @@ pub(super) struct Feeding<'a, O> {
     /// within the shutdown timeout from then.
     pub(super) signalled_at: &'a mut Option<tokio::time::Instant>,
     pub(super) refused_skipped: &'a mut u64,
+    /// Source records the transform failed, skipped under `--on-data-loss continue`.
+    pub(super) failed_skipped: &'a mut u64,
     pub(super) pending: &'a mut VecDeque<(u64, Option<Ack>)>,
 }
 
@@ -109,7 +111,10 @@ impl<O> Feeding<'_, O> {
             metrics.batch(records.len());
             let mut out = Vec::with_capacity(records.len());
             for (i, record) in records.into_iter().enumerate() {
-                out.extend(transform.apply(record).into_iter().map(|o| (i, o)));
+                match transform.apply(record) {
+                    Ok(made) => out.extend(made.into_iter().map(|o| (i, o))),
+                    Err(e) => self.failed(e, i, batch)?,
+                }
             }
             outs.push(out.into_iter());
         }
@@ -163,6 +168,21 @@ impl<O> Feeding<'_, O> {
             refused(e, i, batch, self.options, self.name, self.refused_skipped)?;
         }
         Ok(true)
+    }
+
+    /// The transform failed source record `i` of `batch`: the run fails
+    /// naming where it came from, or (`--on-data-loss continue`) the record
+    /// is skipped and counted.
+    fn failed<S>(&mut self, e: super::TransformError, i: usize, batch: &Pulled<S>) -> Result<(), PipelineError> {
+        let origin = batch.origin_text(i);
+        match self.options.on_data_loss {
+            OnDataLoss::Fail => Err(PipelineError::TransformFailed { origin, reason: e.0 }),
+            OnDataLoss::Continue => {
+                *self.failed_skipped += 1;
+                tracing::error!(pipeline = self.name, "skipping the record at {origin}: the transform failed: {e}");
+                Ok(())
+            }
+        }
     }
 
     /// Every record of `batch` was accepted: it is acknowledged once the sink

@@ -89,6 +89,11 @@ impl Metrics {
         metrics::gauge!("kinesis_tables_checkpoint_age_seconds", l.clone()).set(self.last_commit_at.elapsed().as_secs_f64());
     }
 
+    /// Source records the transform failed, skipped under `--on-data-loss continue`.
+    pub(super) fn transform_failed(&self, skipped: u64) {
+        metrics::counter!("kinesis_tables_data_loss_total", Self::with(&self.labels, "kind", "transform_failed")).absolute(skipped);
+    }
+
     fn with(l: &[metrics::Label], k: &'static str, v: &str) -> Vec<metrics::Label> {
         let mut v2 = l.to_vec();
         v2.push(metrics::Label::new(k, v.to_owned()));

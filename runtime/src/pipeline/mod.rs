@@ -113,6 +113,13 @@ pub enum PipelineError {
         origin: String,
         reason: String,
     },
+    /// The transform failed a record (with `--on-data-loss fail`): `origin`
+    /// names the source record, `reason` the failure (for SQL, the
+    /// expression and the value).
+    TransformFailed {
+        origin: String,
+        reason: String,
+    },
     /// The drain after a stop did not finish within `--shutdown-timeout`:
     /// what was acknowledged was committed, `unwritten` records were not written.
     ShutdownTimeout {
@@ -133,6 +140,10 @@ impl std::fmt::Display for PipelineError {
             PipelineError::Refused { origin, reason } => write!(
                 f,
                 "the sink refused a record made from {origin}: {reason} (`--on-data-loss continue` skips and counts such records)"
+            ),
+            PipelineError::TransformFailed { origin, reason } => write!(
+                f,
+                "the transform failed on the record at {origin}: {reason} (`--on-data-loss continue` skips and counts such records)"
             ),
             PipelineError::ShutdownTimeout { timeout, unwritten } => write!(
                 f,
@@ -174,6 +185,9 @@ impl From<SinkError> for PipelineError {
 pub struct PipelineReport {
     pub records_in: u64,
     pub records_out: u64,
+    /// Source records skipped under `--on-data-loss continue`: failed by the
+    /// transform, or whose output the sink refused.
+    pub records_skipped: u64,
     /// How long the run worked: its wall time, less the `--stop-when-idle`
     /// wait that ended it.
     pub seconds: f64,
@@ -187,15 +201,18 @@ const MAX_PENDING_BATCHES: usize = 64;
 const GATHER: usize = 8;
 
 /// A pipeline's transform: a function from a source record to any number of
-/// sink records (`Option<D>`, `Vec<D>`, any `IntoIterator<Item = D>`).
+/// sink records (`Option<D>`, `Vec<D>`, any `IntoIterator<Item = D>`). A
+/// transform made with [`fallible`] may also fail a record.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a transform from `{S}` to `{D}`",
     label = "the pipeline's transform has the wrong signature",
-    note = "a transform is `fn({S}) -> T` where `T` is `Option<{D}>`, `Vec<{D}>` or another `IntoIterator<Item = {D}>`"
+    note = "a transform is `fn({S}) -> T` where `T` is `Option<{D}>`, `Vec<{D}>` or another `IntoIterator<Item = {D}>`; \
+            one that can fail a record is `pipeline::fallible(f)` with `fn({S}) -> Result<T, E>`"
 )]
 pub trait Transform<S, D> {
     type Out: IntoIterator<Item = D>;
-    fn apply(&mut self, record: S) -> Self::Out;
+    /// The sink records made from `record`, or why the record failed.
+    fn apply(&mut self, record: S) -> Result<Self::Out, TransformError>;
 }
 
 impl<S, D, I, F> Transform<S, D> for F
@@ -204,8 +221,54 @@ where
     F: FnMut(S) -> I,
 {
     type Out = I;
-    fn apply(&mut self, record: S) -> I {
-        self(record)
+    #[inline]
+    fn apply(&mut self, record: S) -> Result<I, TransformError> {
+        Ok(self(record))
+    }
+}
+
+/// Why a transform failed a record (for a SQL transform: the expression's
+/// text and the value, e.g. ``cannot cast 'abc' to INT: not an integer in
+/// `CAST(amount AS INT)` ``). The run names the record's shard and sequence
+/// number around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransformError(pub String);
+
+impl std::fmt::Display for TransformError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A transform that can fail a record: `f` returns `Err` for a record it
+/// cannot transform (a bad `CAST`, a division by zero, an overflow). The run
+/// then stops with an error naming the record's shard, sequence number
+/// (and sub-sequence number) and `f`'s error, or with
+/// `--on-data-loss continue` skips the record and counts it
+/// (`kinesis_tables_data_loss_total{kind="transform_failed"}` and the final
+/// report).
+pub fn fallible<S, D, I, E, F>(f: F) -> impl Transform<S, D>
+where
+    I: IntoIterator<Item = D>,
+    E: std::fmt::Display,
+    F: FnMut(S) -> Result<I, E>,
+{
+    Fallible(f)
+}
+
+/// The transform [`fallible`] makes.
+struct Fallible<F>(F);
+
+impl<S, D, I, E, F> Transform<S, D> for Fallible<F>
+where
+    I: IntoIterator<Item = D>,
+    E: std::fmt::Display,
+    F: FnMut(S) -> Result<I, E>,
+{
+    type Out = I;
+    #[inline]
+    fn apply(&mut self, record: S) -> Result<I, TransformError> {
+        (self.0)(record).map_err(|e| TransformError(e.to_string()))
     }
 }
 
@@ -224,9 +287,11 @@ impl PipelineReport {
 
     /// The one line that reports a finished run, as [`main`] prints it:
     /// `NAME: IN in, OUT out in SECONDS s (RATE records/s), stopped by WHY`.
+    /// With records skipped: `…, SKIPPED skipped, stopped by WHY`.
     pub fn summary(&self, name: &str) -> String {
+        let skipped = if self.records_skipped > 0 { format!(", {} skipped", self.records_skipped) } else { String::new() };
         format!(
-            "{name}: {} in, {} out in {:.2} s ({:.0} records/s), stopped by {}",
+            "{name}: {} in, {} out in {:.2} s ({:.0} records/s){skipped}, stopped by {}",
             self.records_in,
             self.records_out,
             self.seconds,
@@ -294,6 +359,7 @@ where
     let mut last_record = Instant::now();
     let mut records_in = 0u64;
     let mut refused_skipped = 0u64;
+    let mut failed_skipped = 0u64;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut progress = options.progress_every.map(|every| Progress::new(every, options.log_format, started));
     // Shards whose batches came in earlier groups (see `feed`).
@@ -318,6 +384,7 @@ where
                     stop: &mut stop,
                     signalled_at: &mut signalled_at,
                     refused_skipped: &mut refused_skipped,
+                    failed_skipped: &mut failed_skipped,
                     pending: &mut pending,
                 };
                 let interrupted = run.send_group(group, &mut transform, &mut seen, &metrics, &mut records_in).await?;
@@ -355,6 +422,7 @@ where
                 release(&mut pending, through, source.as_mut());
                 let lag = source.lag();
                 metrics.update(records_in, source.stats(), &lag, sink.stats(), refused_skipped);
+                metrics.transform_failed(failed_skipped);
                 if let Some(idle) = options.stop_when_idle
                     && last_record.elapsed() >= idle
                     && pending.is_empty()
@@ -404,9 +472,11 @@ where
     source.close().await?;
     drop(signals);
     metrics.update(records_in, SourceStats::default(), &BTreeMap::new(), stats, refused_skipped);
+    metrics.transform_failed(failed_skipped);
     let report = PipelineReport {
         records_in,
         records_out: stats.acknowledged,
+        records_skipped: refused_skipped + failed_skipped,
         seconds: active_seconds(started.elapsed(), stopped_by, options.stop_when_idle),
         stopped_by,
     };

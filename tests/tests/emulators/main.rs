@@ -47,3 +47,5 @@ mod restart;
 /// Scale-out: processes of a pipeline sharing a stream through a lease table
 /// in dynalite (balance, kill -9, SIGTERM, SIGSTOP, resharding, DynamoDB outage).
 mod scaleout;
+/// SQL transforms at run time: failing records, in process.
+mod sql_diff;

@@ -1,3 +1,5 @@
 mod avro;
 mod datagen;
 mod process;
+/// SQL pipelines: the compiled transforms per operator, and a SQL pipeline binary on both emulators.
+mod sql;

@@ -1,0 +1,269 @@
+//! The query's result columns into the sink: `*` expanded as Flink expands
+//! it, matched by position to the sink's non-VIRTUAL columns (or by the
+//! INSERT column list), each converted without loss (else a CAST is asked
+//! for) and never a possible null into a NOT NULL column.
+
+use sqlparser::ast::{BinaryOperator, Expr, SelectItem};
+
+use super::emit::{Binding, Output, Plan};
+use super::expr::TExpr;
+use super::ops::widen_to;
+use super::scope::{Col, Scope};
+use super::{Parsed, types};
+use crate::diag::{Diag, Diags};
+use crate::input::PipelineInput;
+use crate::ir::{ColumnIr, SqlType, TableIr};
+use crate::span::Span;
+
+/// Checks the statement against its tables and plans the function.
+pub(crate) fn plan(
+    p: &PipelineInput,
+    parsed: &Parsed,
+    from: &TableIr,
+    to: &TableIr,
+    time_zone: String,
+    diags: &mut Diags<Span>,
+) -> Option<Plan> {
+    let (stmt, src) = (&parsed.stmt, &parsed.src);
+    let mut qualifiers = vec![from.name.clone()];
+    qualifiers.extend(stmt.source_alias.clone());
+    let mut scope = Scope::new(src, from, qualifiers, time_zone);
+    let mut ok = true;
+    let unnest = match &stmt.unnest {
+        None => None,
+        Some(u) => {
+            let array = unnest(&mut scope, u, diags);
+            ok &= array.is_some();
+            array
+        }
+    };
+    if let Some(w) = &stmt.selection {
+        proven_not_null(w, &mut scope);
+    }
+    let unnest = unnest.map(|(array, local, copy, name)| super::emit::Unnest {
+        array,
+        local,
+        copy,
+        not_null: scope.not_null.contains(&name) && scope.cols.last().is_some_and(|c| c.nullable),
+    });
+    let filter = match &stmt.selection {
+        Some(w) => {
+            let f = scope.boolean(w, diags);
+            ok &= f.is_some();
+            f
+        }
+        None => None,
+    };
+    let items = projection(&mut scope, &stmt.projection, diags);
+    let outputs = outputs(p, &scope, stmt, to, items?, diags);
+    let outputs = outputs?;
+    if !ok {
+        return None;
+    }
+    let bindings = scope
+        .cols
+        .iter()
+        .filter(|c| !c.field.is_empty() && scope.used.contains(&c.local))
+        .map(|c| Binding {
+            local: c.local.clone(),
+            field: c.field.clone(),
+            copy: types::is_copy(&c.ty),
+            not_null: scope.not_null.contains(&c.name),
+            nullable: c.nullable,
+        })
+        .collect();
+    Some(Plan {
+        fn_name: format!("transform_{}", p.name.replace('-', "_")),
+        from_rust: from.rust_name.clone(),
+        to_rust: to.rust_name.clone(),
+        bindings,
+        unnest,
+        filter,
+        outputs,
+        sql: src.text.clone(),
+    })
+}
+
+/// Columns the WHERE clause proves not null: `col IS NOT NULL` among its top-level ANDs.
+fn proven_not_null(w: &Expr, scope: &mut Scope) {
+    match w {
+        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+            proven_not_null(left, scope);
+            proven_not_null(right, scope);
+        }
+        Expr::Nested(e) => proven_not_null(e, scope),
+        Expr::IsNotNull(e) => {
+            let name = match e.as_ref() {
+                Expr::Identifier(i) => Some(i.value.clone()),
+                Expr::CompoundIdentifier(parts) if parts.len() == 2 && scope.qualifiers.contains(&parts[0].value) => {
+                    Some(parts[1].value.clone())
+                }
+                _ => None,
+            };
+            if let Some(n) = name
+                && scope.cols.iter().any(|c| c.name == n)
+            {
+                scope.not_null.insert(n);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A result column: its name (for `INSERT` lists and messages), value and where it was written.
+struct Item {
+    name: Option<String>,
+    value: TExpr,
+    at: Span,
+}
+
+/// The SELECT list, `*` expanded.
+fn projection(scope: &mut Scope, items: &[SelectItem], diags: &mut Diags<Span>) -> Option<Vec<Item>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let at = scope.at(item);
+        match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                let name = match (item, e) {
+                    (SelectItem::ExprWithAlias { alias, .. }, _) => Some(alias.value.clone()),
+                    (_, Expr::Identifier(i)) => Some(i.value.clone()),
+                    (_, Expr::CompoundIdentifier(p)) => p.last().map(|i| i.value.clone()),
+                    _ => None,
+                };
+                match scope.expr(e, diags) {
+                    Some(value) => out.push(Item { name, value, at: scope.at_expr(e) }),
+                    None => ok = false,
+                }
+            }
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                let names: Vec<String> = scope.cols.iter().map(|c| c.name.clone()).collect();
+                for n in names {
+                    let q = sqlparser::ast::Ident::new(n.clone());
+                    if let Some(value) = scope.expr(&Expr::Identifier(q), diags) {
+                        out.push(Item { name: Some(n), value, at });
+                    }
+                }
+            }
+            other => {
+                diags.push(Diag::error(at, format!("`{other}` is not supported in a SELECT list")).label("not supported"));
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+/// Matches result columns to the sink's columns.
+fn outputs(
+    p: &PipelineInput,
+    scope: &Scope,
+    stmt: &super::parse::Stmt,
+    to: &TableIr,
+    items: Vec<Item>,
+    diags: &mut Diags<Span>,
+) -> Option<Vec<Output>> {
+    let _ = p;
+    let writable: Vec<&ColumnIr> = to.columns.iter().filter(|c| c.metadata.is_none()).collect();
+    let targets: Vec<&ColumnIr> = if stmt.columns.is_empty() {
+        writable.clone()
+    } else {
+        let mut t = Vec::new();
+        for (n, at) in &stmt.columns {
+            match writable.iter().find(|c| &c.name == n) {
+                Some(c) => t.push(*c),
+                None => {
+                    let d = Diag::error(*at, format!("`{}` has no writable column `{n}`", to.name)).label("unknown column");
+                    diags.push(match crate::suggest::closest(n, writable.iter().map(|c| c.name.as_str())) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d,
+                    });
+                    return None;
+                }
+            }
+        }
+        t
+    };
+    if targets.len() != items.len() {
+        let at = items.get(targets.len()).map_or(stmt.sink.1, |i| i.at);
+        diags.push(
+            Diag::error(at, format!("the SELECT gives {} column(s) but `{}` takes {}", items.len(), to.name, targets.len()))
+                .label("column count")
+                .note(format!(
+                    "`{}` columns, in order: {}",
+                    to.name,
+                    targets.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+                .help("match the sink's non-VIRTUAL columns by position, or name them: `INSERT INTO sink (a, b) SELECT …`"),
+        );
+        return None;
+    }
+    let mut ok = true;
+    let mut values: Vec<(String, TExpr, bool)> = Vec::new();
+    for (c, item) in targets.iter().zip(items) {
+        match column(scope, c, item, diags) {
+            Some(v) => values.push(v),
+            None => ok = false,
+        }
+    }
+    // Sink columns not written: VIRTUAL metadata (default), or unlisted ones (NULL; NOT NULL is an error).
+    let mut out = Vec::new();
+    for c in &to.columns {
+        if let Some(i) = values.iter().position(|v| v.0 == c.ident) {
+            let (field, value, some) = values.swap_remove(i);
+            out.push(Output { field, value: Some(value), some });
+        } else if c.metadata.is_some() || c.nullable || targets.iter().any(|t| t.ident == c.ident) {
+            out.push(Output { field: c.ident.clone(), value: None, some: false });
+        } else {
+            diags.push(
+                Diag::error(stmt.sink.1, format!("column `{}` of `{}` is NOT NULL and the INSERT does not give it", c.name, to.name))
+                    .label("missing column")
+                    .help(format!("add `{}` to the INSERT column list", c.name)),
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(out)
+}
+
+/// One result column into one sink column.
+fn column(scope: &Scope, c: &ColumnIr, item: Item, diags: &mut Diags<Span>) -> Option<(String, TExpr, bool)> {
+    let v = super::ops::retype_null(item.value, &c.ty);
+    let what = item.name.map_or(String::new(), |n| format!(" `{n}`"));
+    if !types::lossless(&v.ty, &c.ty) {
+        diags.push(
+            Diag::error(
+                item.at,
+                format!("the result column{what} is {}, which does not convert without loss to {} (column `{}`)", v.ty, c.ty, c.name),
+            )
+            .label("lossy column")
+            .help(format!("CAST it: `CAST(… AS {})`, or widen the sink column", c.ty)),
+        );
+        return None;
+    }
+    if v.nullable && !c.nullable {
+        diags.push(
+            Diag::error(item.at, format!("the result column{what} may be null, but `{}` is NOT NULL", c.name))
+                .label("null into NOT NULL")
+                .help("use COALESCE(…, default), add `WHERE … IS NOT NULL` on the column, or make the sink column nullable"),
+        );
+        return None;
+    }
+    let some = c.nullable && !v.nullable;
+    let _ = &scope;
+    Some((c.ident.clone(), widen_to(v, &c.ty), some))
+}
+
+/// `CROSS JOIN UNNEST(array) AS t(x)`: the array, typed, and its element added to the scope as column `x`.
+fn unnest(scope: &mut Scope, u: &super::parse::Unnest, diags: &mut Diags<Span>) -> Option<(TExpr, String, bool, String)> {
+    let a = scope.expr(&u.array, diags)?;
+    let SqlType::Array(el) = &a.ty else {
+        diags.push(Diag::error(scope.at_expr(&u.array), format!("UNNEST takes an ARRAY, found {}", a.ty)).label("not an array"));
+        return None;
+    };
+    let local = format!("e_{}", crate::ident::field_name(&u.column.0).trim_start_matches("r#"));
+    scope.cols.push(Col { name: u.column.0.clone(), local: local.clone(), field: String::new(), ty: el.ty.clone(), nullable: el.nullable });
+    scope.unnest_alias = u.alias.clone();
+    let copy = types::is_copy(&el.ty);
+    Some((a, local, copy, u.column.0.clone()))
+}
