@@ -237,7 +237,11 @@ impl Actor {
             }
             let sent = self.clock.now();
             let started = std::time::Instant::now();
-            match self.table.renew(&key, counter).await {
+            // A renewal must not hold up the others past their deadlines.
+            let renewed = tokio::time::timeout(self.cfg.renew_interval.max(Duration::from_millis(100)), self.table.renew(&key, counter))
+                .await
+                .unwrap_or_else(|_| Err(LeaseError::new(LeaseErrorKind::DynamoDb, format!("renewing lease `{key}` timed out"))));
+            match renewed {
                 Ok(Outcome::Applied) => {
                     metrics::histogram!("kinesis_tables_lease_renewal_seconds", &self.labels()).record(started.elapsed().as_secs_f64());
                     if let Some(h) = self.held.get_mut(&key) {

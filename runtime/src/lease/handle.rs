@@ -171,10 +171,21 @@ impl LeaseHandle {
     }
 
     /// Waits until the held leases change.
+    /// Waits until the held leases change, or the next held lease's fence
+    /// deadline passes — on its own, so that the source stops reading a
+    /// lease at its deadline even while the coordinator waits on DynamoDB.
     pub async fn changed(&self) {
         let mut v = self.view.clone();
-        if v.changed().await.is_err() {
-            std::future::pending::<()>().await;
+        let now = self.clock.now();
+        let next = v.borrow().held.values().map(|h| h.deadline).filter(|d| *d > now).min();
+        let until = next.map_or(Duration::from_secs(3_600), |d| d - now + Duration::from_millis(1));
+        tokio::select! {
+            changed = v.changed() => {
+                if changed.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            _ = tokio::time::sleep(until) => {}
         }
     }
 }

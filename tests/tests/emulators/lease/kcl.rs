@@ -163,7 +163,6 @@ async fn a_multi_stream_or_foreign_table_is_refused() {
         let h = leases.health();
         assert!(h.fatal && h.held == 0, "{table}: {h:?}");
         assert!(h.last_error.is_some());
-        let _ = LeaseErrorKind::Foreign;
         leases.stop().await.unwrap();
     }
 }
