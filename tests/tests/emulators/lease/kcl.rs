@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use kinesis_tables::lease::{BootClock, LeaseCoordinator, LeaseErrorKind, LeaseTable, SourceLeases, stream_identity};
+use kinesis_tables::lease::{BootClock, LeaseCoordinator, LeaseTable, SourceLeases, stream_identity};
 use kinesis_tables::sink::Sink;
 use kinesis_tables::source::Source;
 use kinesis_tables_tests::dynalite::Dynalite;
