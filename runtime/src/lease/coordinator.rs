@@ -65,6 +65,8 @@ struct Held {
     renewed: Duration,
     position: Option<ShardPosition>,
     parents: BTreeSet<String>,
+    /// Taken at `TRIM_HORIZON`.
+    trim_horizon: bool,
 }
 
 struct Actor {
@@ -209,6 +211,7 @@ impl Actor {
                     position: h.position.clone(),
                     deadline: core::fence_deadline(h.renewed, self.cfg.failover),
                     parents_done: core::parents_done(&probe, &by_key),
+                    trim_horizon: h.trim_horizon,
                 };
                 (k.clone(), view)
             })
@@ -424,7 +427,13 @@ impl Actor {
             let Some(l) = self.leases.iter().find(|l| &l.key == key).cloned() else { continue };
             let sent = self.clock.now();
             if self.table.take(key, l.counter, l.owner.as_deref()).await? == Outcome::Applied {
-                let held = Held { counter: l.counter + 1, renewed: sent, position: l.position(), parents: l.parents.clone() };
+                let held = Held {
+                    counter: l.counter + 1,
+                    renewed: sent,
+                    position: l.position(),
+                    parents: l.parents.clone(),
+                    trim_horizon: l.checkpoint.as_deref() == Some(super::row::TRIM_HORIZON),
+                };
                 self.held.insert(key.clone(), held);
                 self.expiry.wrote(key, l.counter + 1, sent);
                 let me = self.table.worker().to_owned();

@@ -47,6 +47,8 @@ pub(crate) struct HeldView {
     pub(crate) deadline: Duration,
     /// Every parent lease is at SHARD_END or gone.
     pub(crate) parents_done: bool,
+    /// The lease was taken at `TRIM_HORIZON`.
+    pub(crate) trim_horizon: bool,
 }
 
 /// What the coordinator publishes after every change.
@@ -150,6 +152,13 @@ impl LeaseHandle {
         let now = self.clock.now();
         let view = self.view.borrow().clone();
         view.held.iter().filter(|(_, h)| h.parents_done && now < h.deadline).map(|(k, h)| (k.clone(), h.position.clone())).collect()
+    }
+
+    /// For a held lease at a start sentinel: whether it starts at
+    /// TRIM_HORIZON (`TRIM_HORIZON`) or at the configured start (`LATEST`,
+    /// `AT_TIMESTAMP`, whose time the row does not keep).
+    pub(crate) fn start_at_trim_horizon(&self, shard: &str) -> Option<bool> {
+        self.view.borrow().held.get(shard).filter(|h| h.position.is_none()).map(|h| h.trim_horizon)
     }
 
     /// Whether `shard` is held and usable now.

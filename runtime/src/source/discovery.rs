@@ -38,6 +38,13 @@ pub(crate) trait ShardAssigner: Send + Sync + 'static {
         None
     }
 
+    /// Where a shard just assigned without a position starts: `Some(true)`
+    /// at TRIM_HORIZON, `Some(false)` at the configured start (a lease's
+    /// start sentinel), `None` by the source's own rules.
+    fn start_at_trim_horizon(&self, _shard: &str) -> Option<bool> {
+        None
+    }
+
     /// Resolves when the assignment may have changed (a lease taken or
     /// lost): the source lists and asks again at once. Never, by default.
     fn changed(&self) -> BoxFuture<'_, ()> {
