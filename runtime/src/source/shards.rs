@@ -114,7 +114,12 @@ impl Shards {
     /// The bookkeeping of a source resuming from `checkpoint`.
     pub(crate) fn new(checkpoint: Checkpoint) -> Shards {
         let resumed = checkpoint.shards.keys().cloned().collect();
-        Shards { shards: BTreeMap::new(), checkpoint, resumed, pruned: HashSet::new(), newly_pruned: Vec::new(),
+        Shards {
+            shards: BTreeMap::new(),
+            checkpoint,
+            resumed,
+            pruned: HashSet::new(),
+            newly_pruned: Vec::new(),
             retired: BTreeMap::new(),
             start_override: BTreeMap::new(),
         }

@@ -196,9 +196,14 @@ async fn new_leases_start_at_the_configured_latest() {
     }
     sink.flush().await.unwrap();
     let d = Dynalite::start().await.unwrap();
-    let leases = LeaseCoordinator::start(LeaseTable::new(d.client(), "fresh-app", "w"), &config("fresh-app"), stream_identity(&cfg, None), Arc::new(BootClock))
-        .await
-        .unwrap();
+    let leases = LeaseCoordinator::start(
+        LeaseTable::new(d.client(), "fresh-app", "w"),
+        &config("fresh-app"),
+        stream_identity(&cfg, None),
+        Arc::new(BootClock),
+    )
+    .await
+    .unwrap();
     let mut source = Source::<RtJson>::builder().client(source_client).config(cfg.clone()).leases(leases.clone()).start().await.unwrap();
     // Both shards positioned (their first iterator taken) before the new records.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
