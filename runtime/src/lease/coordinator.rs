@@ -65,6 +65,8 @@ struct Held {
     renewed: Duration,
     position: Option<ShardPosition>,
     parents: BTreeSet<String>,
+    /// Taken at `TRIM_HORIZON`.
+    trim_horizon: bool,
 }
 
 struct Actor {
@@ -209,6 +211,7 @@ impl Actor {
                     position: h.position.clone(),
                     deadline: core::fence_deadline(h.renewed, self.cfg.failover),
                     parents_done: core::parents_done(&probe, &by_key),
+                    trim_horizon: h.trim_horizon,
                 };
                 (k.clone(), view)
             })
@@ -237,7 +240,11 @@ impl Actor {
             }
             let sent = self.clock.now();
             let started = std::time::Instant::now();
-            match self.table.renew(&key, counter).await {
+            // A renewal must not hold up the others past their deadlines.
+            let renewed = tokio::time::timeout(self.cfg.renew_interval.max(Duration::from_millis(100)), self.table.renew(&key, counter))
+                .await
+                .unwrap_or_else(|_| Err(LeaseError::new(LeaseErrorKind::DynamoDb, format!("renewing lease `{key}` timed out"))));
+            match renewed {
                 Ok(Outcome::Applied) => {
                     metrics::histogram!("kinesis_tables_lease_renewal_seconds", &self.labels()).record(started.elapsed().as_secs_f64());
                     if let Some(h) = self.held.get_mut(&key) {
@@ -420,7 +427,13 @@ impl Actor {
             let Some(l) = self.leases.iter().find(|l| &l.key == key).cloned() else { continue };
             let sent = self.clock.now();
             if self.table.take(key, l.counter, l.owner.as_deref()).await? == Outcome::Applied {
-                let held = Held { counter: l.counter + 1, renewed: sent, position: l.position(), parents: l.parents.clone() };
+                let held = Held {
+                    counter: l.counter + 1,
+                    renewed: sent,
+                    position: l.position(),
+                    parents: l.parents.clone(),
+                    trim_horizon: l.checkpoint.as_deref() == Some(super::row::TRIM_HORIZON),
+                };
                 self.held.insert(key.clone(), held);
                 self.expiry.wrote(key, l.counter + 1, sent);
                 let me = self.table.worker().to_owned();

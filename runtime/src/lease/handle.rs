@@ -47,6 +47,8 @@ pub(crate) struct HeldView {
     pub(crate) deadline: Duration,
     /// Every parent lease is at SHARD_END or gone.
     pub(crate) parents_done: bool,
+    /// The lease was taken at `TRIM_HORIZON`.
+    pub(crate) trim_horizon: bool,
 }
 
 /// What the coordinator publishes after every change.
@@ -152,6 +154,13 @@ impl LeaseHandle {
         view.held.iter().filter(|(_, h)| h.parents_done && now < h.deadline).map(|(k, h)| (k.clone(), h.position.clone())).collect()
     }
 
+    /// For a held lease at a start sentinel: whether it starts at
+    /// TRIM_HORIZON (`TRIM_HORIZON`) or at the configured start (`LATEST`,
+    /// `AT_TIMESTAMP`, whose time the row does not keep).
+    pub(crate) fn start_at_trim_horizon(&self, shard: &str) -> Option<bool> {
+        self.view.borrow().held.get(shard).filter(|h| h.position.is_none()).map(|h| h.trim_horizon)
+    }
+
     /// Whether `shard` is held and usable now.
     pub fn usable(&self, shard: &str) -> bool {
         let now = self.clock.now();
@@ -171,10 +180,21 @@ impl LeaseHandle {
     }
 
     /// Waits until the held leases change.
+    /// Waits until the held leases change, or the next held lease's fence
+    /// deadline passes — on its own, so that the source stops reading a
+    /// lease at its deadline even while the coordinator waits on DynamoDB.
     pub async fn changed(&self) {
         let mut v = self.view.clone();
-        if v.changed().await.is_err() {
-            std::future::pending::<()>().await;
+        let now = self.clock.now();
+        let next = v.borrow().held.values().map(|h| h.deadline).filter(|d| *d > now).min();
+        let until = next.map_or(Duration::from_secs(3_600), |d| d - now + Duration::from_millis(1));
+        tokio::select! {
+            changed = v.changed() => {
+                if changed.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            _ = tokio::time::sleep(until) => {}
         }
     }
 }

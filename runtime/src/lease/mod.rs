@@ -11,7 +11,14 @@
 //!   children, lease creation and clean-up) with an explicit [`Clock`];
 //! - `coordinator`: the one task per worker that owns every held lease's
 //!   counter, so renewal and checkpoint of a lease never race;
-//! - `store`: the source's checkpoint store and shard assigner over it.
+//! - `handle`: [`LeaseHandle`], what the rest of the worker asks of it
+//!   (checkpoints, the usable leases, [`LeaseHealth`] for readiness probes);
+//! - `store`: the source's checkpoint store and shard assigner over it
+//!   ([`SourceLeases::leases`] on a source builder);
+//! - `registry`: the coordinators of this process ([`health`]).
+//!
+//! A pipeline with `checkpoints: {store: dynamodb}` gets all of this from
+//! `pipeline::io::start_source`; the sink is fenced by the same leases.
 
 pub mod clock;
 mod coordinator;

@@ -150,6 +150,10 @@ impl ShardAssigner for LeaseAssigner {
         self.handle.readable().remove(shard)
     }
 
+    fn start_at_trim_horizon(&self, shard: &str) -> Option<bool> {
+        self.handle.start_at_trim_horizon(shard)
+    }
+
     fn changed(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.handle.changed())
     }

@@ -18,9 +18,11 @@ use crate::config::Backoff;
 use crate::retry::{self, Attempt, Class, Policy};
 use crate::stream::Target;
 
-/// Picks the shards a source reads from a listing. Today's only
-/// implementation, [`AllShards`], reads every shard; a lease table would
-/// answer with the shards whose leases this worker holds.
+/// Picks the shards a source reads from a listing: [`AllShards`] reads every
+/// shard; a lease table ([`crate::lease::LeaseAssigner`]) answers with the
+/// shards whose leases this worker holds and may use. A listed shard that is
+/// no longer assigned stops at once (its reader, pending batches and
+/// position are dropped).
 ///
 /// The bookkeeping treats a shard that is not assigned like one that is not
 /// listed: a child whose parent is read elsewhere is not held back for it.
@@ -35,6 +37,13 @@ pub(crate) trait ShardAssigner: Send + Sync + 'static {
     /// knows it better than the source (a lease taken from another worker:
     /// its row). `None`: the source's own checkpoint applies.
     fn position(&self, _shard: &str) -> Option<Option<ShardPosition>> {
+        None
+    }
+
+    /// Where a shard just assigned without a position starts: `Some(true)`
+    /// at TRIM_HORIZON, `Some(false)` at the configured start (a lease's
+    /// start sentinel), `None` by the source's own rules.
+    fn start_at_trim_horizon(&self, _shard: &str) -> Option<bool> {
         None
     }
 

@@ -536,10 +536,13 @@ impl<R: Record> Source<R> {
             tracing::info!(table = R::TABLE_NAME, shard = %id, "shard no longer assigned: stopped reading it");
         }
         for id in assigned {
-            if self.shards.status(id).is_none()
-                && let Some(position) = self.assigner.position(id)
-            {
-                changed |= self.shards.adopt(id, position);
+            if self.shards.status(id).is_none() {
+                if let Some(position) = self.assigner.position(id) {
+                    changed |= self.shards.adopt(id, position);
+                }
+                if let Some(trim_horizon) = self.assigner.start_at_trim_horizon(id) {
+                    self.shards.override_start(id, trim_horizon);
+                }
             }
         }
         changed

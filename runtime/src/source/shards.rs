@@ -105,13 +105,24 @@ pub(crate) struct Shards {
     /// The next batch number of shards revoked, so that acknowledgements
     /// of their old batches never match a batch of a later assignment.
     retired: BTreeMap<String, u64>,
+    /// Shards whose start without a position the assigner decides: at
+    /// TRIM_HORIZON (`true`) or at the configured start (`false`).
+    start_override: BTreeMap<String, bool>,
 }
 
 impl Shards {
     /// The bookkeeping of a source resuming from `checkpoint`.
     pub(crate) fn new(checkpoint: Checkpoint) -> Shards {
         let resumed = checkpoint.shards.keys().cloned().collect();
-        Shards { shards: BTreeMap::new(), checkpoint, resumed, pruned: HashSet::new(), newly_pruned: Vec::new(), retired: BTreeMap::new() }
+        Shards {
+            shards: BTreeMap::new(),
+            checkpoint,
+            resumed,
+            pruned: HashSet::new(),
+            newly_pruned: Vec::new(),
+            retired: BTreeMap::new(),
+            start_override: BTreeMap::new(),
+        }
     }
 
     /// The checkpoint as it will be committed next.
@@ -130,12 +141,22 @@ impl Shards {
 
     /// Whether shard `id` was discovered after the first listing.
     pub(crate) fn is_late(&self, id: &str) -> bool {
-        self.shards.get(id).is_some_and(|s| s.late)
+        match self.start_override.get(id) {
+            Some(trim_horizon) => *trim_horizon,
+            None => self.shards.get(id).is_some_and(|s| s.late),
+        }
+    }
+
+    /// Where shard `id`, without a position, starts, as its assigner says
+    /// (a lease's start sentinel): at TRIM_HORIZON, or at the configured
+    /// start — not as a shard discovered late or a child of a resumed parent.
+    pub(crate) fn override_start(&mut self, id: &str, trim_horizon: bool) {
+        self.start_override.insert(id.to_owned(), trim_horizon);
     }
 
     /// Whether a parent of shard `id` had a position when the source started.
     pub(crate) fn parent_resumed(&self, id: &str) -> bool {
-        self.shards.get(id).is_some_and(|s| s.parents.iter().any(|p| self.resumed.contains(p)))
+        !self.start_override.contains_key(id) && self.shards.get(id).is_some_and(|s| s.parents.iter().any(|p| self.resumed.contains(p)))
     }
 
     /// Shards pruned since the last call.

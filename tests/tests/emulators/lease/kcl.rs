@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use kinesis_tables::lease::{BootClock, LeaseCoordinator, LeaseErrorKind, LeaseTable, SourceLeases, stream_identity};
+use kinesis_tables::lease::{BootClock, LeaseCoordinator, LeaseTable, SourceLeases, stream_identity};
 use kinesis_tables::sink::Sink;
 use kinesis_tables::source::Source;
 use kinesis_tables_tests::dynalite::Dynalite;
@@ -79,15 +79,17 @@ async fn put_rows(d: &Dynalite, table: &str, rows: Vec<HashMap<String, Attribute
 /// A KCL table whose owner stopped: shard 0 checkpointed at a plain record
 /// (`(seq, 0)`), shard 1 at `TRIM_HORIZON` and owned by a KCL worker that is
 /// gone. The source takes both, reads shard 0 from the record after its
-/// checkpoint and shard 1 from its start, exactly once each, checkpoints
+/// checkpoint and shard 1 from its start (configured LATEST notwithstanding), exactly once each, checkpoints
 /// in the rows, keeps the KCL 3.x attribute and releases the leases on close.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_resumes_each_shard_exactly_after_its_kcl_checkpoint() {
     let emu = Emulator::start(Kind::Ferrokinesis).await.unwrap();
     emu.create_stream("kcl", 2).await.unwrap();
-    let cfg = rt::config_for::<RtJson>(&emu.endpoint(), "kcl");
+    let mut cfg = rt::config_for::<RtJson>(&emu.endpoint(), "kcl");
+    // LATEST for new leases: a row at TRIM_HORIZON still starts there.
+    cfg.source.start = kinesis_tables::config::StartPosition::Latest;
     let (client, source_client) = rt::clients(&cfg).await;
-    let mut sink = Sink::<RtJson>::with_client(client, &cfg);
+    let mut sink = Sink::<RtJson>::with_client(client.clone(), &cfg);
     for r in rt::records::<RtJson>(60, 12) {
         sink.send(&r).await.unwrap();
     }
@@ -98,6 +100,7 @@ async fn a_source_resumes_each_shard_exactly_after_its_kcl_checkpoint() {
     assert!(written[s0].len() > 3 && !written[s1].is_empty(), "{written:?}");
     let at = 2;
     let d = Dynalite::start().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     put_rows(&d, "kcl-app", vec![kcl_row(s0, &written[s0][at], 0, None), kcl_row(s1, "TRIM_HORIZON", 0, Some("kcl-worker-gone"))]).await;
 
     let mut lease_cfg = config("kcl-app");
@@ -105,16 +108,26 @@ async fn a_source_resumes_each_shard_exactly_after_its_kcl_checkpoint() {
     let identity = stream_identity(&cfg, Some("kcl"));
     let table = LeaseTable::new(d.client(), "kcl-app", "w1");
     let leases = LeaseCoordinator::start(table.clone(), &lease_cfg, identity, Arc::new(BootClock)).await.unwrap();
-    let mut cfg = cfg.clone();
-    cfg.source.shard_discovery_interval = Duration::from_millis(500);
+    let mut source_cfg = cfg.clone();
+    source_cfg.source.shard_discovery_interval = Duration::from_millis(500);
     let mut source = Source::<RtJson>::builder()
         .client(source_client)
-        .config(cfg)
+        .config(source_cfg)
         .leases(leases.clone())
         .commit_interval(Duration::from_millis(100))
         .start()
         .await
         .unwrap();
+    // Records after the source pinned LATEST (ferrokinesis keeps arrival
+    // times in whole seconds: a second apart, so that a shard started at the
+    // pin would miss the earlier ones).
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let mut sink = Sink::<RtJson>::with_client(client.clone(), &cfg);
+    for r in rt::records::<RtJson>(80, 12).into_iter().skip(60) {
+        sink.send(&r).await.unwrap();
+    }
+    sink.close().await.unwrap();
+    let written = records_by_shard(&emu, "kcl").await;
     let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let want = written[s0].len() - at - 1 + written[s1].len();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -163,7 +176,57 @@ async fn a_multi_stream_or_foreign_table_is_refused() {
         let h = leases.health();
         assert!(h.fatal && h.held == 0, "{table}: {h:?}");
         assert!(h.last_error.is_some());
-        let _ = LeaseErrorKind::Foreign;
         leases.stop().await.unwrap();
     }
+}
+
+/// A fresh lease table with `LATEST`: the new leases start at LATEST (their
+/// sentinel), so records written before the start are not read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_leases_start_at_the_configured_latest() {
+    let emu = Emulator::start(Kind::Ferrokinesis).await.unwrap();
+    emu.create_stream("fresh", 2).await.unwrap();
+    let mut cfg = rt::config_for::<RtJson>(&emu.endpoint(), "fresh");
+    cfg.source.start = kinesis_tables::config::StartPosition::Latest;
+    cfg.source.shard_discovery_interval = Duration::from_millis(500);
+    let (client, source_client) = rt::clients(&cfg).await;
+    let mut sink = Sink::<RtJson>::with_client(client.clone(), &cfg);
+    for r in rt::records::<RtJson>(40, 8) {
+        sink.send(&r).await.unwrap();
+    }
+    sink.flush().await.unwrap();
+    let d = Dynalite::start().await.unwrap();
+    let leases = LeaseCoordinator::start(
+        LeaseTable::new(d.client(), "fresh-app", "w"),
+        &config("fresh-app"),
+        stream_identity(&cfg, None),
+        Arc::new(BootClock),
+    )
+    .await
+    .unwrap();
+    let mut source = Source::<RtJson>::builder().client(source_client).config(cfg.clone()).leases(leases.clone()).start().await.unwrap();
+    // Both shards positioned (their first iterator taken) before the new records.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while source.shard_status().values().filter(|s| **s == "reading").count() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "shards not reading: {:?}", source.shard_status());
+        let _ = tokio::time::timeout(Duration::from_millis(100), source.next()).await;
+    }
+    for r in rt::records::<RtJson>(50, 8).into_iter().skip(40) {
+        sink.send(&r).await.unwrap();
+    }
+    sink.close().await.unwrap();
+    let mut got = Vec::new();
+    while got.len() < 10 {
+        let b = tokio::time::timeout_at(deadline, source.next()).await.expect("the new records within 30 s").unwrap();
+        got.extend(b.records.iter().map(|r| (r.k.clone(), r.n)));
+        source.ack(b.ack.clone());
+    }
+    got.sort();
+    let mut want: Vec<(String, i64)> = rt::records::<RtJson>(50, 8).into_iter().skip(40).map(|r| (r.k, r.n)).collect();
+    want.sort();
+    assert_eq!(got, want, "only the records written after the start");
+    source.close().await.unwrap();
+    leases.stop().await.unwrap();
+    let rows = LeaseTable::new(d.client(), "fresh-app", "r").scan().await.unwrap();
+    assert_eq!(rows.len(), 2);
 }
