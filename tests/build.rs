@@ -4,6 +4,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "specs/runtime.yaml",
         "specs/avro.yaml",
         "specs/bench.yaml",
+        "specs/lease.yaml",
         "specs/sql.yaml",
         "../templates/specs/orders.yaml",
         "../templates/specs/user_behavior.yaml",

@@ -79,6 +79,8 @@ pub struct PipelineInput {
     pub from: Option<(String, Span)>,
     pub to: Option<(String, Span)>,
     pub transform: Option<(String, Span)>,
+    /// The `checkpoints:` block: where its key was written, and its entries.
+    pub checkpoints: Option<(Span, Vec<OptionInput<Span>>)>,
     /// `sql:` — an `INSERT INTO … SELECT …` statement (compiled by `crate::sql`).
     pub sql: Option<(String, Span)>,
     /// `table.local-time-zone:` — the zone TIMESTAMP_LTZ values are read in by SQL functions.

@@ -11,6 +11,7 @@ pub mod connect;
 pub mod datagen;
 pub use source::efo;
 pub mod kpl;
+pub mod lease;
 pub mod pipeline;
 pub mod policy;
 pub mod print;

@@ -15,6 +15,12 @@
 //! * `stall` ([`StreamFaults`], `SubscribeToShard` only): relay a few frames of the event stream, then relay nothing more
 //!   while keeping the connection open — a subscription that goes silent.
 //!
+//! It speaks DynamoDB's JSON protocol (AWS JSON 1.0) as well, so it can sit in front of dynalite: every
+//! request is logged ([`FaultProxy::log`]: operation, arrival time, lease key, the attributes a write
+//! sets — a checkpoint write, a take — and the answer), and [`FaultProxy::unreachable_for`] cuts every
+//! request for a window. `throttle` and `server_error` answer DynamoDB's
+//! `ProvisionedThroughputExceededException` and a 500 the same way.
+//!
 //! Emulators don't verify SigV4 signatures, so rewriting a request body is fine. The proxy never panics
 //! on malformed input: upstream or protocol trouble is answered with `502` and a JSON message.
 
@@ -42,6 +48,11 @@ use serde_json::{Map, Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
+
+mod requestlog;
+
+pub use requestlog::LoggedRequest;
+use requestlog::{RequestLog, Unreachable};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type ProxyBody = BoxBody<Bytes, BoxError>;
@@ -134,6 +145,8 @@ impl FaultProxy {
             stream_faults: Mutex::new(StreamFaults::default()),
             rng: Mutex::new(fastrand::Rng::new()),
             counts: Mutex::new(FaultCounts::default()),
+            log: Mutex::new(RequestLog::default()),
+            unreachable: Mutex::new(Unreachable::default()),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         Ok(FaultProxy { addr, shared, task })
@@ -166,6 +179,27 @@ impl FaultProxy {
     pub fn counts(&self) -> FaultCounts {
         lock(&self.shared.counts).clone()
     }
+
+    /// Every request so far, in arrival order.
+    pub fn log(&self) -> Vec<LoggedRequest> {
+        lock(&self.shared.log).entries.clone()
+    }
+
+    /// Keeps the data of every PutRecords entry in the log from now on
+    /// (up to two million entries; [`FaultProxy::records_not_logged`] counts the rest).
+    pub fn log_records(&self, keep: bool) {
+        lock(&self.shared.log).keep_records = keep;
+    }
+
+    /// PutRecords entries not kept in the log (beyond its limit, or not base64).
+    pub fn records_not_logged(&self) -> u64 {
+        lock(&self.shared.log).dropped_records
+    }
+
+    /// Cuts every request (before forwarding it) for `window` from now: the upstream is unreachable.
+    pub fn unreachable_for(&self, window: Duration) {
+        lock(&self.shared.unreachable).set(window);
+    }
 }
 
 impl Drop for FaultProxy {
@@ -189,6 +223,8 @@ struct Shared {
     stream_faults: Mutex<StreamFaults>,
     rng: Mutex<fastrand::Rng>,
     counts: Mutex<FaultCounts>,
+    log: Mutex<RequestLog>,
+    unreachable: Mutex<Unreachable>,
 }
 
 impl Shared {
@@ -308,7 +344,13 @@ async fn handle(shared: Arc<Shared>, cut: Arc<Notify>, request: Request<Incoming
     let operation = operation(request.headers());
     shared.count(|c| *c.requests.entry(operation.clone()).or_default() += 1);
     let plan = draw_plan(&shared, &operation);
-    let outcome = decide(&shared, &cut, &operation, &plan, request).await;
+    let mut logged = None;
+    let outcome = decide(&shared, &cut, &operation, &plan, request, &mut logged).await;
+    let status = match &outcome {
+        Outcome::Respond(response) => Some(response.status().as_u16()),
+        Outcome::Cut => None,
+    };
+    lock(&shared.log).answered(logged, status);
     if let Some(delay) = plan.delay {
         tokio::time::sleep(delay).await;
         shared.count(|c| c.delayed += 1);
@@ -323,13 +365,21 @@ async fn handle(shared: Arc<Shared>, cut: Arc<Notify>, request: Request<Incoming
     }
 }
 
-async fn decide(shared: &Arc<Shared>, cut: &Arc<Notify>, operation: &str, plan: &Plan, request: Request<Incoming>) -> Outcome {
+async fn decide(
+    shared: &Arc<Shared>,
+    cut: &Arc<Notify>,
+    operation: &str,
+    plan: &Plan,
+    request: Request<Incoming>,
+    logged: &mut Option<usize>,
+) -> Outcome {
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => return Outcome::Respond(bad_gateway(&format!("reading the request body: {e}"))),
     };
-    if plan.cut == Some(When::Before) {
+    *logged = Some(lock(&shared.log).push(operation, &body));
+    if plan.cut == Some(When::Before) || lock(&shared.unreachable).active() {
         return Outcome::Cut;
     }
     if plan.throttle {

@@ -18,6 +18,9 @@ pub mod transforms;
 /// Local Kinesis emulators (kinesis-mock, ferrokinesis) started by the tests.
 pub mod emulator;
 
+/// dynalite, the DynamoDB emulator the lease-table tests start.
+pub mod dynalite;
+
 /// One test case on each emulator: `on_each_emulator!(name, case)` declares a
 /// module `name` holding the tests `name::kinesis_mock` and
 /// `name::ferrokinesis`, each calling `case(Kind::…).await` on a tokio

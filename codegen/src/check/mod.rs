@@ -4,6 +4,7 @@
 //! rules are the config crate's (`kinesis_tables_config::resolve`). Every
 //! check reports into one collector, so a user sees every problem at once.
 
+pub(crate) mod checkpoints;
 pub(crate) mod columns;
 pub(crate) mod format;
 pub(crate) mod local;

@@ -35,6 +35,11 @@ fn check(p: &PipelineInput, tables: &[TableIr], declared: &[(&str, Span)], file:
     let p = &sides;
     let from = cx.find(p, "from", &p.from, diags);
     let to = cx.find(p, "to", &p.to, diags);
+    let checkpoints = match super::checkpoints::check(p, from, diags) {
+        super::checkpoints::Checked::Absent => None,
+        super::checkpoints::Checked::Block(raw) => Some(raw),
+        super::checkpoints::Checked::Invalid => return None,
+    };
     let (Some(from), Some(to)) = (from, to) else { return None };
     ok &= directions(p, from, to, diags);
     let mapping = match (&p.transform, &sql) {
@@ -53,6 +58,7 @@ fn check(p: &PipelineInput, tables: &[TableIr], declared: &[(&str, Span)], file:
         from_rust: from.rust_name.clone(),
         to_rust: to.rust_name.clone(),
         mapping,
+        checkpoints,
     })
 }
 

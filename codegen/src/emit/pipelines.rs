@@ -61,12 +61,14 @@ pub(crate) fn emit(pipelines: &[PipelineIr]) -> TokenStream {
             Mapping::Sql(s) => s.code.clone(),
             _ => TokenStream::new(),
         };
+        let store = checkpoint_store(p);
         quote! {
             #sql_fn
             #[doc = #doc]
             pub async fn #fn_name(
                 options: &::kinesis_tables::pipeline::PipelineOptions,
             ) -> ::core::result::Result<::kinesis_tables::pipeline::PipelineReport, ::kinesis_tables::pipeline::PipelineError> {
+                #store
                 let transform = #transform;
                 ::kinesis_tables::pipeline::run::<#from, #to, _>(#name, options, transform).await
             }
@@ -83,5 +85,17 @@ pub(crate) fn emit(pipelines: &[PipelineIr]) -> TokenStream {
             use super::*;
             #(#items)*
         }
+    }
+}
+
+/// With a `checkpoints:` block, the run's checkpoint store comes from it,
+/// resolved at startup (`${ENV}` values are read then, by the compiler's rules).
+fn checkpoint_store(p: &PipelineIr) -> TokenStream {
+    let Some(raw) = &p.checkpoints else { return TokenStream::new() };
+    let pairs = raw.iter().map(|(k, v)| quote!((#k, #v)));
+    quote! {
+        let mut options = ::core::clone::Clone::clone(options);
+        options.checkpoint_store = ::kinesis_tables::pipeline::checkpoint_store(&[#(#pairs),*])?;
+        let options = &options;
     }
 }

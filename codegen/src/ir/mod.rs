@@ -113,6 +113,10 @@ pub struct PipelineIr {
     pub to_rust: String,
     /// How a sink record is made from a source record.
     pub mapping: Mapping,
+    /// The checked `checkpoints:` block as written (key, value text), which
+    /// the generated code resolves at startup (`${ENV}` values); `None`: the
+    /// file store.
+    pub checkpoints: Option<Vec<(String, String)>>,
 }
 
 #[derive(Debug, Clone)]

@@ -188,7 +188,7 @@ fn options(t: &mut TableInput<Span>, v: &Located<Tree>, diags: &mut Diags<Span>)
     }
 }
 
-const PIPELINE_KEYS: &[&str] = &["from", "to", "transform", "sql", "table.local-time-zone"];
+const PIPELINE_KEYS: &[&str] = &["from", "to", "transform", "sql", "table.local-time-zone", "checkpoints"];
 
 /// Reads the `pipelines:` section of a spec document.
 pub fn pipelines(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<PipelineInput> {
@@ -220,8 +220,21 @@ pub fn pipelines(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<PipelineIn
                 );
                 continue;
             };
-            let mut p = PipelineInput { name: name.value.clone(), name_span: name.span, from: None, to: None, transform: None, sql: None, local_time_zone: None };
+            let mut p = PipelineInput {
+                name: name.value.clone(),
+                name_span: name.span,
+                from: None,
+                to: None,
+                transform: None,
+                sql: None,
+                local_time_zone: None,
+                checkpoints: None,
+            };
             for (fk, fv) in fields {
+                if fk.value == "checkpoints" {
+                    p.checkpoints = Some((fk.span, checkpoints(fv, diags)));
+                    continue;
+                }
                 let text = match &fv.value {
                     Tree::Scalar(s) => s.text(),
                     _ => None,
@@ -245,6 +258,32 @@ pub fn pipelines(doc: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<PipelineIn
                 }
             }
             out.push(p);
+        }
+    }
+    out
+}
+
+/// A pipeline's `checkpoints:` block: a mapping of single values (checked by
+/// `check::checkpoints`).
+fn checkpoints(v: &Located<Tree>, diags: &mut Diags<Span>) -> Vec<OptionInput<Span>> {
+    let Tree::Map(entries) = &v.value else {
+        diags.push(
+            Diag::error(v.span, format!("`checkpoints` must be a mapping, found {}", kind(&v.value)))
+                .label("not a mapping")
+                .help("write `checkpoints: {store: dynamodb, table: <lease table>}`"),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, val) in entries {
+        match &val.value {
+            Tree::Scalar(raw) => {
+                out.push(OptionInput { key: k.value.clone(), key_span: k.span, value: raw.clone(), value_span: val.span, from_env: false })
+            }
+            other => diags.push(
+                Diag::error(val.span, format!("checkpoints `{}` must be a single value, found {}", k.value, kind(other)))
+                    .label("not a scalar"),
+            ),
         }
     }
     out

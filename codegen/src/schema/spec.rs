@@ -65,17 +65,46 @@ pub fn spec_schema() -> Value {
             },
             "pipeline": {
                 "type": "object",
-                "required": ["from", "to"],
+                "anyOf": [{"required": ["from", "to"]}, {"required": ["sql"]}],
                 "additionalProperties": false,
                 "properties": {
                     "from": {"description": "The source table.", "type": ["string", "number", "boolean"]},
                     "to": {"description": "The sink table.", "type": ["string", "number", "boolean"]},
-                    "transform": {"description": "A Rust function path, `crate::transforms::…`.", "type": ["string", "number", "boolean"]}
+                    "transform": {"description": "A Rust function path, `crate::transforms::…`.", "type": ["string", "number", "boolean"]},
+                    "checkpoints": checkpoints_schema(),
+                    "sql": {"description": "`INSERT INTO sink SELECT … FROM source [WHERE …]` in Flink SQL, compiled to Rust at build time; names the tables.", "type": "string"},
+                    "table.local-time-zone": {"description": "The zone TIMESTAMP_LTZ values are read in by SQL functions (Flink's option): `UTC` (default) or a fixed offset such as `+08:00`.", "type": "string"}
                 }
             },
             "with": with_schema(),
             "region": {"description": "An AWS region kinesis-tables knows.", "enum": crate::value::REGIONS}
         }
+    })
+}
+
+/// A pipeline's `checkpoints:` block: its keys and value kinds (the timing
+/// rules stay the compiler's). `${ENV}` only where the compiler takes it.
+fn checkpoints_schema() -> Value {
+    use kinesis_tables_config::checkpoints::{ENV_KEYS, KEYS};
+    let mut props = Map::new();
+    for key in KEYS {
+        let kind = match *key {
+            "store" => json!({"enum": ["file", "dynamodb"]}),
+            "create-table" => json!({"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": BOOL_TEXT}]}),
+            "max-leases-to-steal" | "max-leases-per-worker" => {
+                json!({"anyOf": [{"type": "integer"}, {"type": "string", "pattern": INT_TEXT}]})
+            }
+            "table" => json!({"type": "string", "anyOf": [{"pattern": "^[A-Za-z0-9_.-]{3,255}$"}, {"pattern": ENV_REF}]}),
+            k if ENV_KEYS.contains(&k) => json!({"type": "string"}),
+            _ => json!({"type": ["string", "number"]}),
+        };
+        props.insert(key.to_string(), kind);
+    }
+    json!({
+        "description": "Where the pipeline keeps its positions: `store: file` (the default) or `store: dynamodb`, a KCL-compatible lease table shared by the pipeline's instances.",
+        "type": "object",
+        "additionalProperties": false,
+        "properties": props
     })
 }
 

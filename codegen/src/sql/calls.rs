@@ -4,11 +4,12 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use sqlparser::ast::{CeilFloorKind, DateTimeField, Expr, Spanned};
+use sqlparser::ast::{CeilFloorKind, DateTimeField, Expr};
 
-use super::check::{Scope, logic, retype_null, widen_to};
+use super::args::{arity, checked_literal, literal_arg, once, pair};
 use super::expr::{Node, TExpr};
-use super::funcs::{arity, checked_literal, literal_arg, once, pair};
+use super::ops::{retype_null, widen_to};
+use super::scope::Scope;
 use super::types::{self, Arith};
 use crate::diag::{Diag, Diags};
 use crate::ir::SqlType;
@@ -36,7 +37,8 @@ fn want(s: &Scope, e: &Expr, t: TExpr, ok: bool, what: &str, diags: &mut Diags<S
     if ok || matches!(t.node, Node::Null) {
         return Some(t);
     }
-    diags.push(Diag::error(s.at_expr(e), format!("expected {what}, found {}", t.ty)).label("wrong argument type").help("CAST the argument"));
+    diags
+        .push(Diag::error(s.at_expr(e), format!("expected {what}, found {}", t.ty)).label("wrong argument type").help("CAST the argument"));
     None
 }
 
@@ -60,13 +62,12 @@ fn double_arg(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr>
 
 /// One function call; `name` is upper case and known.
 pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr], diags: &mut Diags<Span>) -> Option<TExpr> {
-    let sql = sql();
     let text = s.text(whole);
     let n = a.len();
     let (min, max) = match name {
         "CURRENT_TIMESTAMP" => (0, 0),
-        "UPPER" | "LOWER" | "LTRIM" | "RTRIM" | "CHAR_LENGTH" | "CHARACTER_LENGTH" | "INITCAP" | "MD5" | "SHA256" | "ABS" | "SQRT" | "LN"
-        | "LOG10" | "SIGN" | "CARDINALITY" | "FLOOR" | "CEIL" | "CEILING" | "TRIM" => (1, 1),
+        "UPPER" | "LOWER" | "LTRIM" | "RTRIM" | "CHAR_LENGTH" | "CHARACTER_LENGTH" | "INITCAP" | "MD5" | "SHA256" | "ABS" | "SQRT"
+        | "LN" | "LOG10" | "SIGN" | "CARDINALITY" | "FLOOR" | "CEIL" | "CEILING" | "TRIM" => (1, 1),
         "MOD" | "POWER" | "NULLIF" | "JSON_VALUE" | "DATE_FORMAT" => (2, 2),
         "ROUND" | "TRUNCATE" | "TO_TIMESTAMP" | "TO_DATE" => (1, 2),
         "REPLACE" | "SPLIT_INDEX" | "LPAD" | "RPAD" | "IF" | "REGEXP_REPLACE" | "TIMESTAMPADD" | "TIMESTAMPDIFF" => (3, 3),
@@ -79,11 +80,26 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
         return None;
     }
     match name {
+        "UPPER" | "LOWER" | "LTRIM" | "RTRIM" | "TRIM" | "INITCAP" | "CHAR_LENGTH" | "CHARACTER_LENGTH" | "MD5" | "SHA256" | "REPLACE"
+        | "CONCAT" | "CONCAT_WS" | "SPLIT_INDEX" | "LPAD" | "RPAD" | "REGEXP_EXTRACT" | "REGEXP_REPLACE" => {
+            string_call(s, name, a, text, diags)
+        }
+        "ABS" | "SIGN" | "SQRT" | "LN" | "LOG10" | "POWER" | "MOD" | "ROUND" | "TRUNCATE" | "FLOOR" | "CEIL" | "CEILING"
+        | "CARDINALITY" => numeric_call(s, whole, name, a, text, diags),
+        "COALESCE" | "NULLIF" | "IF" | "CURRENT_TIMESTAMP" => conditional_call(s, whole, name, a, diags),
+        _ => super::temporal::call(s, whole, name, a, text, diags),
+    }
+}
+
+/// The string functions.
+fn string_call(s: &mut Scope, name: &str, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
+    let sql = sql();
+    match name {
         "UPPER" | "LOWER" | "LTRIM" | "RTRIM" | "TRIM" | "INITCAP" => {
             let v = string_arg(s, a[0], diags)?;
             let body = match name {
-                "UPPER" => quote!(__a0.to_uppercase()),
-                "LOWER" => quote!(__a0.to_lowercase()),
+                "UPPER" => quote!(#sql::string::upper(&__a0)),
+                "LOWER" => quote!(#sql::string::lower(&__a0)),
                 "LTRIM" => quote!(#sql::string::ltrim(&__a0)),
                 "RTRIM" => quote!(#sql::string::rtrim(&__a0)),
                 "TRIM" => quote!(#sql::string::trim_both(&__a0, " ")),
@@ -122,6 +138,14 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
             Some(TExpr::strict(SqlType::String, vec![x?, l?, p?], quote!(#sql::string::#f(&__a0, __a1, &__a2)), Some(text), true))
         }
         "REGEXP_EXTRACT" | "REGEXP_REPLACE" => regexp(s, name, a, text, diags),
+        _ => None,
+    }
+}
+
+/// The numeric functions (and CARDINALITY).
+fn numeric_call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
+    let sql = sql();
+    match name {
         "ABS" => {
             let v = s.numeric(a[0], diags)?;
             let body = match &v.ty {
@@ -163,11 +187,21 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
         "CARDINALITY" => {
             let v = s.expr(a[0], diags)?;
             if !matches!(v.ty, SqlType::Array(_) | SqlType::Map(..)) {
-                diags.push(Diag::error(s.at_expr(a[0]), format!("CARDINALITY takes an ARRAY or a MAP, found {}", v.ty)).label("not a collection"));
+                diags.push(
+                    Diag::error(s.at_expr(a[0]), format!("CARDINALITY takes an ARRAY or a MAP, found {}", v.ty)).label("not a collection"),
+                );
                 return None;
             }
-            strict(SqlType::Int, vec![v], quote!(i32::try_from(__a0.len()).unwrap_or(i32::MAX)))
+            strict(SqlType::Int, vec![v], quote!(i32::try_from((&__a0).len()).unwrap_or(i32::MAX)))
         }
+        _ => None,
+    }
+}
+
+/// COALESCE, NULLIF, IF and CURRENT_TIMESTAMP.
+fn conditional_call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], diags: &mut Diags<Span>) -> Option<TExpr> {
+    let sql = sql();
+    match name {
         "COALESCE" => {
             let v = all(s, a, diags)?;
             let ty = common(s, whole, &v, diags)?;
@@ -176,14 +210,18 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
             Some(TExpr::new(ty, nullable, Node::Coalesce(v)))
         }
         "NULLIF" => {
+            // CASE WHEN a = b THEN NULL ELSE a END: a comparison with NULL is not TRUE, so NULLIF(a, NULL) is a.
             let v = all(s, a, diags)?;
             let [x, y]: [TExpr; 2] = v.try_into().ok()?;
             let Some((x, y, ty)) = pair(x, y) else { return mismatch(s, whole, diags) };
-            Some(TExpr::strict(ty, vec![x, y], quote!(if __a0 == __a1 { ::core::option::Option::None } else { ::core::option::Option::Some(__a0) }), None, true)).map(|mut t| {
-                // NULLIF(a, NULL) is a: null only when equal.
-                t.nullable = true;
-                t
-            })
+            let body = if types::is_string(&ty) {
+                quote!((::core::convert::AsRef::<str>::as_ref(__a0) == ::core::convert::AsRef::<str>::as_ref(__a1)))
+            } else {
+                quote!((__a0 == __a1))
+            };
+            let eq = TExpr::strict(SqlType::Boolean, vec![x.clone(), y], body, None, false).borrowing();
+            let null = TExpr::new(ty.clone(), true, Node::Null);
+            Some(TExpr::new(ty, true, Node::Case { whens: vec![(eq, null)], otherwise: Some(Box::new(x)) }))
         }
         "IF" => {
             let c = s.boolean(a[0], diags);
@@ -196,12 +234,16 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
             Some(TExpr::new(ty, nullable, Node::Case { whens: vec![(c, t)], otherwise: Some(Box::new(e)) }))
         }
         "CURRENT_TIMESTAMP" => Some(TExpr::new(SqlType::TimestampLtz(3), false, Node::Lit(quote!(#sql::temporal::current_timestamp())))),
-        _ => super::temporal::call(s, whole, name, a, text, diags),
+        _ => None,
     }
 }
 
 fn mismatch(s: &Scope, whole: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
-    diags.push(Diag::error(s.at_expr(whole), "type mismatch: the arguments have no common type").label("type mismatch").help("CAST them to one type"));
+    diags.push(
+        Diag::error(s.at_expr(whole), "type mismatch: the arguments have no common type")
+            .label("type mismatch")
+            .help("CAST them to one type"),
+    );
     None
 }
 
@@ -230,7 +272,13 @@ fn concat_ws(s: &mut Scope, a: &[&Expr], diags: &mut Diags<Span>) -> Option<TExp
     // Each value as Option<String>, joined by a helper over a fixed-size array: no boxing.
     let parts: Vec<TExpr> = v
         .into_iter()
-        .map(|x| if x.nullable { TExpr::new(SqlType::String, false, x.node) } else { TExpr::strict(SqlType::String, vec![x], quote!(::core::option::Option::Some(__a0)), None, false) })
+        .map(|x| {
+            if x.nullable {
+                TExpr::new(SqlType::String, false, x.node)
+            } else {
+                TExpr::strict(SqlType::String, vec![x], quote!(::core::option::Option::Some(__a0)), None, false)
+            }
+        })
         .collect();
     let names: Vec<_> = (1..=parts.len()).map(|i| quote::format_ident!("__a{}", i)).collect();
     let sql = sql();
@@ -252,11 +300,17 @@ fn regexp(s: &mut Scope, name: &str, a: &[&Expr], text: String, diags: &mut Diag
     }
     let group = match a.get(2) {
         Some(g) => int_arg(s, g, diags),
-        None => Some(TExpr::new(SqlType::Int, false, Node::Lit(quote!(0i32)))),
+        None => Some(TExpr::new(SqlType::Int, false, Node::Int(0))),
     };
     let (v, pat, group) = (v?, pat?, group?);
     let p = once(quote!(#sql::types::Regex), quote!(#sql::pattern::java_regex(#pat)));
-    Some(TExpr::strict(SqlType::String, vec![v, group], quote!(#p.and_then(|r| #sql::pattern::regexp_extract(&__a0, r, __a1))), Some(text), true))
+    Some(TExpr::strict(
+        SqlType::String,
+        vec![v, group],
+        quote!(#p.and_then(|r| #sql::pattern::regexp_extract(&__a0, r, __a1))),
+        Some(text),
+        true,
+    ))
 }
 
 /// `ROUND(x [, d])`, `TRUNCATE(x [, d])`: the type of x (DECIMAL: scale d).
@@ -271,7 +325,7 @@ fn round(s: &mut Scope, name: &str, a: &[&Expr], text: String, diags: &mut Diags
             _ => None,
         }
         .or_else(|| {
-            diags.push(Diag::error(s.at_expr(*e), "the number of digits must be an integer literal").label("not a literal"));
+            diags.push(Diag::error(s.at_expr(e), "the number of digits must be an integer literal").label("not a literal"));
             None
         }),
         None => Some(0),
@@ -330,7 +384,7 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
             let mut args = vec![v?];
             let from = match from {
                 Some(f) => f?,
-                None => TExpr::new(SqlType::Int, false, Node::Lit(quote!(1i32))),
+                None => TExpr::new(SqlType::Int, false, Node::Int(1)),
             };
             args.push(from);
             let body = match len {
@@ -347,7 +401,7 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
             let v = string_arg(s, expr, diags);
             let what = match trim_what {
                 Some(w) => string_arg(s, w, diags),
-                None => Some(TExpr::new(SqlType::Char(1), false, Node::Lit(quote!(::std::string::String::from(" "))))),
+                None => Some(TExpr::new(SqlType::Char(1), false, Node::Str(" ".into()))),
             };
             let (v, what) = (v?, what?);
             let f = match trim_where {
@@ -363,26 +417,21 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
                 CeilFloorKind::DateTimeField(DateTimeField::NoDateTime) => floor_ceil(s, floor, expr, text, diags),
                 CeilFloorKind::DateTimeField(unit) => super::temporal::floor_to(s, floor, expr, unit, diags),
                 CeilFloorKind::Scale(_) => {
-                    diags.push(Diag::error(s.at_expr(e), "FLOOR/CEIL with a scale is not Flink SQL").label("not supported").help("use ROUND or TRUNCATE"));
+                    diags.push(
+                        Diag::error(s.at_expr(e), "FLOOR/CEIL with a scale is not Flink SQL")
+                            .label("not supported")
+                            .help("use ROUND or TRUNCATE"),
+                    );
                     None
                 }
             }
         }
         Expr::Extract { field, expr, .. } => super::temporal::extract(s, field, expr, diags),
         other => {
-            diags.push(Diag::error(s.at_expr(other), format!("`{other}` is not in the SQL subset pipelines compile")).label("not supported"));
+            diags.push(
+                Diag::error(s.at_expr(other), format!("`{other}` is not in the SQL subset pipelines compile")).label("not supported"),
+            );
             None
         }
     }
-}
-
-/// `a AND b` helper for callers that build conditions.
-#[allow(dead_code)]
-pub(crate) fn and(l: TExpr, r: TExpr) -> TExpr {
-    logic(true, l, r)
-}
-
-#[allow(dead_code)]
-fn span_of(s: &Scope, e: &Expr) -> Span {
-    s.src.sp(e.span())
 }

@@ -5,8 +5,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::check::widen_to;
 use super::expr::{Node, TExpr};
+use super::ops::widen_to;
 use super::types::{self, int_rank, is_string};
 use crate::ir::SqlType;
 
@@ -59,6 +59,12 @@ pub(crate) fn conversion(from: &SqlType, to: &SqlType) -> Option<Conversion> {
         (T::Boolean, t) if int_rank(t).is_some() => Total(quote!(#sql::cast::bool_to_int::<#rt>(__a0))),
         (f, T::Boolean) if int_rank(f).is_some() => Total(quote!(#sql::cast::int_to_bool(__a0))),
         (f, t) if is_string(f) && is_string(t) => return Some(to_string_type(quote!(__a0), t)),
+        (T::Bytes | T::Varbinary(_) | T::Binary(_), t) if is_string(t) => {
+            return Some(match to_string_type(quote!(__a0), t) {
+                Widen | Total(_) => Partial(quote!(#sql::cast::bytes_to_str(&__a0))),
+                Partial(check) => Partial(quote!(#sql::cast::bytes_to_str(&__a0).and_then(|__a0| #check))),
+            });
+        }
         (f, t) if is_string(t) => {
             let s = to_str(f)?;
             return Some(match to_string_type(quote!(__a0), t) {

@@ -61,40 +61,59 @@ pub(crate) struct Plan {
     pub(crate) sql: String,
 }
 
-/// How a local is read: moved when it is used once, else cloned.
+/// How each local is read in one statement: moved, or cloned when it is read again.
 struct Reads {
     clone: BTreeMap<String, bool>,
 }
 
+/// Reads of each local: (moves, borrows).
+type Uses = BTreeMap<String, (usize, usize)>;
+
+fn uses<'e>(exprs: impl IntoIterator<Item = &'e TExpr>) -> Uses {
+    let mut u = Uses::new();
+    for e in exprs {
+        e.columns(&mut |c: &str, borrowed: bool| {
+            let entry = u.entry(c.to_string()).or_default();
+            if borrowed { entry.1 += 1 } else { entry.0 += 1 }
+        });
+    }
+    u
+}
+
 impl Plan {
-    fn reads(&self) -> Reads {
-        let mut uses: BTreeMap<String, usize> = BTreeMap::new();
-        let mut count = |c: &str| *uses.entry(c.to_string()).or_default() += 1;
-        for e in self.filter.iter().chain(self.outputs.iter().filter_map(|o| o.value.as_ref())) {
-            e.columns(&mut count);
-        }
-        // Inside an UNNEST loop every read of a source column is a clone; the array is read once, before it.
-        let in_loop = uses.clone();
-        if let Some(u) = &self.unnest {
-            u.array.columns(&mut |c: &str| *uses.entry(c.to_string()).or_default() += 1);
-        }
-        let mut clone = BTreeMap::new();
+    /// The reads of the WHERE clause (first) and of the sink row (second). A
+    /// local is moved by its one move in a statement unless it is read again in
+    /// that statement or a later one; borrows never clone; inside an UNNEST
+    /// loop every move of a source column clones.
+    fn reads(&self) -> (Reads, Reads, Reads) {
+        let filter = uses(self.filter.iter());
+        let row = uses(self.outputs.iter().filter_map(|o| o.value.as_ref()));
+        let array = uses(self.unnest.iter().map(|u| &u.array));
+        // The UNNEST array is read once, before the loop: moved unless the loop reads the column too.
+        let mut a = BTreeMap::new();
         for b in &self.bindings {
-            let n = uses.get(&b.local).copied().unwrap_or(0);
-            let looped = self.unnest.is_some() && in_loop.contains_key(&b.local);
-            clone.insert(b.local.clone(), !b.copy && (n > 1 || looped));
+            let used = |u: &Uses| u.get(&b.local).map_or(0, |(m, r)| m + r);
+            a.insert(b.local.clone(), !b.copy && (used(&array) > 1 || used(&filter) + used(&row) > 0));
         }
+        let mut locals: Vec<(&str, bool, bool)> = self.bindings.iter().map(|b| (b.local.as_str(), b.copy, self.unnest.is_some())).collect();
         if let Some(u) = &self.unnest {
-            let n = uses.get(&u.local).copied().unwrap_or(0);
-            clone.insert(u.local.clone(), !u.copy && n > 1);
+            locals.push((u.local.as_str(), u.copy, false));
         }
-        Reads { clone }
+        let (mut w, mut r) = (BTreeMap::new(), BTreeMap::new());
+        for (local, copy, looped) in locals {
+            let (fm, fb) = filter.get(local).copied().unwrap_or_default();
+            let (rm, rb) = row.get(local).copied().unwrap_or_default();
+            w.insert(local.to_string(), !copy && (looped || fm + fb > 1 || rm + rb > 0));
+            r.insert(local.to_string(), !copy && (looped || rm + rb > 1));
+            let _ = fm;
+        }
+        (Reads { clone: w }, Reads { clone: r }, Reads { clone: a })
     }
 }
 
 /// The `transform_<name>` function.
 pub(crate) fn transform(plan: &Plan) -> TokenStream {
-    let reads = plan.reads();
+    let (where_reads, reads, array_reads) = plan.reads();
     let (from, to) = (ident(&plan.from_rust), ident(&plan.to_rust));
     let name = format_ident!("{}", plan.fn_name);
     let err = quote!(::kinesis_tables::sql::RecordError);
@@ -108,8 +127,9 @@ pub(crate) fn transform(plan: &Plan) -> TokenStream {
         }
     });
     let filter = plan.filter.as_ref().map(|f| {
-        let cond = truth(f, &reads);
-        let cont = if plan.unnest.is_some() { quote!(continue) } else { quote!(return ::core::result::Result::Ok(::core::option::Option::None)) };
+        let cond = truth(f, &where_reads);
+        let cont =
+            if plan.unnest.is_some() { quote!(continue) } else { quote!(return ::core::result::Result::Ok(::core::option::Option::None)) };
         quote!(if !(#cond) { #cont; })
     });
     let fields = plan.outputs.iter().map(|o| {
@@ -123,14 +143,17 @@ pub(crate) fn transform(plan: &Plan) -> TokenStream {
         }
     });
     let row = quote!(#to { #(#fields,)* });
-    let doc = format!(" The pipeline's SQL on one record: `None` when the WHERE clause drops it.\n\n ```sql\n {}\n ```", plan.sql.trim().replace('\n', "\n "));
+    let doc = format!(
+        " The pipeline's SQL on one record: `None` when the WHERE clause drops it.\n\n ```sql\n {}\n ```",
+        plan.sql.trim().replace('\n', "\n ")
+    );
     let body = match &plan.unnest {
         None => quote! {
             #filter
             ::core::result::Result::Ok(::core::option::Option::Some(#row))
         },
         Some(u) => {
-            let array = expr(&u.array, &reads);
+            let array = expr(&u.array, &array_reads);
             let local = format_ident!("{}", u.local);
             let array = if u.array.nullable { quote!(#array.unwrap_or_default()) } else { array };
             let element = if u.not_null { quote!(let ::core::option::Option::Some(#local) = #local else { continue };) } else { quote!() };
@@ -176,30 +199,20 @@ fn expr(e: &TExpr, reads: &Reads) -> TokenStream {
             if reads.clone.get(c).copied().unwrap_or(false) { quote!(#local.clone()) } else { quote!(#local) }
         }
         Node::Lit(t) => t.clone(),
+        Node::Int(v) => int_literal(*v, &e.ty, false),
+        Node::Str(s) => quote!(::std::string::String::from(#s)),
+        Node::Dec(s) => dec_literal(s, &e.ty, false),
         Node::Null => {
             let t = super::types::rust(&e.ty);
             quote!(::core::option::Option::<#t>::None)
         }
-        Node::Strict { args, body, fallible, option } => strict(args, body, fallible.as_deref(), *option, reads),
-        Node::And(a, b) | Node::Or(a, b) => {
-            let and = matches!(e.node, Node::And(..));
-            if !a.nullable && !b.nullable {
-                let (a, b) = (expr(a, reads), expr(b, reads));
-                return if and { quote!((#a && #b)) } else { quote!((#a || #b)) };
-            }
-            let (a, b) = (opt(a, reads), opt(b, reads));
-            let (win, lose) = if and { (quote!(false), quote!(true)) } else { (quote!(true), quote!(false)) };
-            let some = quote!(::core::option::Option::Some);
-            quote!(match (#a, #b) {
-                (#some(#win), _) | (_, #some(#win)) => #some(#win),
-                (#some(#lose), #some(#lose)) => #some(#lose),
-                _ => ::core::option::Option::None,
-            })
-        }
+        Node::Strict { args, body, fallible, option, by_ref } => strict(args, body, fallible.as_deref(), *option, *by_ref, reads),
+        Node::And(a, b) => logic3(true, a, b, reads),
+        Node::Or(a, b) => logic3(false, a, b, reads),
         Node::IsNull(a, negated) => {
             if !a.nullable {
                 let r = *negated;
-                if matches!(a.node, Node::Column(_) | Node::Lit(_)) {
+                if a.is_plain() {
                     return quote!(#r);
                 }
                 let v = expr(a, reads);
@@ -252,18 +265,88 @@ fn expr(e: &TExpr, reads: &Reads) -> TokenStream {
 }
 
 /// `match (a0, a1, …) { (Some(__a0), __a1, …) => Some(body), _ => None }`, or the body over plain bindings.
-fn strict(args: &[TExpr], body: &TokenStream, fallible: Option<&str>, option: bool, reads: &Reads) -> TokenStream {
+fn strict(args: &[TExpr], body: &TokenStream, fallible: Option<&str>, option: bool, by_ref: bool, reads: &Reads) -> TokenStream {
     let body = match fallible {
         Some(text) => quote!((#body).map_err(|e| ::kinesis_tables::sql::RecordError::new(#text, e))?),
         None => body.clone(),
     };
     let names: Vec<_> = (0..args.len()).map(|i| format_ident!("__a{}", i)).collect();
-    let values: Vec<_> = args.iter().map(|a| expr(a, reads)).collect();
+    let values: Vec<_> = args.iter().map(|a| if by_ref { borrowed(a, reads) } else { expr(a, reads) }).collect();
     let any_null = args.iter().any(|a| a.nullable);
     if !any_null {
-        return quote!({ let (#(#names,)*) = (#(#values,)*); #body });
+        return quote!(match (#(#values,)*) { (#(#names,)*) => #body });
     }
     let pats = args.iter().zip(&names).map(|(a, n)| if a.nullable { quote!(::core::option::Option::Some(#n)) } else { quote!(#n) });
     let result = if option { body } else { quote!(::core::option::Option::Some(#body)) };
     quote!(match (#(#values,)*) { (#(#pats,)*) => #result, _ => ::core::option::Option::None })
+}
+
+/// A borrowed argument: a column or literal without a move or clone, else a reference to the value.
+fn borrowed(e: &TExpr, reads: &Reads) -> TokenStream {
+    match &e.node {
+        Node::Column(c) => {
+            let local = format_ident!("{}", c);
+            quote!(&#local)
+        }
+        Node::Int(v) => int_literal(*v, &e.ty, true),
+        Node::Str(s) => quote!(#s),
+        Node::Dec(s) => dec_literal(s, &e.ty, true),
+        _ => {
+            let v = expr(e, reads);
+            quote!(&#v)
+        }
+    }
+}
+
+/// An integer literal as a constant of `ty`; a DECIMAL one is built once into a static (`by_ref`: borrowed from it).
+fn int_literal(v: i64, ty: &crate::ir::SqlType, by_ref: bool) -> TokenStream {
+    use crate::ir::SqlType as T;
+    use proc_macro2::Literal;
+    let lit = match ty {
+        T::TinyInt => Literal::i8_suffixed(v as i8),
+        T::SmallInt => Literal::i16_suffixed(v as i16),
+        T::Int => Literal::i32_suffixed(v as i32),
+        T::Float => Literal::f32_suffixed(v as f32),
+        T::Double => Literal::f64_suffixed(v as f64),
+        T::Decimal { .. } => {
+            let v = Literal::i64_suffixed(v);
+            let d = quote!(::kinesis_tables::types::Decimal);
+            let get = if by_ref { quote!(&*V) } else { quote!(::core::clone::Clone::clone(&*V)) };
+            return quote!({ static V: ::std::sync::LazyLock<#d> = ::std::sync::LazyLock::new(|| #d::from(#v)); #get });
+        }
+        _ => Literal::i64_suffixed(v),
+    };
+    if by_ref { quote!(&#lit) } else { quote!(#lit) }
+}
+
+/// AND (`and`) or OR with three-valued logic: plain `&&`/`||` when neither side can be null.
+fn logic3(and: bool, a: &TExpr, b: &TExpr, reads: &Reads) -> TokenStream {
+    if !a.nullable && !b.nullable {
+        let (a, b) = (expr(a, reads), expr(b, reads));
+        return if and { quote!((#a && #b)) } else { quote!((#a || #b)) };
+    }
+    let (a, b) = (opt(a, reads), opt(b, reads));
+    let (win, lose) = if and { (quote!(false), quote!(true)) } else { (quote!(true), quote!(false)) };
+    let some = quote!(::core::option::Option::Some);
+    quote!(match (#a, #b) {
+        (#some(#win), _) | (_, #some(#win)) => #some(#win),
+        (#some(#lose), #some(#lose)) => #some(#lose),
+        _ => ::core::option::Option::None,
+    })
+}
+
+/// A DECIMAL literal, parsed once into a static (`by_ref`: borrowed from it). The
+/// compiler checked the text with the same parser, so the error branch is not taken.
+fn dec_literal(text: &str, ty: &crate::ir::SqlType, by_ref: bool) -> TokenStream {
+    let (p, s) = match ty {
+        crate::ir::SqlType::Decimal { precision, scale } => (u32::from(*precision), i32::from(*scale)),
+        _ => (38, 0),
+    };
+    let sql = quote!(::kinesis_tables::sql);
+    let get = if by_ref { quote!(V.as_ref()) } else { quote!(V.as_ref().map(::core::clone::Clone::clone)) };
+    quote!({
+        static V: ::std::sync::LazyLock<::core::result::Result<::kinesis_tables::types::Decimal, #sql::SqlError>> =
+            ::std::sync::LazyLock::new(|| #sql::decimal::from_str(#text, #p, #s));
+        #get.map_err(|e| #sql::RecordError::new(#text, ::core::clone::Clone::clone(e)))?
+    })
 }

@@ -9,8 +9,9 @@ use sqlparser::ast::{
     AccessExpr, CaseWhen, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Spanned, Subscript,
 };
 
-use super::check::{Scope, retype_null, unify, widen_to};
 use super::expr::{Node, TExpr};
+use super::ops::{retype_null, widen_to};
+use super::scope::Scope;
 use super::types;
 use crate::diag::{Diag, Diags};
 use crate::ir::SqlType;
@@ -18,15 +19,72 @@ use crate::span::Span;
 
 /// Every function the compiler knows, for did-you-mean.
 pub(crate) const FUNCTIONS: &[&str] = &[
-    "UPPER", "LOWER", "TRIM", "LTRIM", "RTRIM", "SUBSTRING", "CONCAT", "CONCAT_WS", "CHAR_LENGTH", "CHARACTER_LENGTH", "REPLACE",
-    "REGEXP_EXTRACT", "REGEXP_REPLACE", "SPLIT_INDEX", "LPAD", "RPAD", "INITCAP", "MD5", "SHA256", "ABS", "ROUND", "FLOOR", "CEIL",
-    "CEILING", "MOD", "POWER", "SQRT", "LN", "LOG10", "SIGN", "TRUNCATE", "EXTRACT", "DATE_FORMAT", "TO_TIMESTAMP", "TO_DATE",
-    "TIMESTAMPADD", "TIMESTAMPDIFF", "CURRENT_TIMESTAMP", "JSON_VALUE", "CARDINALITY", "COALESCE", "NULLIF", "IF", "CAST", "TRY_CAST",
+    "UPPER",
+    "LOWER",
+    "TRIM",
+    "LTRIM",
+    "RTRIM",
+    "SUBSTRING",
+    "CONCAT",
+    "CONCAT_WS",
+    "CHAR_LENGTH",
+    "CHARACTER_LENGTH",
+    "REPLACE",
+    "REGEXP_EXTRACT",
+    "REGEXP_REPLACE",
+    "SPLIT_INDEX",
+    "LPAD",
+    "RPAD",
+    "INITCAP",
+    "MD5",
+    "SHA256",
+    "ABS",
+    "ROUND",
+    "FLOOR",
+    "CEIL",
+    "CEILING",
+    "MOD",
+    "POWER",
+    "SQRT",
+    "LN",
+    "LOG10",
+    "SIGN",
+    "TRUNCATE",
+    "EXTRACT",
+    "DATE_FORMAT",
+    "TO_TIMESTAMP",
+    "TO_DATE",
+    "TIMESTAMPADD",
+    "TIMESTAMPDIFF",
+    "CURRENT_TIMESTAMP",
+    "JSON_VALUE",
+    "CARDINALITY",
+    "COALESCE",
+    "NULLIF",
+    "IF",
+    "CAST",
+    "TRY_CAST",
 ];
 
 /// Aggregate and window functions: stateful.
-const AGGREGATES: &[&str] =
-    &["COUNT", "SUM", "AVG", "MIN", "MAX", "LISTAGG", "COLLECT", "FIRST_VALUE", "LAST_VALUE", "ROW_NUMBER", "RANK", "DENSE_RANK", "LAG", "LEAD", "STDDEV_POP", "VAR_POP"];
+const AGGREGATES: &[&str] = &[
+    "COUNT",
+    "SUM",
+    "AVG",
+    "MIN",
+    "MAX",
+    "LISTAGG",
+    "COLLECT",
+    "FIRST_VALUE",
+    "LAST_VALUE",
+    "ROW_NUMBER",
+    "RANK",
+    "DENSE_RANK",
+    "LAG",
+    "LEAD",
+    "STDDEV_POP",
+    "VAR_POP",
+];
 
 fn sql() -> TokenStream {
     quote!(::kinesis_tables::sql)
@@ -47,6 +105,14 @@ pub(crate) fn cast_expr(s: &mut Scope, whole: &Expr, kind: &CastKind, e: &Expr, 
     let try_ = matches!(kind, CastKind::TryCast | CastKind::SafeCast);
     let from = v.ty.clone();
     let text = s.text(whole);
+    if let Some(body) = ltz_cast(s, &from, &to) {
+        let t = if try_ {
+            TExpr::strict(to, vec![v], quote!((#body).ok()), None, true)
+        } else {
+            TExpr::strict(to, vec![v], body, Some(text), false)
+        };
+        return Some(t);
+    }
     let r = super::cast::cast(v, &to, try_, text);
     if r.is_none() {
         diags.push(
@@ -59,7 +125,13 @@ pub(crate) fn cast_expr(s: &mut Scope, whole: &Expr, kind: &CastKind, e: &Expr, 
 }
 
 /// `CASE [operand] WHEN … THEN … ELSE … END`.
-pub(crate) fn case(s: &mut Scope, operand: Option<&Expr>, conds: &[CaseWhen], otherwise: Option<&Expr>, diags: &mut Diags<Span>) -> Option<TExpr> {
+pub(crate) fn case(
+    s: &mut Scope,
+    operand: Option<&Expr>,
+    conds: &[CaseWhen],
+    otherwise: Option<&Expr>,
+    diags: &mut Diags<Span>,
+) -> Option<TExpr> {
     let mut whens = Vec::new();
     let mut ok = true;
     for c in conds {
@@ -124,47 +196,54 @@ pub(crate) fn like(
     diags: &mut Diags<Span>,
 ) -> Option<TExpr> {
     let v = s.string(e, diags);
-    let Expr::Value(p) = pattern else {
-        diags.push(
-            Diag::error(s.at_expr(pattern), "the pattern must be a string literal")
-                .label("not a literal")
-                .help("patterns are compiled once, at build time"),
-        );
-        return None;
-    };
-    let sqlparser::ast::Value::SingleQuotedString(pat) = &p.value else {
-        diags.push(Diag::error(s.at_expr(pattern), "the pattern must be a string literal").label("not a string"));
-        return None;
-    };
     let esc = match escape {
         None => None,
-        Some(Expr::Value(v)) if matches!(&v.value, sqlparser::ast::Value::SingleQuotedString(c) if c.chars().count() == 1) => match &v.value {
-            sqlparser::ast::Value::SingleQuotedString(c) => c.chars().next(),
-            _ => None,
-        },
+        Some(Expr::Value(v)) if matches!(&v.value, sqlparser::ast::Value::SingleQuotedString(c) if c.chars().count() == 1) => {
+            match &v.value {
+                sqlparser::ast::Value::SingleQuotedString(c) => c.chars().next(),
+                _ => None,
+            }
+        }
         Some(other) => {
             diags.push(Diag::error(s.at_expr(whole), format!("the ESCAPE must be one character, found {other}")).label("bad escape"));
             return None;
         }
     };
-    if let Err(why) = super::regex::check_like(pat, esc, similar) {
-        diags.push(Diag::error(s.at_expr(pattern), format!("the pattern cannot be compiled: {why}")).label("bad pattern"));
-        return None;
-    }
-    let v = v?;
     let sql = sql();
     let text = s.text(whole);
     let ty = if similar { quote!(#sql::pattern::Similar) } else { quote!(#sql::pattern::Like) };
-    let esc = match esc {
+    let esc_code = match esc {
         Some(c) => quote!(::core::option::Option::Some(#c)),
         None => quote!(#sql::pattern::DEFAULT_ESCAPE),
     };
-    let m = quote!({
-        static P: ::std::sync::LazyLock<::core::result::Result<#ty, #sql::SqlError>> = ::std::sync::LazyLock::new(|| #ty::new(#pat, #esc));
-        P.as_ref().map_err(::core::clone::Clone::clone).map(|p| p.matches(&__a0))
-    });
+    let literal = match pattern {
+        Expr::Value(p) => match &p.value {
+            sqlparser::ast::Value::SingleQuotedString(pat) => Some(pat),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (args, m) = match literal {
+        // A literal pattern: checked here, compiled once.
+        Some(pat) => {
+            if let Err(why) = super::regex::check_like(pat, esc, similar) {
+                diags.push(Diag::error(s.at_expr(pattern), format!("the pattern cannot be compiled: {why}")).label("bad pattern"));
+                return None;
+            }
+            let m = quote!({
+                static P: ::std::sync::LazyLock<::core::result::Result<#ty, #sql::SqlError>> = ::std::sync::LazyLock::new(|| #ty::new(#pat, #esc_code));
+                P.as_ref().map_err(::core::clone::Clone::clone).map(|p| p.matches(&__a0))
+            });
+            (vec![v?], m)
+        }
+        // A pattern from the record: compiled per record; a bad one fails the record.
+        None => {
+            let p = s.string(pattern, diags);
+            (vec![v?, p?], quote!(#ty::new(&__a1, #esc_code).map(|p| p.matches(&__a0))))
+        }
+    };
     let body = if negated { quote!(#m.map(|b| !b)) } else { m };
-    Some(TExpr::strict(SqlType::Boolean, vec![v], body, Some(text), false))
+    Some(TExpr::strict(SqlType::Boolean, args, body, Some(text), false))
 }
 
 /// `a.b` on a ROW value.
@@ -196,7 +275,9 @@ pub(crate) fn access(s: &mut Scope, root: &Expr, chain: &[AccessExpr], diags: &m
             AccessExpr::Subscript(Subscript::Index { index }) => {
                 let i = s.numeric(index, diags)?;
                 if types::int_rank(&i.ty).is_none() {
-                    diags.push(Diag::error(s.at_expr(index), format!("an array index is an integer, found {}", i.ty)).label("not an integer"));
+                    diags.push(
+                        Diag::error(s.at_expr(index), format!("an array index is an integer, found {}", i.ty)).label("not an integer"),
+                    );
                     return None;
                 }
                 let i = widen_to(i, &SqlType::BigInt);
@@ -278,65 +359,22 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
     super::calls::special(s, e, diags)
 }
 
-/// Checks the number of arguments.
-pub(crate) fn arity(name: &str, at: Span, got: usize, min: usize, max: usize, diags: &mut Diags<Span>) -> bool {
-    if got >= min && got <= max {
-        return true;
-    }
-    let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
-    diags.push(Diag::error(at, format!("`{name}` takes {want} argument(s), found {got}")).label("wrong number of arguments"));
-    false
-}
-
-/// Unifies NULL literals and converts both sides to their common type.
-pub(crate) fn pair(l: TExpr, r: TExpr) -> Option<(TExpr, TExpr, SqlType)> {
-    let (l, r) = unify(l, r);
-    let ty = types::common(&l.ty, &r.ty)?;
-    Some((widen_to(l, &ty), widen_to(r, &ty), ty))
-}
-
-/// A string-literal argument (a pattern, a format, a JSON path): its text, or a located error.
-pub(crate) fn literal_arg(s: &Scope, e: &Expr, what: &str, diags: &mut Diags<Span>) -> Option<String> {
-    if let Expr::Value(v) = e
-        && let sqlparser::ast::Value::SingleQuotedString(text) = &v.value
-    {
-        return Some(text.clone());
-    }
-    diags.push(
-        Diag::error(s.at_expr(e), format!("the {what} must be a string literal"))
-            .label("not a literal")
-            .help(format!("the {what} is checked and compiled once, at build time")),
-    );
-    None
-}
-
-/// Checks a literal with `check` (the run-time constructor, called at build time); a located error when it fails.
-pub(crate) fn checked_literal(
-    s: &Scope,
-    e: &Expr,
-    what: &str,
-    check: impl FnOnce(&str) -> Result<(), String>,
-    diags: &mut Diags<Span>,
-) -> Option<String> {
-    let text = literal_arg(s, e, what, diags)?;
-    match check(&text) {
-        Ok(()) => Some(text),
-        Err(why) => {
-            diags.push(
-                Diag::error(s.at_expr(e), format!("the {what} cannot be compiled: {why}"))
-                    .label(format!("bad {what}"))
-                    .help("patterns follow Java's syntax where Rust's `regex` can run them (no backreferences, no look-around)"),
-            );
-            None
-        }
-    }
-}
-
-/// `{ static V: LazyLock<Result<T, SqlError>> = …; V.as_ref().map_err(Clone::clone) }`: a value built once, as `Result<&T, SqlError>`.
-pub(crate) fn once(ty: TokenStream, init: TokenStream) -> TokenStream {
+/// A cast to or from TIMESTAMP_LTZ, read in the pipeline's `table.local-time-zone`: the body over `__a0`, as `Result<T, SqlError>`.
+fn ltz_cast(s: &Scope, from: &SqlType, to: &SqlType) -> Option<TokenStream> {
+    use SqlType as T;
     let sql = sql();
-    quote!({
-        static V: ::std::sync::LazyLock<::core::result::Result<#ty, #sql::SqlError>> = ::std::sync::LazyLock::new(|| #init);
-        V.as_ref().map_err(::core::clone::Clone::clone)
+    let z = super::temporal::zone(s);
+    let t = quote!(#sql::temporal);
+    Some(match (from, to) {
+        (T::TimestampLtz(_), T::Timestamp(_)) => quote!(#z.map(|z| #t::ltz_to_timestamp(&__a0, z))),
+        (T::TimestampLtz(_), T::Date) => quote!(#z.map(|z| #t::ltz_to_date(&__a0, z))),
+        (T::TimestampLtz(p), T::String) => {
+            let p = u32::from(*p);
+            quote!(#z.map(|z| #t::ltz_to_str(&__a0, z, #p)))
+        }
+        (T::Timestamp(_), T::TimestampLtz(_)) => quote!(#z.and_then(|z| #t::timestamp_to_ltz(&__a0, z))),
+        (T::Date, T::TimestampLtz(_)) => quote!(#z.and_then(|z| #t::timestamp_to_ltz(&#sql::cast::date_to_timestamp(__a0), z))),
+        (f, T::TimestampLtz(_)) if types::is_string(f) => quote!(#z.and_then(|z| #t::str_to_ltz(&__a0, z))),
+        _ => return None,
     })
 }

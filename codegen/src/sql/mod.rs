@@ -6,15 +6,18 @@
 //! building `expr`'s typed tree), `output` (result columns into the sink),
 //! `emit` (Rust).
 
+mod args;
 mod calls;
 mod cast;
 mod check;
 mod emit;
 mod expr;
 mod funcs;
+mod ops;
 mod output;
 mod parse;
 mod regex;
+mod scope;
 mod source;
 mod temporal;
 mod types;
@@ -88,9 +91,9 @@ fn check_zone(zone: &str, at: Span, diags: &mut Diags<Span>) -> Option<String> {
         Err(e) => e.to_string(),
     };
     diags.push(
-        Diag::error(at, format!("`{zone}` is not a time zone this build knows: {why}"))
-            .label("unknown time zone")
-            .help("write `UTC` or a fixed offset such as `+08:00`, `UTC-05:00` or `GMT+5`; region names (`Europe/Paris`) are not supported"),
+        Diag::error(at, format!("`{zone}` is not a time zone this build knows: {why}")).label("unknown time zone").help(
+            "write `UTC` or a fixed offset such as `+08:00`, `UTC-05:00` or `GMT+5`; region names (`Europe/Paris`) are not supported",
+        ),
     );
     None
 }

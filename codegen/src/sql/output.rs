@@ -5,9 +5,10 @@
 
 use sqlparser::ast::{BinaryOperator, Expr, SelectItem};
 
-use super::check::{Col, Scope, widen_to};
 use super::emit::{Binding, Output, Plan};
 use super::expr::TExpr;
+use super::ops::widen_to;
+use super::scope::{Col, Scope};
 use super::{Parsed, types};
 use crate::diag::{Diag, Diags};
 use crate::input::PipelineInput;
@@ -15,7 +16,14 @@ use crate::ir::{ColumnIr, SqlType, TableIr};
 use crate::span::Span;
 
 /// Checks the statement against its tables and plans the function.
-pub(crate) fn plan(p: &PipelineInput, parsed: &Parsed, from: &TableIr, to: &TableIr, time_zone: String, diags: &mut Diags<Span>) -> Option<Plan> {
+pub(crate) fn plan(
+    p: &PipelineInput,
+    parsed: &Parsed,
+    from: &TableIr,
+    to: &TableIr,
+    time_zone: String,
+    diags: &mut Diags<Span>,
+) -> Option<Plan> {
     let (stmt, src) = (&parsed.stmt, &parsed.src);
     let mut qualifiers = vec![from.name.clone()];
     qualifiers.extend(stmt.source_alias.clone());
@@ -24,20 +32,7 @@ pub(crate) fn plan(p: &PipelineInput, parsed: &Parsed, from: &TableIr, to: &Tabl
     let unnest = match &stmt.unnest {
         None => None,
         Some(u) => {
-            let array = scope.expr(&u.array, diags);
-            let array = array.and_then(|a| match &a.ty {
-                SqlType::Array(el) => {
-                    let local = format!("e_{}", crate::ident::field_name(&u.column.0).trim_start_matches("r#"));
-                    scope.cols.push(Col { name: u.column.0.clone(), local: local.clone(), field: String::new(), ty: el.ty.clone(), nullable: el.nullable });
-                    scope.unnest_alias = u.alias.clone();
-                    let copy = types::is_copy(&el.ty);
-                    Some((a, local, copy, u.column.0.clone()))
-                }
-                other => {
-                    diags.push(Diag::error(scope.at_expr(&u.array), format!("UNNEST takes an ARRAY, found {other}")).label("not an array"));
-                    None
-                }
-            });
+            let array = unnest(&mut scope, u, diags);
             ok &= array.is_some();
             array
         }
@@ -100,7 +95,9 @@ fn proven_not_null(w: &Expr, scope: &mut Scope) {
         Expr::IsNotNull(e) => {
             let name = match e.as_ref() {
                 Expr::Identifier(i) => Some(i.value.clone()),
-                Expr::CompoundIdentifier(parts) if parts.len() == 2 && scope.qualifiers.contains(&parts[0].value) => Some(parts[1].value.clone()),
+                Expr::CompoundIdentifier(parts) if parts.len() == 2 && scope.qualifiers.contains(&parts[0].value) => {
+                    Some(parts[1].value.clone())
+                }
                 _ => None,
             };
             if let Some(n) = name
@@ -158,7 +155,14 @@ fn projection(scope: &mut Scope, items: &[SelectItem], diags: &mut Diags<Span>) 
 }
 
 /// Matches result columns to the sink's columns.
-fn outputs(p: &PipelineInput, scope: &Scope, stmt: &super::parse::Stmt, to: &TableIr, items: Vec<Item>, diags: &mut Diags<Span>) -> Option<Vec<Output>> {
+fn outputs(
+    p: &PipelineInput,
+    scope: &Scope,
+    stmt: &super::parse::Stmt,
+    to: &TableIr,
+    items: Vec<Item>,
+    diags: &mut Diags<Span>,
+) -> Option<Vec<Output>> {
     let _ = p;
     let writable: Vec<&ColumnIr> = to.columns.iter().filter(|c| c.metadata.is_none()).collect();
     let targets: Vec<&ColumnIr> = if stmt.columns.is_empty() {
@@ -185,7 +189,11 @@ fn outputs(p: &PipelineInput, scope: &Scope, stmt: &super::parse::Stmt, to: &Tab
         diags.push(
             Diag::error(at, format!("the SELECT gives {} column(s) but `{}` takes {}", items.len(), to.name, targets.len()))
                 .label("column count")
-                .note(format!("`{}` columns, in order: {}", to.name, targets.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")))
+                .note(format!(
+                    "`{}` columns, in order: {}",
+                    to.name,
+                    targets.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))
                 .help("match the sink's non-VIRTUAL columns by position, or name them: `INSERT INTO sink (a, b) SELECT …`"),
         );
         return None;
@@ -220,13 +228,16 @@ fn outputs(p: &PipelineInput, scope: &Scope, stmt: &super::parse::Stmt, to: &Tab
 
 /// One result column into one sink column.
 fn column(scope: &Scope, c: &ColumnIr, item: Item, diags: &mut Diags<Span>) -> Option<(String, TExpr, bool)> {
-    let v = super::check::retype_null(item.value, &c.ty);
+    let v = super::ops::retype_null(item.value, &c.ty);
     let what = item.name.map_or(String::new(), |n| format!(" `{n}`"));
     if !types::lossless(&v.ty, &c.ty) {
         diags.push(
-            Diag::error(item.at, format!("the result column{what} is {}, which does not convert without loss to {} (column `{}`)", v.ty, c.ty, c.name))
-                .label("lossy column")
-                .help(format!("CAST it: `CAST(… AS {})`, or widen the sink column", c.ty)),
+            Diag::error(
+                item.at,
+                format!("the result column{what} is {}, which does not convert without loss to {} (column `{}`)", v.ty, c.ty, c.name),
+            )
+            .label("lossy column")
+            .help(format!("CAST it: `CAST(… AS {})`, or widen the sink column", c.ty)),
         );
         return None;
     }
@@ -241,4 +252,18 @@ fn column(scope: &Scope, c: &ColumnIr, item: Item, diags: &mut Diags<Span>) -> O
     let some = c.nullable && !v.nullable;
     let _ = &scope;
     Some((c.ident.clone(), widen_to(v, &c.ty), some))
+}
+
+/// `CROSS JOIN UNNEST(array) AS t(x)`: the array, typed, and its element added to the scope as column `x`.
+fn unnest(scope: &mut Scope, u: &super::parse::Unnest, diags: &mut Diags<Span>) -> Option<(TExpr, String, bool, String)> {
+    let a = scope.expr(&u.array, diags)?;
+    let SqlType::Array(el) = &a.ty else {
+        diags.push(Diag::error(scope.at_expr(&u.array), format!("UNNEST takes an ARRAY, found {}", a.ty)).label("not an array"));
+        return None;
+    };
+    let local = format!("e_{}", crate::ident::field_name(&u.column.0).trim_start_matches("r#"));
+    scope.cols.push(Col { name: u.column.0.clone(), local: local.clone(), field: String::new(), ty: el.ty.clone(), nullable: el.nullable });
+    scope.unnest_alias = u.alias.clone();
+    let copy = types::is_copy(&el.ty);
+    Some((a, local, copy, u.column.0.clone()))
 }

@@ -124,7 +124,11 @@ fn select(src: &SqlSource, query: &Query, sink: Named, columns: Vec<Named>, diag
 }
 
 /// The FROM clause: one table, optionally `CROSS JOIN UNNEST(…)`.
-fn from(src: &SqlSource, from: &[sqlparser::ast::TableWithJoins], diags: &mut Diags<Span>) -> Option<(Named, Option<String>, Option<Unnest>)> {
+fn from(
+    src: &SqlSource,
+    from: &[sqlparser::ast::TableWithJoins],
+    diags: &mut Diags<Span>,
+) -> Option<(Named, Option<String>, Option<Unnest>)> {
     let Some(first) = from.first() else {
         let at = src.find_word(0, "SELECT").unwrap_or(src.whole());
         diags.push(Diag::error(at, "the SELECT has no FROM").label("no source").help("add `FROM <source table>`"));
@@ -137,7 +141,12 @@ fn from(src: &SqlSource, from: &[sqlparser::ast::TableWithJoins], diags: &mut Di
     let (source, alias) = match &first.relation {
         TableFactor::Table { name: n, alias, .. } => (name(src, n, diags)?, alias.as_ref().map(|a| a.name.value.clone())),
         other => {
-            stateful(src.sp(other.span()), "this FROM", "read from a table of the spec: subqueries and table functions are not compiled", diags);
+            stateful(
+                src.sp(other.span()),
+                "this FROM",
+                "read from a table of the spec: subqueries and table functions are not compiled",
+                diags,
+            );
             return None;
         }
     };
@@ -145,13 +154,20 @@ fn from(src: &SqlSource, from: &[sqlparser::ast::TableWithJoins], diags: &mut Di
     for j in &first.joins {
         let cross = matches!(j.join_operator, JoinOperator::CrossJoin(_));
         match (&j.relation, cross, unnest.is_none()) {
-            (TableFactor::UNNEST { alias, array_exprs, with_offset: false, with_ordinality: false, .. }, true, true) if array_exprs.len() == 1 => {
+            (TableFactor::UNNEST { alias, array_exprs, with_offset: false, with_ordinality: false, .. }, true, true)
+                if array_exprs.len() == 1 =>
+            {
                 let col = alias.as_ref().and_then(|a| a.columns.first()).map(|c| (c.name.value.clone(), src.sp(c.name.span)));
                 let column = col.unwrap_or_else(|| ("f0".to_string(), src.sp(array_exprs[0].span())));
                 unnest = Some(Unnest { array: array_exprs[0].clone(), column, alias: alias.as_ref().map(|a| a.name.value.clone()) });
             }
             (r, _, _) => {
-                stateful(src.sp(r.span()), "a join", "joining two streams keeps each side's records until they match; only `CROSS JOIN UNNEST(array) AS t(x)` of one array is compiled", diags);
+                stateful(
+                    src.sp(r.span()),
+                    "a join",
+                    "joining two streams keeps each side's records until they match; only `CROSS JOIN UNNEST(array) AS t(x)` of one array is compiled",
+                    diags,
+                );
                 return None;
             }
         }
@@ -202,5 +218,9 @@ fn syntax_error(src: &SqlSource, msg: &str, diags: &mut Diags<Span>) {
         None => (msg, None),
     };
     let at = at.unwrap_or_else(|| src.span(src.text.trim_end().len().saturating_sub(1), src.text.trim_end().len()));
-    diags.push(Diag::error(at, format!("SQL syntax error: {text}")).label("here").help("the statement is `INSERT INTO sink SELECT … FROM source [WHERE …]` in Flink SQL"));
+    diags.push(
+        Diag::error(at, format!("SQL syntax error: {text}"))
+            .label("here")
+            .help("the statement is `INSERT INTO sink SELECT … FROM source [WHERE …]` in Flink SQL"),
+    );
 }

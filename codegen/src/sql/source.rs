@@ -12,6 +12,10 @@ pub(crate) struct SqlSource {
     pub(crate) text: String,
     /// File offset of each byte of `text`, plus one for the end.
     offsets: Vec<usize>,
+    /// File offset just past the written character of each byte of `text`.
+    ends: Vec<usize>,
+    /// The file, to keep spans on character boundaries.
+    file: String,
     /// The scalar's span: the fallback.
     whole: Span,
     /// Byte offset in `text` where each line starts.
@@ -21,17 +25,19 @@ pub(crate) struct SqlSource {
 impl SqlSource {
     /// Maps `text`, the decoded value of the scalar at `span` in `file`.
     pub(crate) fn new(file: &str, span: Span, text: &str) -> SqlSource {
-        let offsets = align(file, span, text);
+        let (offsets, ends) = align(file, span, text);
         let mut lines = vec![0];
         lines.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SqlSource { text: text.to_string(), offsets, whole: span, lines }
+        SqlSource { text: text.to_string(), offsets, ends, file: file.to_string(), whole: span, lines }
     }
 
     /// The file span of bytes `start..end` of the SQL text.
     pub(crate) fn span(&self, start: usize, end: usize) -> Span {
-        let (Some(&s), Some(&e)) = (self.offsets.get(start), self.offsets.get(end.max(start))) else { return self.whole };
-        let _ = e;
-        let len = if end > start { self.offsets.get(end - 1).map_or(1, |&l| (l + 1).saturating_sub(s)).max(1) } else { 1 };
+        let Some(&s) = self.offsets.get(start) else { return self.whole };
+        let e = if end > start { self.ends.get(end - 1).copied().unwrap_or(s) } else { s };
+        // At least the one character written at `s`, whole.
+        let one = self.file.get(s..).and_then(|r| r.chars().next()).map_or(1, char::len_utf8);
+        let len = if e > s { e - s } else { one };
         Span { start: s, len, content: s }
     }
 
@@ -95,8 +101,9 @@ impl SqlSource {
 /// For each byte of `text`, the offset in `file` it was written at: the
 /// decoded characters are found in order in the written scalar, skipping
 /// indentation, block indicators, quotes and escape backslashes.
-fn align(file: &str, span: Span, text: &str) -> Vec<usize> {
+fn align(file: &str, span: Span, text: &str) -> (Vec<usize>, Vec<usize>) {
     let mut out = Vec::with_capacity(text.len() + 1);
+    let mut ends = Vec::with_capacity(text.len());
     let bytes = file.as_bytes();
     let mut pos = span.content.min(file.len());
     // A block scalar: its text starts on the line after the indicator.
@@ -106,15 +113,16 @@ fn align(file: &str, span: Span, text: &str) -> Vec<usize> {
     for c in text.chars() {
         let found = find_char(file, pos, c);
         let at = found.unwrap_or(pos);
-        for _ in 0..c.len_utf8() {
-            out.push(at);
-        }
         if let Some(f) = found {
             pos = f + file[f..].chars().next().map_or(1, char::len_utf8);
         }
+        for _ in 0..c.len_utf8() {
+            out.push(at);
+            ends.push(pos.max(at));
+        }
     }
     out.push(pos);
-    out
+    (out, ends)
 }
 
 /// Where decoded character `c` was written, at or after `pos`: an escape
@@ -182,6 +190,6 @@ mod tests {
         let file = "sql: \"SELECT \\\"a\\\" FROM t\"\n";
         let start = file.find('"').unwrap();
         let src = SqlSource::new(file, Span { start, len: file.len() - start - 1, content: start + 1 }, "SELECT \"a\" FROM t");
-        assert_eq!(at(file, &src, "FROM"), (1, 21));
+        assert_eq!(at(file, &src, "FROM"), (1, 20));
     }
 }

@@ -9,9 +9,10 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use sqlparser::ast::{DateTimeField, Expr};
 
-use super::check::{Scope, retype_null, widen_to};
+use super::args::{checked_literal, once};
 use super::expr::TExpr;
-use super::funcs::{checked_literal, once};
+use super::ops::{retype_null, widen_to};
+use super::scope::Scope;
 use super::types;
 use crate::diag::{Diag, Diags};
 use crate::ir::SqlType;
@@ -39,7 +40,7 @@ fn unit(name: &str, at: Span, diags: &mut Diags<Span>) -> Option<(TimeUnit, Toke
 }
 
 /// The pipeline's zone, as `Result<&LocalTimeZone, SqlError>`.
-fn zone(s: &Scope) -> TokenStream {
+pub(crate) fn zone(s: &Scope) -> TokenStream {
     let sql = sql();
     let tz = &s.time_zone;
     once(quote!(#sql::temporal::LocalTimeZone), quote!(#sql::temporal::LocalTimeZone::parse(#tz)))
@@ -58,7 +59,11 @@ fn datetime(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TExpr> {
             Some(TExpr::strict(SqlType::Timestamp(p), vec![t], body, Some(s.text(e)), false))
         }
         other => {
-            diags.push(Diag::error(s.at_expr(e), format!("expected a DATE or TIMESTAMP, found {other}")).label("not a time").help("CAST it to TIMESTAMP"));
+            diags.push(
+                Diag::error(s.at_expr(e), format!("expected a DATE or TIMESTAMP, found {other}"))
+                    .label("not a time")
+                    .help("CAST it to TIMESTAMP"),
+            );
             None
         }
     }
@@ -73,7 +78,9 @@ pub(crate) fn extract(s: &mut Scope, field: &DateTimeField, e: &Expr, diags: &mu
     let text = s.text(e);
     match t.ty {
         SqlType::Date => Some(TExpr::strict(SqlType::BigInt, vec![t], quote!(#sql::temporal::extract_date(#u, __a0)), Some(text), false)),
-        SqlType::Time(_) => Some(TExpr::strict(SqlType::BigInt, vec![t], quote!(#sql::temporal::extract_time(#u, __a0)), Some(text), false)),
+        SqlType::Time(_) => {
+            Some(TExpr::strict(SqlType::BigInt, vec![t], quote!(#sql::temporal::extract_time(#u, __a0)), Some(text), false))
+        }
         _ => {
             let t = datetime(s, e, diags)?;
             Some(TExpr::strict(SqlType::BigInt, vec![t], quote!(#sql::temporal::extract_timestamp(#u, &__a0)), None, false))
@@ -139,8 +146,11 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
             let (u, n, t) = (u?, n?, t?);
             if types::int_rank(&n.ty).is_none() || !matches!(t.ty, SqlType::Timestamp(_) | SqlType::Date) {
                 diags.push(
-                    Diag::error(s.at_expr(whole), format!("TIMESTAMPADD takes (unit, integer, TIMESTAMP or DATE), found ({}, {})", n.ty, t.ty))
-                        .label("wrong argument types"),
+                    Diag::error(
+                        s.at_expr(whole),
+                        format!("TIMESTAMPADD takes (unit, integer, TIMESTAMP or DATE), found ({}, {})", n.ty, t.ty),
+                    )
+                    .label("wrong argument types"),
                 );
                 return None;
             }

@@ -81,7 +81,13 @@ pub(crate) fn arith(op: Arith, l: &SqlType, r: &SqlType) -> Option<SqlType> {
     }
     if let (Some(a), Some(b)) = (int_rank(l), int_rank(r)) {
         // Integer arithmetic keeps the wider operand's type (MOD: the right's, as Flink does).
-        return Some(if op == Arith::Mod { r.clone() } else if a >= b { l.clone() } else { r.clone() });
+        return Some(if op == Arith::Mod {
+            r.clone()
+        } else if a >= b {
+            l.clone()
+        } else {
+            r.clone()
+        });
     }
     let ((p1, s1), (p2, s2)) = (as_decimal(l)?, as_decimal(r)?);
     let (p1, s1, p2, s2) = (i32::from(p1), i32::from(s1), i32::from(p2), i32::from(s2));
@@ -152,9 +158,9 @@ pub(crate) fn lossless(from: &SqlType, to: &SqlType) -> bool {
         (SqlType::Varchar(n) | SqlType::Char(n), SqlType::Varchar(m)) => n <= m,
         (SqlType::Varbinary(_) | SqlType::Binary(_), SqlType::Bytes) => true,
         (SqlType::Varbinary(n) | SqlType::Binary(n), SqlType::Varbinary(m)) => n <= m,
-        (SqlType::Timestamp(p), SqlType::Timestamp(q)) | (SqlType::TimestampLtz(p), SqlType::TimestampLtz(q)) | (SqlType::Time(p), SqlType::Time(q)) => {
-            p <= q
-        }
+        (SqlType::Timestamp(p), SqlType::Timestamp(q))
+        | (SqlType::TimestampLtz(p), SqlType::TimestampLtz(q))
+        | (SqlType::Time(p), SqlType::Time(q)) => p <= q,
         _ => false,
     }
 }

@@ -52,7 +52,7 @@ struct Args {
     /// go on [env: KT_ON_DATA_LOSS]
     #[arg(long, value_name = "fail|continue", value_parser = parse_on_data_loss)]
     on_data_loss: Option<OnDataLoss>,
-    /// Serve Prometheus metrics at http://ADDR/metrics [env: KT_METRICS_ADDR]
+    /// Serve Prometheus metrics at http://ADDR/metrics, and the probes /healthz (the run loop is alive) and /readyz (started, leases without errors) [env: KT_METRICS_ADDR]
     #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
     metrics_addr: Option<SocketAddr>,
     /// Print progress to stderr (the default on a terminal; KT_PROGRESS=false turns it off)

@@ -151,7 +151,7 @@ impl<O> Feeding<'_, O> {
     {
         if self.signalled_at.is_none() {
             tokio::select! {
-                sent = self.sink.send(out) => {
+                sent = self.sink.send_from(out, batch.shard()) => {
                     if let Err(e) = sent {
                         refused(e, i, batch, self.options, self.name, self.refused_skipped)?;
                     }
@@ -161,7 +161,7 @@ impl<O> Feeding<'_, O> {
             }
         }
         let deadline = self.signalled_at.unwrap_or_else(tokio::time::Instant::now) + self.options.shutdown_timeout;
-        let Ok(sent) = tokio::time::timeout_at(deadline, self.sink.send(out)).await else {
+        let Ok(sent) = tokio::time::timeout_at(deadline, self.sink.send_from(out, batch.shard())).await else {
             return Ok(false);
         };
         if let Err(e) = sent {

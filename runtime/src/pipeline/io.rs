@@ -9,11 +9,14 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use super::{PipelineError, PipelineOptions};
 use crate::Record;
-use crate::checkpoint::FileCheckpointStore;
+use crate::checkpoint::{CheckpointStoreConfig, FileCheckpointStore, LeaseTableConfig};
+use crate::config::TableConfig;
 use crate::datagen::Datagen;
+use crate::lease::SourceLeases;
 use crate::print::{Blackhole, PrintSink};
 use crate::sink::{Sink, SinkError, SinkStats};
 use crate::source::{Ack, Batch, Source, SourceError, SourceStats};
@@ -67,6 +70,11 @@ pub(crate) trait PipelineSource<S>: Send {
     fn stats(&self) -> SourceStats;
     /// Commits what was acknowledged and stops.
     fn close(self: Box<Self>) -> BoxFuture<'static, Result<(), PipelineError>>;
+    /// Whether records of a shard may still be written (a lease table:
+    /// the shard's lease is held and usable); `None`: always.
+    fn origin_fence(&self) -> Option<crate::sink::OriginFence> {
+        None
+    }
 }
 
 /// Where a pipeline's records go. Called once per record (`send`), so the
@@ -74,6 +82,15 @@ pub(crate) trait PipelineSource<S>: Send {
 pub(crate) trait PipelineSink<D>: Send + Sized {
     /// Accepts one record, waiting while the sink is full.
     fn send(&mut self, record: &D) -> impl Future<Output = Result<(), SinkError>> + Send;
+    /// [`PipelineSink::send`] of a record made from a record of source shard `origin`.
+    fn send_from(&mut self, record: &D, origin: Option<&std::sync::Arc<str>>) -> impl Future<Output = Result<(), SinkError>> + Send {
+        let _ = origin;
+        self.send(record)
+    }
+    /// Starts no new writes of records from shards `usable` refuses.
+    fn fence_origins(&mut self, usable: crate::sink::OriginFence) {
+        let _ = usable;
+    }
     /// After each source batch: the local sinks write out and acknowledge.
     fn end_batch(&mut self) -> Result<(), SinkError>;
     /// Waits until everything accepted is written (or given up on).
@@ -95,9 +112,10 @@ pub(crate) trait PipelineSink<D>: Send + Sized {
 pub(crate) async fn start_source<S: Record>(name: &str, options: &PipelineOptions) -> Result<Box<dyn PipelineSource<S>>, PipelineError> {
     use crate::config::ConnectorKind;
     let cfg = S::config().map_err(|e| PipelineError::Source(SourceError::Setup(e.to_string().into())))?;
-    Ok(match cfg.connector {
-        ConnectorKind::Datagen => Box::new(Datagen::<S>::start().map_err(|e| PipelineError::Generator(e.0))?),
-        _ => Box::new(
+    Ok(match (cfg.connector, &options.checkpoint_store) {
+        (ConnectorKind::Datagen, _) => Box::new(Datagen::<S>::start().map_err(|e| PipelineError::Generator(e.0))?),
+        (_, CheckpointStoreConfig::DynamoDb(leases)) => Box::new(LeasedSource::<S>::start(name, &cfg, leases, options).await?),
+        (_, CheckpointStoreConfig::File) => Box::new(
             Source::<S>::builder()
                 .checkpoints(FileCheckpointStore::open(&options.checkpoint_dir, name).map_err(|e| match e.is_locked() {
                     true => PipelineError::CheckpointLocked(e.to_string()),
@@ -180,6 +198,17 @@ impl<S: Record> PipelineSource<S> for Datagen<S> {
 impl<D: Record + Sync> PipelineSink<D> for Sink<D> {
     fn send(&mut self, record: &D) -> impl Future<Output = Result<(), SinkError>> + Send {
         Sink::send(self, record)
+    }
+
+    async fn send_from(&mut self, record: &D, origin: Option<&std::sync::Arc<str>>) -> Result<(), SinkError> {
+        match origin {
+            Some(o) if self.is_fenced() => Sink::send_from(self, record, o.clone()).await,
+            _ => Sink::send(self, record).await,
+        }
+    }
+
+    fn fence_origins(&mut self, usable: crate::sink::OriginFence) {
+        Sink::fence_origins(self, usable);
     }
 
     fn end_batch(&mut self) -> Result<(), SinkError> {
@@ -293,5 +322,85 @@ impl<D: Record + Sync> PipelineSink<D> for Blackhole<D> {
 
     fn stats(&self) -> SinkStats {
         Blackhole::stats(self)
+    }
+}
+
+/// The Kinesis source of a pipeline on a lease table.
+pub(crate) struct LeasedSource<S: Record> {
+    source: Source<S>,
+    leases: crate::lease::LeaseHandle,
+}
+
+fn setup(e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::Source(SourceError::Setup(e.to_string().into()))
+}
+
+impl<S: Record> LeasedSource<S> {
+    pub(crate) async fn start(
+        name: &str,
+        cfg: &TableConfig,
+        leases: &LeaseTableConfig,
+        options: &PipelineOptions,
+    ) -> Result<Self, PipelineError> {
+        let client = crate::lease::dynamodb_client(leases).await.map_err(setup)?;
+        let worker = leases.worker_id.as_ref().map(|w| w.to_string()).unwrap_or_else(crate::lease::default_worker_id);
+        let table = crate::lease::LeaseTable::new(client, leases.table.to_string(), worker);
+        let identity = crate::lease::stream_identity(cfg, Some(name));
+        let handle =
+            crate::lease::LeaseCoordinator::start(table, leases, identity, Arc::new(crate::lease::BootClock)).await.map_err(setup)?;
+        crate::lease::register(name, handle.clone());
+        let started = Source::<S>::builder()
+            .leases(handle.clone())
+            .commit_interval(leases.commit_interval.unwrap_or(options.commit_interval))
+            .on_data_loss(options.on_data_loss)
+            .start()
+            .await;
+        match started {
+            Ok(source) => Ok(LeasedSource { source, leases: handle }),
+            Err(e) => {
+                let _ = handle.stop().await;
+                Err(e.into())
+            }
+        }
+    }
+}
+
+impl<S: Record> PipelineSource<S> for LeasedSource<S> {
+    fn next(&mut self) -> BoxFuture<'_, Result<Option<Pulled<S>>, PipelineError>> {
+        PipelineSource::next(&mut self.source)
+    }
+
+    fn ack(&mut self, ack: Ack) {
+        Source::ack(&mut self.source, ack);
+    }
+
+    fn lag(&self) -> BTreeMap<String, i64> {
+        Source::lag(&self.source)
+    }
+
+    fn caught_up(&self) -> bool {
+        PipelineSource::caught_up(&self.source)
+    }
+
+    fn stats(&self) -> SourceStats {
+        Source::stats(&self.source)
+    }
+
+    fn origin_fence(&self) -> Option<crate::sink::OriginFence> {
+        let leases = self.leases.clone();
+        Some(Arc::new(move |shard: &str| leases.usable(shard)))
+    }
+
+    /// Commits what was acknowledged, then releases the leases so that
+    /// other workers take them at once.
+    fn close(self: Box<Self>) -> BoxFuture<'static, Result<(), PipelineError>> {
+        Box::pin(async move {
+            let LeasedSource { source, leases } = *self;
+            let closed = Source::close(source).await;
+            let released = leases.stop().await;
+            closed?;
+            released.map_err(setup)?;
+            Ok(())
+        })
     }
 }

@@ -11,16 +11,29 @@ use crate::source::SourceStats;
 /// How long a gauge series lives without being set.
 const GAUGE_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Serves Prometheus metrics at `http://ADDR/metrics` for the rest of the process.
-pub(super) fn install_exporter(addr: std::net::SocketAddr) -> Result<(), PipelineError> {
-    metrics_exporter_prometheus::PrometheusBuilder::new()
-        .with_http_listener(addr)
+/// Serves Prometheus metrics at `http://ADDR/metrics`, and `/healthz` and
+/// `/readyz` from `health`, for the rest of the process.
+pub(super) async fn install_exporter(addr: std::net::SocketAddr, health: super::health::Health) -> Result<(), PipelineError> {
+    let listener = super::health::bind(addr).await.map_err(PipelineError::Metrics)?;
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
         // The metrics facade cannot remove a series: a gauge not set for
         // this long is dropped. The run sets its gauges every 250 ms, so
         // this removes the lag of a shard that finished (or was closed).
         .idle_timeout(metrics_util::MetricKindMask::GAUGE, Some(GAUGE_IDLE_TIMEOUT))
-        .install()
-        .map_err(|e| PipelineError::Metrics(format!("{addr}: {e}")))
+        .install_recorder()
+        .map_err(|e| PipelineError::Metrics(format!("{addr}: {e}")))?;
+    // Without the exporter's listener, upkeep (the idle timeout, histogram
+    // buckets) is the installer's to run.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    super::health::serve(listener, std::sync::Arc::new(move || handle.render()), health);
+    Ok(())
 }
 
 /// The pipeline's Prometheus metrics (a no-op unless `--metrics-addr` installed

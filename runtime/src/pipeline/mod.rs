@@ -24,7 +24,8 @@
 
 mod args;
 mod feed;
-mod io;
+pub mod health;
+pub(crate) mod io;
 mod metrics;
 mod signals;
 
@@ -56,7 +57,8 @@ pub struct PipelineOptions {
     pub commit_interval: Duration,
     /// Print progress to stderr every this often (`None`: only logs).
     pub progress_every: Option<Duration>,
-    /// Serve Prometheus metrics at `http://ADDR/metrics`.
+    /// Serve Prometheus metrics at `http://ADDR/metrics`, and `/healthz` and
+    /// `/readyz` for orchestrators (`pipeline::health`).
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// How long the drain after a stop (the sink writing out what it holds)
     /// may take. On expiry the run commits what was acknowledged, reports
@@ -100,6 +102,9 @@ pub enum PipelineError {
     Generator(String),
     /// The metrics endpoint could not be started.
     Metrics(String),
+    /// The pipeline's `checkpoints:` block could not be resolved at startup
+    /// (an `${ENV}` value unset or invalid).
+    Config(String),
     /// Another process of this pipeline holds its checkpoint lock.
     CheckpointLocked(String),
     /// The sink refused a record the transform made (with `--on-data-loss fail`):
@@ -130,6 +135,7 @@ impl std::fmt::Display for PipelineError {
             PipelineError::Sink(e) => write!(f, "{e}"),
             PipelineError::Generator(e) => write!(f, "datagen: {e}"),
             PipelineError::Metrics(e) => write!(f, "metrics endpoint: {e}"),
+            PipelineError::Config(e) => write!(f, "configuration: {e}"),
             PipelineError::CheckpointLocked(e) => write!(f, "{e}"),
             PipelineError::Refused { origin, reason } => write!(
                 f,
@@ -303,15 +309,26 @@ where
     D: Record + Sync,
     T: Transform<S, D>,
 {
+    let health = health::Health::new(health::DEFAULT_STALE_AFTER);
     if let Some(addr) = options.metrics_addr {
-        metrics::install_exporter(addr)?;
+        metrics::install_exporter(addr, health.clone()).await?;
     }
     let source = io::start_source::<S>(name, options).await?;
+    if let crate::checkpoint::CheckpointStoreConfig::DynamoDb(_) = options.checkpoint_store {
+        health.set_leases(health::lease_view(name));
+    }
     let cfg = D::config().map_err(|e| PipelineError::Sink(SinkError::Failed { reason: e.to_string(), given_up: 0 }))?;
+    let health = &health;
     match cfg.connector {
-        ConnectorKind::Print => drive(name, options, transform, source, PrintSink::<D>::new()?).await,
-        ConnectorKind::Blackhole => drive(name, options, transform, source, Blackhole::<D>::default()).await,
-        _ => drive(name, options, transform, source, Sink::<D>::connect().await?).await,
+        ConnectorKind::Print => drive(name, options, transform, source, PrintSink::<D>::new()?, health).await,
+        ConnectorKind::Blackhole => drive(name, options, transform, source, Blackhole::<D>::default(), health).await,
+        _ => {
+            let mut sink = Sink::<D>::connect().await?;
+            if let Some(fence) = source.origin_fence() {
+                PipelineSink::fence_origins(&mut sink, fence);
+            }
+            drive(name, options, transform, source, sink, health).await
+        }
     }
 }
 
@@ -323,6 +340,7 @@ async fn drive<S, D, T, O>(
     mut transform: T,
     mut source: Box<dyn PipelineSource<S>>,
     mut sink: O,
+    health: &health::Health,
 ) -> Result<PipelineReport, PipelineError>
 where
     S: Record,
@@ -349,7 +367,9 @@ where
     // When a stop signal was seen: the drain (and the rest of a batch being
     // sent when it came) must end within the shutdown timeout from then.
     let mut signalled_at: Option<tokio::time::Instant> = None;
+    health.started();
     let stopped_by = loop {
+        health.beat();
         tokio::select! {
             batch = source.next(), if pending.len() < MAX_PENDING_BATCHES => {
                 let Some(first) = batch? else { break "done" };
@@ -419,6 +439,7 @@ where
             }
         }
     };
+    health.stopping();
     if let Some(p) = &mut progress {
         p.finish();
     }
@@ -558,6 +579,15 @@ where
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// A pipeline's checkpoint store from its spec's `checkpoints:` block (key
+/// and value text, as the compiler checked them), with `${ENV}` values read
+/// from the environment now and checked by the compiler's rules. Generated
+/// `run_<name>` functions call it.
+pub fn checkpoint_store(raw: &[(&str, &str)]) -> Result<crate::checkpoint::CheckpointStoreConfig, PipelineError> {
+    kinesis_tables_config::checkpoints::resolve_at_startup(raw, |var| std::env::var(var).ok())
+        .map_err(|errors| PipelineError::Config(errors.join("; ")))
 }
 
 /// A command-line duration: `5s`, `500ms`, `2m`, `1h`. The unit is

@@ -15,7 +15,7 @@
 //! later records wait behind them. So a key's records reach Kinesis in the
 //! order they were sent, whatever fails.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -76,6 +76,8 @@ pub(crate) struct Core<P> {
     fresh_records: usize,
     /// The last packing stopped at a request limit with more to send.
     pub(crate) more: bool,
+    /// Whether records of a source shard may still be sent (shared with the [`Sink`](super::Sink)).
+    pub(crate) fence: Arc<std::sync::Mutex<Option<super::OriginFence>>>,
 }
 
 impl<P> Core<P> {
@@ -103,6 +105,7 @@ impl<P> Core<P> {
             fresh_bytes: 0,
             fresh_records: 0,
             more: false,
+            fence: Arc::default(),
         }
     }
 
@@ -110,6 +113,14 @@ impl<P> Core<P> {
     pub(crate) fn receive(&mut self, mut e: Entry<P>) {
         if self.failure.is_some() {
             self.give_up(1);
+            return;
+        }
+        if let Some((origin, _)) = &e.origin
+            && self.fenced(origin)
+        {
+            // Never sent: its shard's lease is lost. It holds no place in the watermark.
+            add(&self.counters.fenced, 1);
+            self.next_received = self.next_received.max(e.seq + 1);
             return;
         }
         self.fresh_bytes += e.size;
@@ -237,6 +248,7 @@ impl<P> Core<P> {
             return out;
         }
         self.wake(now);
+        self.drop_fenced();
         while self.inflight < self.limits.max_inflight
             && let Some(flush) = self.should_send(now)
         {
@@ -258,6 +270,48 @@ impl<P> Core<P> {
             out.push(Request { units, generation: self.layout_gen });
         }
         out
+    }
+
+    /// Whether records of source shard `origin` may no longer be sent.
+    fn fenced(&self, origin: &str) -> bool {
+        let fence = self.fence.lock().ok().and_then(|f| f.clone());
+        fence.is_some_and(|usable| !usable(origin))
+    }
+
+    /// Drops queued records of fenced source shards (requests in flight
+    /// finish): they are counted as fenced and leave the watermark, so the
+    /// records behind them are acknowledged in turn.
+    fn drop_fenced(&mut self) {
+        let lost: HashSet<Arc<str>> = self.origins.keys().filter(|o| self.fenced(o)).cloned().collect();
+        if lost.is_empty() {
+            return;
+        }
+        let touched: Vec<Arc<str>> = self
+            .keys
+            .iter()
+            .filter(|(_, q)| q.entries.iter().any(|e| e.origin.as_ref().is_some_and(|(o, _)| lost.contains(o))))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in touched {
+            let Some(q) = self.keys.get_mut(&key) else { continue };
+            let (drop, keep): (VecDeque<Entry<P>>, VecDeque<Entry<P>>) =
+                std::mem::take(&mut q.entries).into_iter().partition(|e| e.origin.as_ref().is_some_and(|(o, _)| lost.contains(o)));
+            q.entries = keep;
+            self.ready.retain(|_, k| *k != key);
+            self.backoff.retain(|_, k| *k != key);
+            for e in drop {
+                self.buffered -= 1;
+                self.buffered_bytes -= e.size;
+                self.open.remove(&e.seq);
+                if let Some((origin, place)) = &e.origin
+                    && let Some(t) = self.origins.get_mut(origin)
+                {
+                    t.open.remove(place);
+                }
+                add(&self.counters.fenced, 1);
+            }
+            self.settle(key);
+        }
     }
 
     /// The next request without aggregation: the oldest ready keys' heads.

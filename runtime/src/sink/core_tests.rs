@@ -480,3 +480,46 @@ fn the_core_never_holds_records_without_a_request_or_a_timer() {
         never_stuck(seed, None, 25, 300, 3_000);
     }
 }
+
+/// A fenced source shard (its lease lost): no new request carries its
+/// records, a request already in flight finishes, and the watermark moves
+/// past the dropped records once the others are written.
+#[test]
+fn records_of_a_fenced_source_shard_are_never_sent_and_leave_the_watermark() {
+    let mut core = core(None);
+    let now = Instant::now();
+    let later = now + Duration::from_millis(20);
+    let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let l = lost.clone();
+    *core.fence.lock().unwrap() = Some(Arc::new(move |o: &str| !(o == "s1" && l.load(std::sync::atomic::Ordering::SeqCst))));
+    let from = |seq: u64, key: &str, origin: &str| Entry { origin: Some((Arc::from(origin), 0)), ..entry(seq, key, now) };
+    // Key a: an s1 record goes out first; then s1 and s2 records queue behind it.
+    core.receive(from(0, "a", "s1"));
+    let first = core.take_requests(later);
+    assert_eq!(first.len(), 1);
+    for (seq, key, origin) in [(1, "a", "s1"), (2, "a", "s2"), (3, "b", "s1"), (4, "b", "s2")] {
+        core.receive(from(seq, key, origin));
+    }
+    lost.store(true, std::sync::atomic::Ordering::SeqCst);
+    core.receive(from(5, "c", "s1"));
+    let reqs = core.take_requests(later);
+    core.check_invariants();
+    let sent: Vec<u64> = reqs.iter().flat_map(|r| r.units.iter().flat_map(|u| u.entries.iter().map(|e| e.seq))).collect();
+    assert_eq!(sent, [4], "only b's s2 record goes (a's key is still in flight)");
+    assert_eq!(core.counters.fenced.load(std::sync::atomic::Ordering::Relaxed), 3, "records 1, 3 and 5");
+    // The request in flight finishes; a's s2 record follows.
+    for r in first.into_iter().chain(reqs) {
+        let n = r.units.len();
+        core.complete(r, Reply::Answered(vec![UnitResult::ok("s0"); n]), now);
+    }
+    let next = core.take_requests(later);
+    let sent: Vec<u64> = next.iter().flat_map(|r| r.units.iter().flat_map(|u| u.entries.iter().map(|e| e.seq))).collect();
+    assert_eq!(sent, [2]);
+    for r in next {
+        let n = r.units.len();
+        core.complete(r, Reply::Answered(vec![UnitResult::ok("s0"); n]), now);
+    }
+    core.check_invariants();
+    assert_eq!(core.acknowledged_through(), 6, "the watermark passes the fenced records");
+    assert!(core.is_idle());
+}

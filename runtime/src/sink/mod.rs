@@ -118,6 +118,9 @@ enum KeySource<R> {
     Custom(Box<dyn crate::Partitioner<R>>),
 }
 
+/// Whether records of a source shard may still be written (see [`Sink::fence_origins`]).
+pub type OriginFence = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// A Kinesis sink for records of table `R`.
 pub struct Sink<R: Record> {
     tx: Option<mpsc::UnboundedSender<Cmd>>,
@@ -127,6 +130,8 @@ pub struct Sink<R: Record> {
     keys: KeySource<R>,
     /// `sink.aggregation.enabled`: `send` computes hash keys.
     aggregating: bool,
+    /// [`Sink::fence_origins`] was called.
+    fenced: bool,
     _record: PhantomData<fn(R)>,
 }
 
@@ -183,6 +188,7 @@ impl<R: Record> Sink<R> {
         let shared = Arc::new(Shared::new());
         let aggregating = limits.aggregation.is_some();
         let mut core = Core::new(limits, shared.counters.clone(), R::TABLE_NAME);
+        core.fence = shared.fence.clone();
         if let Some(reason) = unusable {
             tracing::error!(table = R::TABLE_NAME, "sink failed: {reason}");
             if let Ok(mut f) = shared.failure.lock() {
@@ -194,7 +200,16 @@ impl<R: Record> Sink<R> {
         let (tx, rx) = mpsc::unbounded_channel();
         let target = Arc::new(Target::new(&cfg.stream));
         let worker = Worker::new(client, target, core, rx, permits.clone(), shared.clone(), R::TABLE_NAME);
-        Sink { tx: Some(tx), permits, shared, worker: Some(tokio::spawn(worker.run())), keys, aggregating, _record: PhantomData }
+        Sink {
+            tx: Some(tx),
+            permits,
+            shared,
+            worker: Some(tokio::spawn(worker.run())),
+            keys,
+            aggregating,
+            fenced: false,
+            _record: PhantomData,
+        }
     }
 
     /// Hands a record to the sink. Waits while `sink.requests.max-buffered`
@@ -210,6 +225,24 @@ impl<R: Record> Sink<R> {
     /// commits per shard).
     pub async fn send_from(&mut self, record: &R, origin: Arc<str>) -> Result<(), SinkError> {
         self.send_tagged(record, Some(origin)).await
+    }
+
+    /// Fences source shards: `usable(shard)` says whether records sent from
+    /// `shard` ([`Sink::send_from`]) may still be written. Once it says no
+    /// (the shard's lease was lost), the sink starts no new PutRecords for
+    /// that shard's records — queued ones are dropped and counted as
+    /// [`SinkStats::fenced`] — while requests already sent finish.
+    pub fn fence_origins(&mut self, usable: OriginFence) {
+        if let Ok(mut f) = self.shared.fence.lock() {
+            *f = Some(usable);
+            self.fenced = true;
+        }
+    }
+
+    /// Whether [`Sink::fence_origins`] was called: records are then worth
+    /// sending with [`Sink::send_from`].
+    pub fn is_fenced(&self) -> bool {
+        self.fenced
     }
 
     async fn send_tagged(&mut self, record: &R, origin: Option<Arc<str>>) -> Result<(), SinkError> {

@@ -36,6 +36,9 @@ pub struct SinkStats {
     /// delivers them with the shard's records, but a reader that filters by
     /// hash key range would skip them. Each is also logged.
     pub out_of_range_records: u64,
+    /// Records never sent because the lease of the source shard they came
+    /// from was lost ([`Sink::fence_origins`](super::Sink::fence_origins)).
+    pub fenced: u64,
 }
 
 /// The live counters behind [`SinkStats`].
@@ -53,6 +56,7 @@ pub(crate) struct Counters {
     pub(crate) aggregated_user_records: AtomicU64,
     pub(crate) layout_refreshes: AtomicU64,
     pub(crate) out_of_range_records: AtomicU64,
+    pub(crate) fenced: AtomicU64,
 }
 
 /// Adds `n` to a counter.
@@ -76,6 +80,7 @@ impl Counters {
             aggregated_user_records: l(&self.aggregated_user_records),
             layout_refreshes: l(&self.layout_refreshes),
             out_of_range_records: l(&self.out_of_range_records),
+            fenced: l(&self.fenced),
         }
     }
 }

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub(crate) acknowledged_through: watch::Sender<u64>,
     /// Per source shard: how many of its records were acknowledged as a prefix.
     pub(crate) by_origin: Mutex<HashMap<Arc<str>, u64>>,
+    /// Whether records of a source shard may still be sent.
+    pub(crate) fence: Arc<Mutex<Option<super::OriginFence>>>,
 }
 
 impl Shared {
@@ -39,6 +41,7 @@ impl Shared {
             failure: Mutex::new(None),
             acknowledged_through: watch::Sender::new(0),
             by_origin: Mutex::new(HashMap::new()),
+            fence: Arc::new(Mutex::new(None)),
         }
     }
 

@@ -145,6 +145,9 @@ fn decode_records<R: Record>(
                     }
                 }
             }
+            // A plain record at a position inside it (a KCL checkpoint
+            // `(sequence number, 0)`) was processed whole.
+            _ if skip_through.is_some() => continue,
             other => {
                 if let kpl::Deaggregated::Corrupt(why) = &other {
                     counters.corrupt_aggregates.fetch_add(1, Ordering::Relaxed);

@@ -13,14 +13,16 @@ use tokio::sync::{Notify, mpsc};
 use super::error::SourceError;
 use super::event::Event;
 use super::shards::ShardInfo;
-use crate::checkpoint::BoxFuture;
+use crate::checkpoint::{BoxFuture, ShardPosition};
 use crate::config::Backoff;
 use crate::retry::{self, Attempt, Class, Policy};
 use crate::stream::Target;
 
-/// Picks the shards a source reads from a listing. Today's only
-/// implementation, [`AllShards`], reads every shard; a lease table would
-/// answer with the shards whose leases this worker holds.
+/// Picks the shards a source reads from a listing: [`AllShards`] reads every
+/// shard; a lease table ([`crate::lease::LeaseAssigner`]) answers with the
+/// shards whose leases this worker holds and may use. A listed shard that is
+/// no longer assigned stops at once (its reader, pending batches and
+/// position are dropped).
 ///
 /// The bookkeeping treats a shard that is not assigned like one that is not
 /// listed: a child whose parent is read elsewhere is not held back for it.
@@ -30,6 +32,32 @@ use crate::stream::Target;
 pub(crate) trait ShardAssigner: Send + Sync + 'static {
     /// The ids of the listed shards to read. Called after every listing.
     fn assign<'a>(&'a self, listed: &'a [ShardInfo]) -> BoxFuture<'a, Result<HashSet<String>, SourceError>>;
+
+    /// The committed position of a shard just assigned, when the assigner
+    /// knows it better than the source (a lease taken from another worker:
+    /// its row). `None`: the source's own checkpoint applies.
+    fn position(&self, _shard: &str) -> Option<Option<ShardPosition>> {
+        None
+    }
+
+    /// Where a shard just assigned without a position starts: `Some(true)`
+    /// at TRIM_HORIZON, `Some(false)` at the configured start (a lease's
+    /// start sentinel), `None` by the source's own rules.
+    fn start_at_trim_horizon(&self, _shard: &str) -> Option<bool> {
+        None
+    }
+
+    /// Resolves when the assignment may have changed (a lease taken or
+    /// lost): the source lists and asks again at once. Never, by default.
+    fn changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::pending())
+    }
+
+    /// Whether no other reader of the stream is left, so that a clean stop
+    /// may deregister a JOB_MANAGED EFO consumer they share. Yes, by default.
+    fn last_reader(&self) -> BoxFuture<'_, bool> {
+        Box::pin(std::future::ready(true))
+    }
 }
 
 /// Reads every listed shard.
@@ -133,6 +161,7 @@ impl Discovery {
             tokio::select! {
                 _ = tokio::time::sleep(self.interval) => {}
                 _ = self.early.notified() => {}
+                _ = self.assigner.changed() => {}
             }
         }
     }

@@ -19,12 +19,12 @@
 
 mod counters;
 mod decode;
-mod discovery;
+pub(crate) mod discovery;
 pub mod efo;
 mod error;
 mod event;
 mod polling;
-mod shards;
+pub(crate) mod shards;
 mod start;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -91,6 +91,7 @@ pub struct SourceBuilder<R: Record> {
     client: Option<Client>,
     config: Option<TableConfig>,
     store: Option<Arc<dyn ShardCheckpointStore>>,
+    assigner: Option<Arc<dyn ShardAssigner>>,
     commit_interval: Duration,
     on_data_loss: OnDataLoss,
     _r: std::marker::PhantomData<fn() -> R>,
@@ -120,6 +121,11 @@ impl<R: Record> SourceBuilder<R> {
     /// Where checkpoints go, through the per-shard interface.
     pub fn shard_checkpoints(mut self, store: impl ShardCheckpointStore) -> Self {
         self.store = Some(Arc::new(store));
+        self
+    }
+    /// Which listed shards to read (default: all of them).
+    pub(crate) fn assigner(mut self, assigner: Arc<dyn ShardAssigner>) -> Self {
+        self.assigner = Some(assigner);
         self
     }
     /// The longest time between checkpoint writes (default 1 s). It bounds
@@ -162,12 +168,13 @@ impl<R: Record> SourceBuilder<R> {
         let committer = tokio::spawn(commit_loop(store.clone(), loaded, cp_rx, self.commit_interval, counters.clone()));
         let (tx, rx) = mpsc::channel(16);
         let rediscover = Arc::new(Notify::new());
+        let assigner = self.assigner.unwrap_or_else(|| Arc::new(AllShards));
         let discovery = Discovery {
             client: client.clone(),
             target: target.clone(),
             interval: cfg.source.shard_discovery_interval,
             retry: cfg.source.list_shards_retry,
-            assigner: Arc::new(AllShards) as Arc<dyn ShardAssigner>,
+            assigner: assigner.clone(),
             early: rediscover.clone(),
         };
         let discovery = tokio::spawn(discovery.run(tx.clone()));
@@ -192,6 +199,7 @@ impl<R: Record> SourceBuilder<R> {
             retention_millis: described.retention_hours.map(|h| i64::from(h) * 3_600_000),
             on_data_loss: self.on_data_loss,
             failed: None,
+            assigner,
         })
     }
 }
@@ -296,6 +304,8 @@ pub struct Source<R: Record> {
     retention_millis: Option<i64>,
     on_data_loss: OnDataLoss,
     failed: Option<SourceError>,
+    /// Which listed shards this source reads.
+    assigner: Arc<dyn ShardAssigner>,
 }
 
 impl<R: Record> fmt::Debug for Source<R> {
@@ -315,6 +325,7 @@ impl<R: Record> Source<R> {
             client: None,
             config: None,
             store: None,
+            assigner: None,
             commit_interval: Duration::from_secs(1),
             on_data_loss: OnDataLoss::Fail,
             _r: std::marker::PhantomData,
@@ -456,7 +467,11 @@ impl<R: Record> Source<R> {
         // A clean stop deregisters a JOB_MANAGED consumer (after the final
         // checkpoint, so a failure here loses nothing). Dropping the source
         // without `close`, like a crash, leaves it for the next start to reuse.
-        if let Some(efo) = self.efo.take() {
+        // Workers sharing the stream through a lease table share the
+        // consumer: only the last one to leave deregisters it.
+        if let Some(efo) = self.efo.take()
+            && self.assigner.last_reader().await
+        {
             efo.release(&self.client, &self.cfg).await?;
         }
         // Only now may another process take the checkpoint (and the consumer).
@@ -495,11 +510,42 @@ impl<R: Record> Source<R> {
             }
             self.shards.forget(&id);
         }
+        changed |= self.reassigned(&listed, &assigned);
         changed |= self.shards.listed(&list, &assigned, late);
         if changed {
             self.publish();
         }
         self.start_ready();
+    }
+
+    /// Listed shards no longer assigned (a lease lost or fenced) stop at once: the
+    /// reader is stopped, pending batches and the position are dropped and
+    /// the shard is never checkpointed again. Shards newly assigned take
+    /// their committed position from the assigner. Returns whether the
+    /// checkpoint changed.
+    fn reassigned(&mut self, listed: &HashSet<&str>, assigned: &HashSet<String>) -> bool {
+        let revoked: Vec<String> =
+            self.shards.statuses().filter(|(id, _)| listed.contains(id) && !assigned.contains(*id)).map(|(id, _)| id.to_owned()).collect();
+        let mut changed = false;
+        for id in revoked {
+            if let Some(r) = self.readers.remove(&id) {
+                r.abort();
+            }
+            self.counters.forget(&id);
+            changed |= self.shards.revoke(&id);
+            tracing::info!(table = R::TABLE_NAME, shard = %id, "shard no longer assigned: stopped reading it");
+        }
+        for id in assigned {
+            if self.shards.status(id).is_none() {
+                if let Some(position) = self.assigner.position(id) {
+                    changed |= self.shards.adopt(id, position);
+                }
+                if let Some(trim_horizon) = self.assigner.start_at_trim_horizon(id) {
+                    self.shards.override_start(id, trim_horizon);
+                }
+            }
+        }
+        changed
     }
 
     fn on_end(&mut self, shard: &str) {

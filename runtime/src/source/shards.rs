@@ -102,13 +102,27 @@ pub(crate) struct Shards {
     pruned: HashSet<String>,
     /// Pruned since the last [`Shards::take_pruned`].
     newly_pruned: Vec<String>,
+    /// The next batch number of shards revoked, so that acknowledgements
+    /// of their old batches never match a batch of a later assignment.
+    retired: BTreeMap<String, u64>,
+    /// Shards whose start without a position the assigner decides: at
+    /// TRIM_HORIZON (`true`) or at the configured start (`false`).
+    start_override: BTreeMap<String, bool>,
 }
 
 impl Shards {
     /// The bookkeeping of a source resuming from `checkpoint`.
     pub(crate) fn new(checkpoint: Checkpoint) -> Shards {
         let resumed = checkpoint.shards.keys().cloned().collect();
-        Shards { shards: BTreeMap::new(), checkpoint, resumed, pruned: HashSet::new(), newly_pruned: Vec::new() }
+        Shards {
+            shards: BTreeMap::new(),
+            checkpoint,
+            resumed,
+            pruned: HashSet::new(),
+            newly_pruned: Vec::new(),
+            retired: BTreeMap::new(),
+            start_override: BTreeMap::new(),
+        }
     }
 
     /// The checkpoint as it will be committed next.
@@ -127,12 +141,22 @@ impl Shards {
 
     /// Whether shard `id` was discovered after the first listing.
     pub(crate) fn is_late(&self, id: &str) -> bool {
-        self.shards.get(id).is_some_and(|s| s.late)
+        match self.start_override.get(id) {
+            Some(trim_horizon) => *trim_horizon,
+            None => self.shards.get(id).is_some_and(|s| s.late),
+        }
+    }
+
+    /// Where shard `id`, without a position, starts, as its assigner says
+    /// (a lease's start sentinel): at TRIM_HORIZON, or at the configured
+    /// start — not as a shard discovered late or a child of a resumed parent.
+    pub(crate) fn override_start(&mut self, id: &str, trim_horizon: bool) {
+        self.start_override.insert(id.to_owned(), trim_horizon);
     }
 
     /// Whether a parent of shard `id` had a position when the source started.
     pub(crate) fn parent_resumed(&self, id: &str) -> bool {
-        self.shards.get(id).is_some_and(|s| s.parents.iter().any(|p| self.resumed.contains(p)))
+        !self.start_override.contains_key(id) && self.shards.get(id).is_some_and(|s| s.parents.iter().any(|p| self.resumed.contains(p)))
     }
 
     /// Shards pruned since the last call.
@@ -151,6 +175,28 @@ impl Shards {
             .filter(|(_, pos)| matches!(pos, ShardPosition::After { .. }))
             .map(|(id, pos)| (id.clone(), pos.clone()))
             .collect()
+    }
+
+    /// Shard `id` is no longer this source's (its lease was lost): its
+    /// state, pending batches and position are dropped, and
+    /// acknowledgements of its batches so far are ignored, also once it is
+    /// assigned again. Returns whether the checkpoint changed.
+    pub(crate) fn revoke(&mut self, id: &str) -> bool {
+        let Some(state) = self.shards.remove(id) else { return false };
+        self.retired.insert(id.to_owned(), state.next_batch);
+        self.checkpoint.shards.remove(id).is_some()
+    }
+
+    /// The committed position of shard `id`, assigned anew, as its new
+    /// owner found it (`None`: none yet). Returns whether the checkpoint changed.
+    pub(crate) fn adopt(&mut self, id: &str, position: Option<ShardPosition>) -> bool {
+        if self.shards.contains_key(id) || self.pruned.contains(id) {
+            return false;
+        }
+        match position {
+            Some(p) => self.checkpoint.shards.insert(id.to_owned(), p.clone()) != Some(p),
+            None => self.checkpoint.shards.remove(id).is_some(),
+        }
     }
 
     /// Drops a shard's position from the checkpoint (a vanished shard whose loss was accepted).
@@ -177,7 +223,8 @@ impl Shards {
                 Some(ShardPosition::Finished) => Status::Finished,
                 _ => Status::Waiting,
             };
-            let state = ShardState { parents: info.parents.clone(), status, late, next_batch: 0, pending: VecDeque::new(), held: None };
+            let next_batch = self.retired.get(&info.id).copied().unwrap_or(0);
+            let state = ShardState { parents: info.parents.clone(), status, late, next_batch, pending: VecDeque::new(), held: None };
             self.shards.insert(info.id.clone(), state);
         }
         self.settle()

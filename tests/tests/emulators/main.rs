@@ -30,6 +30,8 @@ mod json;
 /// (were kpl_interop.rs, sink_aggregation.rs, source_deaggregation.rs,
 /// aggregation_roundtrip.rs).
 mod kpl;
+/// Scale-out through a KCL-compatible lease table in DynamoDB (dynalite).
+mod lease;
 /// Typed records written and read back in per-key order, every format
 /// (was runtime_roundtrip.rs).
 mod order;
@@ -42,5 +44,8 @@ mod positions;
 mod resharding;
 /// Kill -9 a source process and restart it (was runtime_restart.rs).
 mod restart;
+/// Scale-out: processes of a pipeline sharing a stream through a lease table
+/// in dynalite (balance, kill -9, SIGTERM, SIGSTOP, resharding, DynamoDB outage).
+mod scaleout;
 /// SQL transforms at run time: failing records, in process.
 mod sql_diff;
