@@ -493,6 +493,9 @@ def write_rust(pipelines):
     out += ["        _ => unreachable!(\"no pipeline {pipeline}\"),", "    }", "}", ""]
     with open(CASES_RS, "w") as f:
         f.write("\n".join(out))
+    # As `cargo fmt` leaves it (rustfmt.toml at the root), so the file is stable.
+    import subprocess
+    subprocess.run(["rustfmt", "--edition", "2024", CASES_RS], cwd=ROOT, check=True)
 
 
 def canonical(v):
