@@ -40,11 +40,11 @@ pub(crate) fn plan(
     if let Some(w) = &stmt.selection {
         proven_not_null(w, &mut scope);
     }
-    let unnest = unnest.map(|(array, local, copy, name)| super::emit::Unnest {
-        array,
-        local,
-        copy,
-        not_null: scope.not_null.contains(&name) && scope.cols.last().is_some_and(|c| c.nullable),
+    let unnest = unnest.map(|(array, local, copy, name)| {
+        let element_nullable = matches!(&array.ty, SqlType::Array(el) if el.nullable);
+        let fields = unnest_fields(&scope, &array, &local);
+        let not_null = fields.is_empty() && scope.not_null.contains(&name) && scope.cols.last().is_some_and(|c| c.nullable);
+        super::emit::Unnest { array, local, copy, not_null, fields, element_nullable }
     });
     let filter = match &stmt.selection {
         Some(w) => {
@@ -254,16 +254,79 @@ fn column(scope: &Scope, c: &ColumnIr, item: Item, diags: &mut Diags<Span>) -> O
     Some((c.ident.clone(), widen_to(v, &c.ty), some))
 }
 
-/// `CROSS JOIN UNNEST(array) AS t(x)`: the array, typed, and its element added to the scope as column `x`.
+/// The locals of `t(a, b, …)` over an array of ROW (the scope's columns after the element's name), empty otherwise.
+fn unnest_fields(scope: &Scope, array: &TExpr, element: &str) -> Vec<super::emit::UnnestField> {
+    let (SqlType::Array(_), Some(SqlType::Row(fields))) = (&array.ty, scope.cols.iter().find(|c| c.local == element && c.name.is_empty()).map(|c| &c.ty))
+    else {
+        return Vec::new();
+    };
+    let start = scope.cols.len() - fields.len();
+    fields
+        .iter()
+        .zip(&scope.cols[start..])
+        .map(|(f, c)| super::emit::UnnestField {
+            local: c.local.clone(),
+            field: crate::ident::field_name(&f.name),
+            nullable: c.nullable,
+            field_not_null: !f.nullable,
+            copy: types::is_copy(&f.ty),
+            not_null: scope.not_null.contains(&c.name) && c.nullable,
+        })
+        .collect()
+}
+
+/// `CROSS JOIN UNNEST(array) AS t(x)`: the array, typed, and its element added to the scope as column `x`;
+/// `AS t(a, b, …)` over an array of ROW adds its fields as columns `a`, `b`, … as Flink does.
 fn unnest(scope: &mut Scope, u: &super::parse::Unnest, diags: &mut Diags<Span>) -> Option<(TExpr, String, bool, String)> {
     let a = scope.expr(&u.array, diags)?;
     let SqlType::Array(el) = &a.ty else {
         diags.push(Diag::error(scope.at_expr(&u.array), format!("UNNEST takes an ARRAY, found {}", a.ty)).label("not an array"));
         return None;
     };
+    if u.columns.len() > 1 {
+        return unnest_row(scope, u, a.clone(), &el.ty, el.nullable, diags);
+    }
     let local = format!("e_{}", crate::ident::field_name(&u.column.0).trim_start_matches("r#"));
     scope.cols.push(Col { name: u.column.0.clone(), local: local.clone(), field: String::new(), ty: el.ty.clone(), nullable: el.nullable });
     scope.unnest_alias = u.alias.clone();
     let copy = types::is_copy(&el.ty);
     Some((a, local, copy, u.column.0.clone()))
+}
+
+/// `UNNEST(rows) AS t(a, b, …)`: one column per field of the ROW element, named by the alias list.
+fn unnest_row(
+    scope: &mut Scope,
+    u: &super::parse::Unnest,
+    a: TExpr,
+    el: &SqlType,
+    el_nullable: bool,
+    diags: &mut Diags<Span>,
+) -> Option<(TExpr, String, bool, String)> {
+    let fields = match el {
+        SqlType::Row(f) if f.len() == u.columns.len() => f,
+        _ => {
+            let (what, help) = match el {
+                SqlType::Row(f) => (format!("the ROW element has {} fields", f.len()), format!("name each of the {} fields once", f.len())),
+                t => (format!("the element is {t}, one column"), "name one column: `AS t (x)`".to_string()),
+            };
+            diags.push(
+                Diag::error(u.columns[1].1, format!("UNNEST is given {} column names but {what}", u.columns.len()))
+                    .label("column names do not match the element")
+                    .help(help),
+            );
+            return None;
+        }
+    };
+    let local = format!("e_{}", crate::ident::field_name(&u.column.0).trim_start_matches("r#"));
+    let row = format!("{local}_row");
+    for (f, (name, _)) in fields.iter().zip(&u.columns) {
+        let local = format!("e_{}", crate::ident::field_name(name).trim_start_matches("r#"));
+        scope.cols.push(Col { name: name.clone(), local, field: String::new(), ty: f.ty.clone(), nullable: f.nullable || el_nullable });
+    }
+    scope.unnest_alias = u.alias.clone();
+    // The element itself is not a column: its local only names the loop variable.
+    let marker = Col { name: String::new(), local: row.clone(), field: String::new(), ty: el.clone(), nullable: el_nullable };
+    let at = scope.cols.len() - fields.len();
+    scope.cols.insert(at, marker);
+    Some((a, row, false, String::new()))
 }

@@ -23,6 +23,8 @@ pub(crate) struct Unnest {
     pub(crate) column: Named,
     /// The table alias (`t`), for `t.x`.
     pub(crate) alias: Option<String>,
+    /// All the alias's column names: more than one expands an array of ROW into its fields (`t(a, b)`).
+    pub(crate) columns: Vec<Named>,
 }
 
 /// The parts of an accepted statement.
@@ -159,7 +161,9 @@ fn from(
             {
                 let col = alias.as_ref().and_then(|a| a.columns.first()).map(|c| (c.name.value.clone(), src.sp(c.name.span)));
                 let column = col.unwrap_or_else(|| ("f0".to_string(), src.sp(array_exprs[0].span())));
-                unnest = Some(Unnest { array: array_exprs[0].clone(), column, alias: alias.as_ref().map(|a| a.name.value.clone()) });
+                let columns = alias.iter().flat_map(|a| &a.columns).map(|c| (c.name.value.clone(), src.sp(c.name.span))).collect();
+                let alias = alias.as_ref().map(|a| a.name.value.clone());
+                unnest = Some(Unnest { array: array_exprs[0].clone(), column, alias, columns });
             }
             (r, _, _) => {
                 stateful(
