@@ -68,7 +68,8 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
         "CURRENT_TIMESTAMP" => (0, 0),
         "UPPER" | "LOWER" | "LTRIM" | "RTRIM" | "CHAR_LENGTH" | "CHARACTER_LENGTH" | "INITCAP" | "MD5" | "SHA256" | "ABS" | "SQRT"
         | "LN" | "LOG10" | "SIGN" | "CARDINALITY" | "FLOOR" | "CEIL" | "CEILING" | "TRIM" => (1, 1),
-        "MOD" | "POWER" | "NULLIF" | "JSON_VALUE" | "DATE_FORMAT" => (2, 2),
+        "MOD" | "POWER" | "NULLIF" | "DATE_FORMAT" => (2, 2),
+        "JSON_VALUE" => (2, 4),
         "ROUND" | "TRUNCATE" | "TO_TIMESTAMP" | "TO_DATE" => (1, 2),
         "REPLACE" | "SPLIT_INDEX" | "LPAD" | "RPAD" | "IF" | "REGEXP_REPLACE" | "TIMESTAMPADD" | "TIMESTAMPDIFF" => (3, 3),
         "REGEXP_EXTRACT" => (2, 3),

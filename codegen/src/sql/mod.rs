@@ -13,6 +13,7 @@ mod check;
 mod emit;
 mod expr;
 mod funcs;
+mod json;
 mod ops;
 mod output;
 mod parse;

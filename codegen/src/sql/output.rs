@@ -31,19 +31,16 @@ pub(crate) fn plan(
     let mut ok = true;
     let unnest = match &stmt.unnest {
         None => None,
-        Some(u) => {
-            let array = unnest(&mut scope, u, diags);
-            ok &= array.is_some();
-            array
-        }
+        // Without its UNNEST columns the rest of the statement would only give follow-on errors.
+        Some(u) => Some(unnest(&mut scope, u, diags)?),
     };
     if let Some(w) = &stmt.selection {
         proven_not_null(w, &mut scope);
     }
-    let unnest = unnest.map(|(array, local, copy, name)| {
+    let unnest = unnest.map(|(array, local, copy, _)| {
         let element_nullable = matches!(&array.ty, SqlType::Array(el) if el.nullable);
         let fields = unnest_fields(&scope, &array, &local);
-        let not_null = fields.is_empty() && scope.not_null.contains(&name) && scope.cols.last().is_some_and(|c| c.nullable);
+        let not_null = fields.is_empty() && scope.not_null.contains(&local) && scope.cols.last().is_some_and(|c| c.nullable);
         super::emit::Unnest { array, local, copy, not_null, fields, element_nullable }
     });
     let filter = match &stmt.selection {
@@ -68,7 +65,7 @@ pub(crate) fn plan(
             local: c.local.clone(),
             field: c.field.clone(),
             copy: types::is_copy(&c.ty),
-            not_null: scope.not_null.contains(&c.name),
+            not_null: scope.not_null.contains(&c.local),
             nullable: c.nullable,
         })
         .collect();
@@ -93,17 +90,13 @@ fn proven_not_null(w: &Expr, scope: &mut Scope) {
         }
         Expr::Nested(e) => proven_not_null(e, scope),
         Expr::IsNotNull(e) => {
-            let name = match e.as_ref() {
-                Expr::Identifier(i) => Some(i.value.clone()),
-                Expr::CompoundIdentifier(parts) if parts.len() == 2 && scope.qualifiers.contains(&parts[0].value) => {
-                    Some(parts[1].value.clone())
-                }
+            let local = match e.as_ref() {
+                Expr::Identifier(i) => scope.resolve(None, &i.value).ok(),
+                Expr::CompoundIdentifier(parts) if parts.len() == 2 => scope.resolve(Some(&parts[0].value), &parts[1].value).ok(),
                 _ => None,
             };
-            if let Some(n) = name
-                && scope.cols.iter().any(|c| c.name == n)
-            {
-                scope.not_null.insert(n);
+            if let Some(l) = local.map(|c| c.local.clone()) {
+                scope.not_null.insert(l);
             }
         }
         _ => {}
@@ -270,7 +263,7 @@ fn unnest_fields(scope: &Scope, array: &TExpr, element: &str) -> Vec<super::emit
             nullable: c.nullable,
             field_not_null: !f.nullable,
             copy: types::is_copy(&f.ty),
-            not_null: scope.not_null.contains(&c.name) && c.nullable,
+            not_null: scope.not_null.contains(&c.local) && c.nullable,
         })
         .collect()
 }

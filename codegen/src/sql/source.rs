@@ -20,6 +20,8 @@ pub(crate) struct SqlSource {
     whole: Span,
     /// Byte offset in `text` where each line starts.
     lines: Vec<usize>,
+    /// JSON_VALUE clauses blanked out of `text`, by the offset of the call's name.
+    pub(crate) json: std::collections::BTreeMap<usize, super::json::Clauses>,
 }
 
 impl SqlSource {
@@ -28,7 +30,11 @@ impl SqlSource {
         let (offsets, ends) = align(file, span, text);
         let mut lines = vec![0];
         lines.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SqlSource { text: text.to_string(), offsets, ends, file: file.to_string(), whole: span, lines }
+        let json = Default::default();
+        let mut src = SqlSource { text: text.to_string(), offsets, ends, file: file.to_string(), whole: span, lines, json };
+        let (text, json) = super::json::extract(&src);
+        (src.text, src.json) = (text, json);
+        src
     }
 
     /// The file span of bytes `start..end` of the SQL text.

@@ -169,14 +169,7 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
             let (u, x, y) = (u?, x?, y?);
             Some(TExpr::strict(SqlType::Int, vec![x, y], quote!(#sql::temporal::timestampdiff(#u, &__a0, &__a1)), Some(text), false))
         }
-        "JSON_VALUE" => {
-            let j = s.string(a[0], diags);
-            let check = |p: &str| kinesis_tables_sql::json::JsonPath::new(p).map(|_| ()).map_err(|e| e.to_string());
-            let p = checked_literal(s, a[1], "JSON path", check, diags);
-            let (j, p) = (j?, p?);
-            let path = once(quote!(#sql::json::JsonPath), quote!(#sql::json::JsonPath::new(#p)));
-            Some(TExpr::strict(SqlType::String, vec![j], quote!(#path.map(|p| #sql::json::json_value(&__a0, p))), Some(text), true))
-        }
+        "JSON_VALUE" => super::json::json_value(s, whole, a, text, diags),
         _ => {
             diags.push(Diag::error(s.at_expr(whole), format!("`{name}` is not compiled yet")).label("not supported"));
             None
