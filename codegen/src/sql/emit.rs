@@ -12,6 +12,7 @@ use quote::{format_ident, quote};
 
 use super::expr::{Node, TExpr};
 use crate::ident::ident;
+use crate::ir::SqlType;
 
 /// A source column bound to a local.
 pub(crate) struct Binding {
@@ -127,6 +128,16 @@ impl Plan {
             let _ = fm;
         }
         (Reads { clone: w }, Reads { clone: r }, Reads { clone: a })
+    }
+}
+
+/// Whether `t` is or holds a ROW.
+fn has_row(t: &SqlType) -> bool {
+    match t {
+        SqlType::Row(_) => true,
+        SqlType::Array(e) => has_row(&e.ty),
+        SqlType::Map(k, v) => has_row(k) || has_row(&v.ty),
+        _ => false,
     }
 }
 
@@ -246,6 +257,8 @@ fn expr(e: &TExpr, reads: &Reads) -> TokenStream {
         Node::Int(v) => int_literal(*v, &e.ty, false),
         Node::Str(s) => quote!(::std::string::String::from(#s)),
         Node::Dec(s) => dec_literal(s, &e.ty, false),
+        // A ROW's struct is named after the table it belongs to, which the SQL type does not know: the context infers it.
+        Node::Null if has_row(&e.ty) => quote!(::core::option::Option::None),
         Node::Null => {
             let t = super::types::rust(&e.ty);
             quote!(::core::option::Option::<#t>::None)

@@ -211,3 +211,10 @@ fn money_arithmetic_rounds_half_up_and_column_lists_map_by_name() {
     assert_eq!((l.sku.as_str(), l.qty, l.line_total), ("?", 2, None));
     assert!(transform_su_not_null_sink(order()).unwrap().is_none(), "qty IS NOT NULL drops a null qty");
 }
+
+#[test]
+fn null_into_row_and_array_of_row_columns() {
+    let o = transform_su_null_row(order()).unwrap().expect("kept");
+    assert_eq!(o.order_id, 7);
+    assert!(o.shipping.is_none() && o.items.is_none());
+}
