@@ -21,6 +21,7 @@ const TABLES: &str = "tables:
       qty: INT
       payload: STRING
       items: ARRAY<ROW<sku STRING, qty INT>>
+      ship: ROW<city STRING>
     with:
       connector: kinesis
       stream.arn: arn:aws:kinesis:us-east-1:000000000000:stream/o
@@ -31,6 +32,7 @@ const TABLES: &str = "tables:
       id: BIGINT NOT NULL
       s: STRING
       n: BIGINT
+      ship: ROW<city STRING>
     with:
       connector: blackhole
 ";
@@ -65,6 +67,8 @@ fn refusals_a_flink_user_meets_are_located_and_say_why() {
         ("  p:\n    sql: INSERT INTO out (id, n) SELECT id, JSON_VALUE(payload, '$.n' RETURNING BIGINT DEFAULT 'x' ON EMPTY) FROM o\n", "'x'", "is not a BIGINT"),
         // A computed DEFAULT: COALESCE says it.
         ("  p:\n    sql: INSERT INTO out (id, n) SELECT id, JSON_VALUE(payload, '$.n' RETURNING BIGINT DEFAULT id ON EMPTY) FROM o\n", "id ON", "must be a literal"),
+        // A ROW column into another table's ROW column: each table's ROW is its own Rust struct.
+        ("  p:\n    sql: INSERT INTO out (id, ship) SELECT id, ship FROM o\n", "ship FROM", "not copied into another table's ROW"),
         // A region id in the wrong case (Java's ZoneId is case-sensitive too).
         ("  p:\n    table.local-time-zone: europe/paris\n    sql: INSERT INTO out (id) SELECT id FROM o\n", "europe/paris", "region id"),
     ];

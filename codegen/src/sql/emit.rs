@@ -132,7 +132,7 @@ impl Plan {
 }
 
 /// Whether `t` is or holds a ROW.
-fn has_row(t: &SqlType) -> bool {
+pub(crate) fn has_row(t: &SqlType) -> bool {
     match t {
         SqlType::Row(_) => true,
         SqlType::Array(e) => has_row(&e.ty),

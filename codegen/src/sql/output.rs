@@ -194,7 +194,7 @@ fn outputs(
     let mut ok = true;
     let mut values: Vec<(String, TExpr, bool)> = Vec::new();
     for (c, item) in targets.iter().zip(items) {
-        match column(scope, c, item, diags) {
+        match column(scope, c, item, &to.name, diags) {
             Some(v) => values.push(v),
             None => ok = false,
         }
@@ -220,9 +220,18 @@ fn outputs(
 }
 
 /// One result column into one sink column.
-fn column(scope: &Scope, c: &ColumnIr, item: Item, diags: &mut Diags<Span>) -> Option<(String, TExpr, bool)> {
+fn column(scope: &Scope, c: &ColumnIr, item: Item, sink: &str, diags: &mut Diags<Span>) -> Option<(String, TExpr, bool)> {
     let v = super::ops::retype_null(item.value, &c.ty);
     let what = item.name.map_or(String::new(), |n| format!(" `{n}`"));
+    let other_table = scope.qualifiers.first().is_some_and(|t| t != sink);
+    if other_table && super::emit::has_row(&v.ty) && !matches!(v.node, super::expr::Node::Null) {
+        diags.push(
+            Diag::error(item.at, format!("the result column{what} is a {}, which is not copied into another table's ROW column (`{}`)", v.ty, c.name))
+                .label("ROW into another table")
+                .help("each table's ROW is its own struct: select the fields as columns, or write the copy as a Rust `transform`"),
+        );
+        return None;
+    }
     if !types::lossless(&v.ty, &c.ty) {
         diags.push(
             Diag::error(
