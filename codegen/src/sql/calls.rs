@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use sqlparser::ast::{CeilFloorKind, DateTimeField, Expr};
 
-use super::args::{arity, checked_literal, literal_arg, once, pair};
+use super::args::{PatternArg, arity, cached, once, pair, pattern_arg};
 use super::expr::{Node, TExpr};
 use super::ops::{retype_null, widen_to};
 use super::scope::Scope;
@@ -291,27 +291,47 @@ fn concat_ws(s: &mut Scope, a: &[&Expr], diags: &mut Diags<Span>) -> Option<TExp
 fn regexp(s: &mut Scope, name: &str, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
     let sql = sql();
     let v = string_arg(s, a[0], diags);
-    let pat = checked_literal(s, a[1], "regular expression", super::regex::check_regex, diags);
+    let pat = pattern_arg(s, a[1], "regular expression", super::regex::check_regex, diags);
     if name == "REGEXP_REPLACE" {
-        let repl = literal_arg(s, a[2], "replacement", diags);
+        let repl = pattern_arg(s, a[2], "replacement", |_| Ok(()), diags);
         let (v, pat, repl) = (v?, pat?, repl?);
-        let init = quote!(#sql::pattern::java_regex(#pat).and_then(|r| #sql::pattern::Replacement::new(#repl, &r).map(|x| (r, x))));
-        let p = once(quote!((#sql::types::Regex, #sql::pattern::Replacement)), init);
-        return fallible(SqlType::String, vec![v], quote!(#p.map(|(r, x)| #sql::pattern::regexp_replace(&__a0, r, x))), text);
+        let ty = quote!((#sql::types::Regex, #sql::pattern::Replacement));
+        if let (PatternArg::Literal(pat), PatternArg::Literal(repl)) = (&pat, &repl) {
+            let init = quote!(#sql::pattern::java_regex(#pat).and_then(|r| #sql::pattern::Replacement::new(#repl, &r).map(|x| (r, x))));
+            let p = once(ty, init);
+            return fallible(SqlType::String, vec![v], quote!(#p.map(|(r, x)| #sql::pattern::regexp_replace(&__a0, r, x))), text);
+        }
+        let mut args = vec![v];
+        let mut key = |p: PatternArg| match p {
+            PatternArg::Literal(l) => quote!(#l),
+            PatternArg::Record(e) => {
+                let i = quote::format_ident!("__a{}", args.len());
+                args.push(e);
+                quote!(&#i)
+            }
+        };
+        let (k1, k2) = (key(pat), key(repl));
+        let build = quote!(|p: &str, x: &str| #sql::pattern::java_regex(p).and_then(|r| #sql::pattern::Replacement::new(x, &r).map(|x| (r, x))));
+        let use_ = quote!(|(r, x): &(#sql::types::Regex, #sql::pattern::Replacement)| ::core::result::Result::Ok(#sql::pattern::regexp_replace(&__a0, r, x)));
+        return fallible(SqlType::String, args, cached(ty, k1, k2, build, use_), text);
     }
     let group = match a.get(2) {
         Some(g) => int_arg(s, g, diags),
         None => Some(TExpr::new(SqlType::Int, false, Node::Int(0))),
     };
     let (v, pat, group) = (v?, pat?, group?);
-    let p = once(quote!(#sql::types::Regex), quote!(#sql::pattern::java_regex(#pat)));
-    Some(TExpr::strict(
-        SqlType::String,
-        vec![v, group],
-        quote!(#p.and_then(|r| #sql::pattern::regexp_extract(&__a0, r, __a1))),
-        Some(text),
-        true,
-    ))
+    let (args, body) = match pat {
+        PatternArg::Literal(pat) => {
+            let p = once(quote!(#sql::types::Regex), quote!(#sql::pattern::java_regex(#pat)));
+            (vec![v, group], quote!(#p.and_then(|r| #sql::pattern::regexp_extract(&__a0, r, __a1))))
+        }
+        PatternArg::Record(p) => {
+            let build = quote!(|p: &str, _: &str| #sql::pattern::java_regex(p));
+            let use_ = quote!(|r: &#sql::types::Regex| #sql::pattern::regexp_extract(&__a0, r, __a1));
+            (vec![v, group, p], cached(quote!(#sql::types::Regex), quote!(&__a2), quote!(""), build, use_))
+        }
+    };
+    Some(TExpr::strict(SqlType::String, args, body, Some(text), true))
 }
 
 /// `ROUND(x [, d])`, `TRUNCATE(x [, d])`: the type of x (DECIMAL: scale d).

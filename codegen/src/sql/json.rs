@@ -14,7 +14,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use sqlparser::ast::Expr;
 
-use super::args::{checked_literal, once};
+use super::args::{PatternArg, cached, once, pattern_arg};
 use super::expr::TExpr;
 use super::scope::Scope;
 use super::source::SqlSource;
@@ -168,7 +168,7 @@ pub(crate) fn json_value(s: &mut Scope, whole: &Expr, a: &[&Expr], text: String,
     }
     let j = s.string(a[0], diags);
     let check = |p: &str| kinesis_tables_sql::json::JsonPath::new(p).map(|_| ()).map_err(|e| e.to_string());
-    let p = checked_literal(s, a[1], "JSON path", check, diags);
+    let p = pattern_arg(s, a[1], "JSON path", check, diags);
     let ty = returning(s, &c, diags);
     let (j, p, ty) = (j?, p?, ty?);
     let conv = converter(&ty);
@@ -184,9 +184,18 @@ pub(crate) fn json_value(s: &mut Scope, whole: &Expr, a: &[&Expr], text: String,
         });
     }
     let (on_empty, on_error) = (&behaviors[0], &behaviors[1]);
-    let path = once(quote!(#sql::json::JsonPath), quote!(#sql::json::JsonPath::new(#p)));
-    let body = quote!(#path.and_then(|p| #sql::json::json_value_with(&__a0, p, #conv, #on_empty, #on_error)));
-    Some(TExpr::strict(ty, vec![j], body, Some(text), true))
+    let use_ = quote!(|p: &#sql::json::JsonPath| #sql::json::json_value_with(&__a0, p, #conv, #on_empty, #on_error));
+    let (args, body) = match p {
+        PatternArg::Literal(p) => {
+            let path = once(quote!(#sql::json::JsonPath), quote!(#sql::json::JsonPath::new(#p)));
+            (vec![j], quote!(#path.and_then(#use_)))
+        }
+        PatternArg::Record(p) => {
+            let build = quote!(|p: &str, _: &str| #sql::json::JsonPath::new(p));
+            (vec![j, p], cached(quote!(#sql::json::JsonPath), quote!(&__a1), quote!(""), build, use_))
+        }
+    };
+    Some(TExpr::strict(ty, args, body, Some(text), true))
 }
 
 /// The RETURNING type (STRING when not given): one JSON_VALUE can return.
@@ -286,9 +295,10 @@ mod tests {
     fn clauses_are_blanked_keeping_every_offset() {
         let sql = "SELECT JSON_VALUE(p, '$.a' RETURNING DECIMAL(5, 2) DEFAULT -1 ON EMPTY ERROR ON ERROR), x FROM t";
         let src = SqlSource::new(sql, Span { start: 0, len: sql.len(), content: 0 }, sql);
-        let (text, found) = extract(&src);
+        // SqlSource::new extracts the clauses.
+        let (text, found) = (&src.text, &src.json);
         assert_eq!(text.len(), sql.len());
-        assert_eq!(text, "SELECT JSON_VALUE(p, '$.a'                        ,       -1                        ), x FROM t");
+        assert_eq!(text, "SELECT JSON_VALUE(p, '$.a'                         ,       -1                        ), x FROM t");
         let c = &found[&sql.find("JSON_VALUE").unwrap()];
         assert_eq!(c.returning.as_ref().map(|r| r.0.as_str()), Some("DECIMAL(5, 2)"));
         assert_eq!((c.on_empty, c.on_error), (Behavior::Default(2), Behavior::Error));

@@ -9,7 +9,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use sqlparser::ast::{DateTimeField, Expr};
 
-use super::args::{checked_literal, once};
+use super::args::{PatternArg, cached, once, pattern_arg};
 use super::expr::TExpr;
 use super::ops::{retype_null, widen_to};
 use super::scope::Scope;
@@ -108,6 +108,24 @@ pub(crate) fn floor_to(s: &mut Scope, floor: bool, e: &Expr, field: &DateTimeFie
     Some(TExpr::strict(ty, vec![t], body, Some(s.text(e)), false))
 }
 
+/// `use_` over the date format: a literal compiled once, or a format from the record (the last argument) compiled per record.
+fn with_format(mut args: Vec<TExpr>, f: PatternArg, use_: TokenStream) -> (Vec<TExpr>, TokenStream) {
+    let sql = sql();
+    let ty = quote!(#sql::temporal::DateFormat);
+    match f {
+        PatternArg::Literal(f) => (args, {
+            let p = once(ty, quote!(#sql::temporal::DateFormat::new(#f)));
+            quote!(#p.and_then(#use_))
+        }),
+        PatternArg::Record(e) => {
+            let key = quote::format_ident!("__a{}", args.len());
+            args.push(e);
+            let build = quote!(|f: &str, _: &str| #sql::temporal::DateFormat::new(f));
+            (args, cached(ty, quote!(&#key), quote!(""), build, use_))
+        }
+    }
+}
+
 /// The temporal functions called by name, and JSON_VALUE.
 pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
     let sql = sql();
@@ -115,14 +133,14 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
     match name {
         "DATE_FORMAT" => {
             let t = datetime(s, a[0], diags);
-            let f = checked_literal(s, a[1], "date format", check_format, diags);
+            let f = pattern_arg(s, a[1], "date format", check_format, diags);
             let (t, f) = (t?, f?);
-            let p = once(quote!(#sql::temporal::DateFormat), quote!(#sql::temporal::DateFormat::new(#f)));
-            Some(TExpr::strict(SqlType::String, vec![t], quote!(#p.map(|f| f.format(&__a0))), Some(text), false))
+            let (args, body) = with_format(vec![t], f, quote!(|f: &#sql::temporal::DateFormat| ::core::result::Result::Ok(f.format(&__a0))));
+            Some(TExpr::strict(SqlType::String, args, body, Some(text), false))
         }
         "TO_TIMESTAMP" | "TO_DATE" => {
             let v = s.string(a[0], diags);
-            let f = a.get(1).map(|f| checked_literal(s, f, "date format", check_format, diags));
+            let f = a.get(1).map(|f| pattern_arg(s, f, "date format", check_format, diags));
             let v = v?;
             let date = name == "TO_DATE";
             let ty = if date { SqlType::Date } else { SqlType::Timestamp(3) };
@@ -130,14 +148,13 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
                 let body = if date { quote!(#sql::temporal::to_date(&__a0)) } else { quote!(#sql::temporal::to_timestamp(&__a0)) };
                 return Some(TExpr::strict(ty, vec![v], body, None, true));
             };
-            let f = f?;
-            let p = once(quote!(#sql::temporal::DateFormat), quote!(#sql::temporal::DateFormat::new(#f)));
-            let body = if date {
-                quote!(#p.map(|f| #sql::temporal::to_date_with(&__a0, f)))
+            let use_ = if date {
+                quote!(|f: &#sql::temporal::DateFormat| ::core::result::Result::Ok(#sql::temporal::to_date_with(&__a0, f)))
             } else {
-                quote!(#p.map(|f| #sql::temporal::to_timestamp_with(&__a0, f)))
+                quote!(|f: &#sql::temporal::DateFormat| ::core::result::Result::Ok(#sql::temporal::to_timestamp_with(&__a0, f)))
             };
-            Some(TExpr::strict(ty, vec![v], body, Some(text), true))
+            let (args, body) = with_format(vec![v], f?, use_);
+            Some(TExpr::strict(ty, args, body, Some(text), true))
         }
         "TIMESTAMPADD" => {
             let u = unit_arg(s, a[0], diags);

@@ -218,3 +218,36 @@ fn null_into_row_and_array_of_row_columns() {
     assert_eq!(o.order_id, 7);
     assert!(o.shipping.is_none() && o.items.is_none());
 }
+
+#[test]
+fn patterns_formats_and_paths_from_a_column_compile_per_record() {
+    let row = |customer: &str, status: &str, currency: &str, email: &str, payload: &str| SuOrders {
+        customer: s(customer),
+        status: s(status),
+        currency: s(currency),
+        email: s(email),
+        payload: s(payload),
+        ..order()
+    };
+    let o = one(transform_su_dynamic_patterns(row("ab-12", "([a-z]+)-(\\d+)", "yyyy", "2024-05-01", r#"{"p": 1.005}"#)));
+    assert_eq!((o.label, o.note), (s("ab"), s("yyyy")));
+    // The same column patterns again (the cached ones), then others.
+    let o = one(transform_su_dynamic_patterns(row("cd-3", "([a-z]+)-(\\d+)", "yyyy", "2024-05-01", r#"{"p": 2}"#)));
+    assert_eq!(o.label, s("cd"));
+    let o = one(transform_su_dynamic_patterns(row("x9", "(\\d)", "#", "01/05/2024 10:30", r#"{"q": 1}"#)));
+    assert_eq!((o.label, o.note), (s("9"), s("x#")));
+    // TO_TIMESTAMP(email, status) with status as the format; TO_DATE with currency as the format.
+    let o = one(transform_su_dynamic_patterns(row("a", "dd/MM/yyyy HH:mm", "dd/MM/yyyy HH:mm", "01/05/2024 10:30", "{}")));
+    assert_eq!((o.ts, o.day), (Some(ts("2024-05-01 10:30:00.000")), Some(day("2024-05-01"))));
+    // JSON path from the column.
+    let o = one(transform_su_dynamic_patterns(row("a", "$.p", "x", "x", r#"{"p": 1.005}"#)));
+    assert_eq!(o.money, Some(dec("1.01")));
+    // A bad pattern from the record fails the record, the error naming it.
+    let e = transform_su_dynamic_patterns(row("a", "(a", "x", "x", "{}")).expect_err("a bad pattern fails the record");
+    assert_eq!(e.error.kind(), SqlErrorKind::InvalidPattern, "{e}");
+    assert!(e.to_string().contains("(a"), "{e}");
+    let at = SuOrders { created_at: Some(ts("2024-05-01 10:30:00")), ..order() };
+    assert_eq!(one(transform_su_dynamic_format(SuOrders { currency: s("yyyy/MM/dd"), ..at.clone() })).label, s("2024/05/01"));
+    assert_eq!(one(transform_su_dynamic_format(SuOrders { currency: s("HH:mm"), ..at.clone() })).label, s("10:30"));
+    assert_eq!(one(transform_su_dynamic_format(at)).label, None, "a null format gives null");
+}
