@@ -163,7 +163,7 @@ impl<'a> Scope<'a> {
     /// The SQL text of `e`, for run-time errors.
     pub(crate) fn text(&self, e: &Expr) -> String {
         match self.range(e) {
-            Some((a, b)) => self.src.text.get(a..b).unwrap_or_default().to_string(),
+            Some((a, b)) => self.src.written.get(a..b).unwrap_or_default().to_string(),
             None => self.src.slice(e.span()).map(str::to_string).unwrap_or_default(),
         }
     }

@@ -20,6 +20,8 @@ pub(crate) struct SqlSource {
     whole: Span,
     /// Byte offset in `text` where each line starts.
     lines: Vec<usize>,
+    /// The SQL as written (`text` has JSON_VALUE's clauses blanked), for messages.
+    pub(crate) written: String,
     /// JSON_VALUE clauses blanked out of `text`, by the offset of the call's name.
     pub(crate) json: std::collections::BTreeMap<usize, super::json::Clauses>,
 }
@@ -31,7 +33,8 @@ impl SqlSource {
         let mut lines = vec![0];
         lines.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let json = Default::default();
-        let mut src = SqlSource { text: text.to_string(), offsets, ends, file: file.to_string(), whole: span, lines, json };
+        let written = text.to_string();
+        let mut src = SqlSource { text: text.to_string(), written, offsets, ends, file: file.to_string(), whole: span, lines, json };
         let (text, json) = super::json::extract(&src);
         (src.text, src.json) = (text, json);
         src
@@ -78,7 +81,7 @@ impl SqlSource {
     /// The SQL text of a sqlparser span (for error messages and run-time errors).
     pub(crate) fn slice(&self, s: sqlparser::tokenizer::Span) -> Option<&str> {
         let (a, b) = (self.offset(s.start)?, self.offset(s.end)?);
-        self.text.get(a..b)
+        self.written.get(a..b)
     }
 
     /// The span of the first occurrence of `word` (case-insensitive, as a whole word) at or after byte `from`.

@@ -180,7 +180,7 @@ fn json_value_returning_on_empty_and_on_error() {
     assert_eq!(one(run(r#"{"count": "many"}"#)).n, Some(-1));
     // ERROR ON ERROR fails the record, naming the expression.
     let e = run(r#"{"price": "free"}"#).expect_err("ERROR ON ERROR");
-    assert!(e.expression.starts_with("JSON_VALUE(payload, '$.price'"), "{e}");
+    assert_eq!(e.expression, "JSON_VALUE(payload, '$.price' RETURNING DECIMAL(12, 2) NULL ON EMPTY ERROR ON ERROR)", "{e}");
     assert_eq!(e.error.kind(), SqlErrorKind::InvalidArgument, "{e}");
     // A null payload is null whatever the clauses (JSON_VALUE is strict in its input).
     let o = one(transform_su_json_returning(order()));
@@ -221,33 +221,38 @@ fn null_into_row_and_array_of_row_columns() {
 
 #[test]
 fn patterns_formats_and_paths_from_a_column_compile_per_record() {
-    let row = |customer: &str, status: &str, currency: &str, email: &str, payload: &str| SuOrders {
-        customer: s(customer),
-        status: s(status),
-        currency: s(currency),
-        email: s(email),
-        payload: s(payload),
-        ..order()
-    };
-    let o = one(transform_su_dynamic_patterns(row("ab-12", "([a-z]+)-(\\d+)", "yyyy", "2024-05-01", r#"{"p": 1.005}"#)));
+    let row = |customer: &str, status: &str, currency: &str| SuOrders { customer: s(customer), status: s(status), currency: s(currency), ..order() };
+    let o = one(transform_su_dynamic_patterns(row("ab-12", "([a-z]+)-(\\d+)", "yyyy")));
     assert_eq!((o.label, o.note), (s("ab"), s("yyyy")));
     // The same column patterns again (the cached ones), then others.
-    let o = one(transform_su_dynamic_patterns(row("cd-3", "([a-z]+)-(\\d+)", "yyyy", "2024-05-01", r#"{"p": 2}"#)));
-    assert_eq!(o.label, s("cd"));
-    let o = one(transform_su_dynamic_patterns(row("x9", "(\\d)", "#", "01/05/2024 10:30", r#"{"q": 1}"#)));
+    assert_eq!(one(transform_su_dynamic_patterns(row("cd-3", "([a-z]+)-(\\d+)", "yyyy"))).label, s("cd"));
+    let o = one(transform_su_dynamic_patterns(row("x9", "(\\d)", "#")));
     assert_eq!((o.label, o.note), (s("9"), s("x#")));
-    // TO_TIMESTAMP(email, status) with status as the format; TO_DATE with currency as the format.
-    let o = one(transform_su_dynamic_patterns(row("a", "dd/MM/yyyy HH:mm", "dd/MM/yyyy HH:mm", "01/05/2024 10:30", "{}")));
-    assert_eq!((o.ts, o.day), (Some(ts("2024-05-01 10:30:00.000")), Some(day("2024-05-01"))));
-    // JSON path from the column.
-    let o = one(transform_su_dynamic_patterns(row("a", "$.p", "x", "x", r#"{"p": 1.005}"#)));
-    assert_eq!(o.money, Some(dec("1.01")));
     // A bad pattern from the record fails the record, the error naming it.
-    let e = transform_su_dynamic_patterns(row("a", "(a", "x", "x", "{}")).expect_err("a bad pattern fails the record");
+    let e = transform_su_dynamic_patterns(row("a", "(a", "x")).expect_err("a bad pattern fails the record");
     assert_eq!(e.error.kind(), SqlErrorKind::InvalidPattern, "{e}");
     assert!(e.to_string().contains("(a"), "{e}");
-    let at = SuOrders { created_at: Some(ts("2024-05-01 10:30:00")), ..order() };
-    assert_eq!(one(transform_su_dynamic_format(SuOrders { currency: s("yyyy/MM/dd"), ..at.clone() })).label, s("2024/05/01"));
-    assert_eq!(one(transform_su_dynamic_format(SuOrders { currency: s("HH:mm"), ..at.clone() })).label, s("10:30"));
-    assert_eq!(one(transform_su_dynamic_format(at)).label, None, "a null format gives null");
+    // JSON path from a column (the partition key here); a bad one fails the record naming it.
+    let json = |path: &str| {
+        transform_su_dynamic_patterns(SuOrders { pkey: s(path), payload: s(r#"{"p": 1.005}"#), ..row("a", "(a)", "b") })
+    };
+    assert_eq!(one(json("$.p")).money, Some(dec("1.01")));
+    assert_eq!(one(json("$.q")).money, None);
+    let e = json("p").expect_err("not a JSON path");
+    assert!(e.to_string().contains("invalid JSON path 'p'"), "{e}");
+    // Formats from columns: DATE_FORMAT and TO_DATE take `currency`, TO_TIMESTAMP takes `status`.
+    let fmt = |currency: &str, status: &str, email: &str| SuOrders {
+        created_at: Some(ts("2024-05-01 10:30:00")),
+        currency: s(currency),
+        status: s(status),
+        email: s(email),
+        ..order()
+    };
+    let o = one(transform_su_dynamic_format(fmt("dd/MM/yyyy", "dd/MM/yyyy", "01/05/2024")));
+    assert_eq!((o.label, o.ts, o.day), (s("01/05/2024"), Some(ts("2024-05-01 00:00:00.000")), Some(day("2024-05-01"))));
+    let o = one(transform_su_dynamic_format(fmt("HH:mm", "yyyy-MM-dd HH:mm", "2024-05-01 10:30")));
+    assert_eq!((o.label, o.ts), (s("10:30"), Some(ts("2024-05-01 10:30:00.000"))));
+    assert_eq!(one(transform_su_dynamic_format(order())).label, None, "a null format gives null");
+    let e = transform_su_dynamic_format(fmt("yyyy-MM-dd z", "x", "x")).expect_err("a zone field in a TIMESTAMP format");
+    assert!(e.to_string().contains("yyyy-MM-dd z"), "{e}");
 }
