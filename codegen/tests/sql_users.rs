@@ -58,15 +58,31 @@ fn at(pipelines: &str, needle: &str) -> String {
 fn refusals_a_flink_user_meets_are_located_and_say_why() {
     let cases = [
         // A column both the source and the UNNEST have: Flink says ambiguous too.
-        ("  p:\n    sql: INSERT INTO out (id, n) SELECT id, qty FROM o CROSS JOIN UNNEST(items) AS t (sku, qty)\n", "qty FROM", "ambiguous"),
+        (
+            "  p:\n    sql: INSERT INTO out (id, n) SELECT id, qty FROM o CROSS JOIN UNNEST(items) AS t (sku, qty)\n",
+            "qty FROM",
+            "ambiguous",
+        ),
         // The alias list must name every field of the ROW element.
         ("  p:\n    sql: INSERT INTO out (id, s) SELECT id, a FROM o CROSS JOIN UNNEST(items) AS t (a, b, c)\n", "b, c)", "2 fields"),
         // JSON_VALUE returns scalars this project converts; a DATE is refused with the way out.
-        ("  p:\n    sql: INSERT INTO out (id, s) SELECT id, CAST(JSON_VALUE(payload, '$.d' RETURNING DATE) AS STRING) FROM o\n", "DATE)", "cannot return DATE"),
+        (
+            "  p:\n    sql: INSERT INTO out (id, s) SELECT id, CAST(JSON_VALUE(payload, '$.d' RETURNING DATE) AS STRING) FROM o\n",
+            "DATE)",
+            "cannot return DATE",
+        ),
         // A DEFAULT that does not convert to the RETURNING type, caught at build time.
-        ("  p:\n    sql: INSERT INTO out (id, n) SELECT id, JSON_VALUE(payload, '$.n' RETURNING BIGINT DEFAULT 'x' ON EMPTY) FROM o\n", "'x'", "is not a BIGINT"),
+        (
+            "  p:\n    sql: INSERT INTO out (id, n) SELECT id, JSON_VALUE(payload, '$.n' RETURNING BIGINT DEFAULT 'x' ON EMPTY) FROM o\n",
+            "'x'",
+            "is not a BIGINT",
+        ),
         // A computed DEFAULT: COALESCE says it.
-        ("  p:\n    sql: INSERT INTO out (id, n) SELECT id, JSON_VALUE(payload, '$.n' RETURNING BIGINT DEFAULT id ON EMPTY) FROM o\n", "id ON", "must be a literal"),
+        (
+            "  p:\n    sql: INSERT INTO out (id, n) SELECT id, JSON_VALUE(payload, '$.n' RETURNING BIGINT DEFAULT id ON EMPTY) FROM o\n",
+            "id ON",
+            "must be a literal",
+        ),
         // A ROW column into another table's ROW column: each table's ROW is its own Rust struct.
         ("  p:\n    sql: INSERT INTO out (id, ship) SELECT id, ship FROM o\n", "ship FROM", "not copied into another table's ROW"),
         // A region id in the wrong case (Java's ZoneId is case-sensitive too).

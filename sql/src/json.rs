@@ -161,9 +161,9 @@ fn behave<T>(b: JsonBehavior, convert: &impl Fn(&str) -> Option<T>, error: impl 
     match b {
         JsonBehavior::Null => Ok(None),
         JsonBehavior::Error => Err(error()),
-        JsonBehavior::Default(text) => convert(text)
-            .map(Some)
-            .ok_or_else(|| SqlError::invalid_argument("JSON_VALUE", format_args!("the DEFAULT {text:?} does not convert to the RETURNING type"))),
+        JsonBehavior::Default(text) => convert(text).map(Some).ok_or_else(|| {
+            SqlError::invalid_argument("JSON_VALUE", format_args!("the DEFAULT {text:?} does not convert to the RETURNING type"))
+        }),
     }
 }
 
@@ -279,7 +279,10 @@ mod tests {
         // Flink's docs: JSON_VALUE('{}', 'lax $.undefined' DEFAULT 'default' ON EMPTY) is 'default'.
         assert_eq!(json_value_with("{}", &path("lax $.undefined"), text, Default("default"), Null).unwrap().as_deref(), Some("default"));
         // JSON_VALUE('{}', 'strict $.undefined' DEFAULT 'default' ON ERROR) is 'default'; ON EMPTY does not apply.
-        assert_eq!(json_value_with("{}", &path("strict $.undefined"), text, Default("x"), Default("default")).unwrap().as_deref(), Some("default"));
+        assert_eq!(
+            json_value_with("{}", &path("strict $.undefined"), text, Default("x"), Default("default")).unwrap().as_deref(),
+            Some("default")
+        );
         assert_eq!(json_value_with("{}", &path("strict $.undefined"), text, Default("x"), Null).unwrap(), None);
         // RETURNING INT: a value that does not convert is an error; ERROR ON ERROR fails naming the path.
         let int = <i32 as JsonReturning>::from_json_text;

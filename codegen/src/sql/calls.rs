@@ -311,7 +311,8 @@ fn regexp(s: &mut Scope, name: &str, a: &[&Expr], text: String, diags: &mut Diag
             }
         };
         let (k1, k2) = (key(pat), key(repl));
-        let build = quote!(|p: &str, x: &str| #sql::pattern::java_regex(p).and_then(|r| #sql::pattern::Replacement::new(x, &r).map(|x| (r, x))));
+        let build =
+            quote!(|p: &str, x: &str| #sql::pattern::java_regex(p).and_then(|r| #sql::pattern::Replacement::new(x, &r).map(|x| (r, x))));
         let use_ = quote!(|(r, x): &(#sql::types::Regex, #sql::pattern::Replacement)| ::core::result::Result::Ok(#sql::pattern::regexp_replace(&__a0, r, x)));
         return fallible(SqlType::String, args, cached(ty, k1, k2, build, use_), text);
     }

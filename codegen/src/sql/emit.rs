@@ -146,9 +146,11 @@ fn unnest_fields(element: &proc_macro2::Ident, u: &Unnest) -> TokenStream {
     let locals: Vec<_> = u.fields.iter().map(|f| format_ident!("{}", f.local)).collect();
     let names: Vec<_> = u.fields.iter().map(|f| ident(&f.field)).collect();
     let bind = if u.element_nullable {
-        let some = u.fields.iter().zip(&names).map(|(f, n)| {
-            if f.field_not_null { quote!(::core::option::Option::Some(__row.#n)) } else { quote!(__row.#n) }
-        });
+        let some = u
+            .fields
+            .iter()
+            .zip(&names)
+            .map(|(f, n)| if f.field_not_null { quote!(::core::option::Option::Some(__row.#n)) } else { quote!(__row.#n) });
         let none = u.fields.iter().map(|_| quote!(::core::option::Option::None));
         quote! {
             let (#(#locals,)*) = match #element {
@@ -159,9 +161,12 @@ fn unnest_fields(element: &proc_macro2::Ident, u: &Unnest) -> TokenStream {
     } else {
         quote!(let (#(#locals,)*) = (#(#element.#names,)*);)
     };
-    let checks = u.fields.iter().zip(&locals).filter(|(f, _)| f.not_null && f.nullable).map(|(_, l)| {
-        quote!(let ::core::option::Option::Some(#l) = #l else { continue };)
-    });
+    let checks = u
+        .fields
+        .iter()
+        .zip(&locals)
+        .filter(|(f, _)| f.not_null && f.nullable)
+        .map(|(_, l)| quote!(let ::core::option::Option::Some(#l) = #l else { continue };));
     quote!(#bind #(#checks)*)
 }
 

@@ -6,7 +6,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 use sqlparser::ast::{
-    AccessExpr, CaseWhen, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgumentClause, FunctionArgExpr, FunctionArguments, Spanned, Subscript,
+    AccessExpr, CaseWhen, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments,
+    Spanned, Subscript,
 };
 
 use super::expr::{Node, TExpr};
@@ -310,7 +311,10 @@ fn args<'e>(s: &Scope, f: &'e Function, name: &str, diags: &mut Diags<Span>) -> 
         FunctionArguments::List(l) => {
             if l.duplicate_treatment.is_some() || !l.clauses.is_empty() {
                 let msg = match l.clauses.first() {
-                    Some(c) if l.duplicate_treatment.is_none() && !matches!(c, FunctionArgumentClause::OrderBy(_) | FunctionArgumentClause::Where(_)) => {
+                    Some(c)
+                        if l.duplicate_treatment.is_none()
+                            && !matches!(c, FunctionArgumentClause::OrderBy(_) | FunctionArgumentClause::Where(_)) =>
+                    {
                         format!("`{c}` is not a clause of `{name}`")
                     }
                     _ => "DISTINCT and ORDER BY inside a call are aggregation".to_string(),

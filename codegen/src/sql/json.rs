@@ -115,7 +115,8 @@ fn call(toks: &[Tok], from: usize, text: &str, blanks: &mut Vec<(usize, usize, b
     while k < top.len() {
         match word(k).as_deref() {
             Some("RETURNING") => {
-                let end = (k + 1..top.len()).find(|&j| matches!(word(j).as_deref(), Some("NULL" | "ERROR" | "DEFAULT")) || j == top.len() - 1)?;
+                let end =
+                    (k + 1..top.len()).find(|&j| matches!(word(j).as_deref(), Some("NULL" | "ERROR" | "DEFAULT")) || j == top.len() - 1)?;
                 let (a, b) = (toks[top[k]].start, toks[top[end - 1]].end);
                 let ty_start = toks[top[k + 1]].start;
                 c.returning = Some((text[ty_start..b].to_string(), ty_start, b));
@@ -139,7 +140,11 @@ fn call(toks: &[Tok], from: usize, text: &str, blanks: &mut Vec<(usize, usize, b
                         Behavior::Default(commas)
                     }
                 };
-                if which == "EMPTY" { c.on_empty = b } else { c.on_error = b }
+                if which == "EMPTY" {
+                    c.on_empty = b
+                } else {
+                    c.on_error = b
+                }
                 if w == "DEFAULT" {
                     blanks.push((toks[top[k]].start, toks[top[k]].end, true));
                     blanks.push((toks[top[on]].start, toks[top[on + 1]].end, false));
@@ -280,7 +285,8 @@ fn default_value(s: &Scope, e: &Expr, ty: &SqlType, diags: &mut Diags<Span>) -> 
         return None;
     };
     if !converts(&text, ty) {
-        diags.push(Diag::error(s.at_expr(e), format!("the DEFAULT {text:?} is not a {ty}")).label("does not convert to the RETURNING type"));
+        diags
+            .push(Diag::error(s.at_expr(e), format!("the DEFAULT {text:?} is not a {ty}")).label("does not convert to the RETURNING type"));
         return None;
     }
     Some(text)

@@ -226,9 +226,12 @@ fn column(scope: &Scope, c: &ColumnIr, item: Item, sink: &str, diags: &mut Diags
     let other_table = scope.qualifiers.first().is_some_and(|t| t != sink);
     if other_table && super::emit::has_row(&v.ty) && !matches!(v.node, super::expr::Node::Null) {
         diags.push(
-            Diag::error(item.at, format!("the result column{what} is a {}, which is not copied into another table's ROW column (`{}`)", v.ty, c.name))
-                .label("ROW into another table")
-                .help("each table's ROW is its own struct: select the fields as columns, or write the copy as a Rust `transform`"),
+            Diag::error(
+                item.at,
+                format!("the result column{what} is a {}, which is not copied into another table's ROW column (`{}`)", v.ty, c.name),
+            )
+            .label("ROW into another table")
+            .help("each table's ROW is its own struct: select the fields as columns, or write the copy as a Rust `transform`"),
         );
         return None;
     }
@@ -258,7 +261,8 @@ fn column(scope: &Scope, c: &ColumnIr, item: Item, sink: &str, diags: &mut Diags
 
 /// The locals of `t(a, b, …)` over an array of ROW (the scope's columns after the element's name), empty otherwise.
 fn unnest_fields(scope: &Scope, array: &TExpr, element: &str) -> Vec<super::emit::UnnestField> {
-    let (SqlType::Array(_), Some(SqlType::Row(fields))) = (&array.ty, scope.cols.iter().find(|c| c.local == element && c.name.is_empty()).map(|c| &c.ty))
+    let (SqlType::Array(_), Some(SqlType::Row(fields))) =
+        (&array.ty, scope.cols.iter().find(|c| c.local == element && c.name.is_empty()).map(|c| &c.ty))
     else {
         return Vec::new();
     };

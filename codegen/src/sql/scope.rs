@@ -176,7 +176,7 @@ impl<'a> Scope<'a> {
             Some(q) if self.unnest_alias.as_deref() == Some(q) => Some(false),
             _ => None,
         };
-        let mut found = self.cols.iter().filter(|c| c.name == name && side.is_none_or(|src| src == !c.field.is_empty()));
+        let mut found = self.cols.iter().filter(|c| c.name == name && side.is_none_or(|src| src != c.field.is_empty()));
         match (found.next(), found.next()) {
             (Some(c), None) => Ok(c),
             (Some(_), Some(_)) => Err(true),

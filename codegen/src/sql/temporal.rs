@@ -135,7 +135,8 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
             let t = datetime(s, a[0], diags);
             let f = pattern_arg(s, a[1], "date format", check_format, diags);
             let (t, f) = (t?, f?);
-            let (args, body) = with_format(vec![t], f, quote!(|f: &#sql::temporal::DateFormat| ::core::result::Result::Ok(f.format(&__a0))));
+            let (args, body) =
+                with_format(vec![t], f, quote!(|f: &#sql::temporal::DateFormat| ::core::result::Result::Ok(f.format(&__a0))));
             Some(TExpr::strict(SqlType::String, args, body, Some(text), false))
         }
         "TO_TIMESTAMP" | "TO_DATE" => {

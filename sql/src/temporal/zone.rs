@@ -45,9 +45,10 @@ impl LocalTimeZone {
         let fail = |why: &str| SqlError::invalid_argument("table.local-time-zone", format_args!("{name:?} {why}"));
         let t = name.trim();
         if t.contains('/') {
-            return t.parse::<Tz>().map(LocalTimeZone::Region).map_err(|_| {
-                fail("is not a region id of the time-zone database (America/Los_Angeles, Europe/Paris; case matters)")
-            });
+            return t
+                .parse::<Tz>()
+                .map(LocalTimeZone::Region)
+                .map_err(|_| fail("is not a region id of the time-zone database (America/Los_Angeles, Europe/Paris; case matters)"));
         }
         let rest = ["UTC", "GMT", "Z"].iter().find_map(|p| t.strip_prefix(p)).unwrap_or(t);
         if rest.is_empty() {

@@ -156,10 +156,7 @@ fn metadata_json_and_nested_rows() {
     dropped(transform_su_json(SuOrders { payload: s(r#"{"type":"view"}"#), ..order() }));
     dropped(transform_su_json(SuOrders { payload: s("not json"), ..order() }));
     assert_eq!(one(transform_su_json_cast(SuOrders { payload, ..order() })).n, Some(12));
-    let shipping = SuOrdersShipping {
-        address: Some(SuOrdersShippingAddress { city: s("Lyon"), country: s("FR") }),
-        method: s("express"),
-    };
+    let shipping = SuOrdersShipping { address: Some(SuOrdersShippingAddress { city: s("Lyon"), country: s("FR") }), method: s("express") };
     let o = one(transform_su_nested(SuOrders { shipping: Some(shipping), ..order() }));
     assert_eq!((o.label, o.note), (s("Lyon"), s("EXPRESS")));
     assert_eq!(one(transform_su_nested(order())).label, None, "a field of a null ROW is null");
@@ -189,8 +186,16 @@ fn json_value_returning_on_empty_and_on_error() {
 
 #[test]
 fn unnest_of_an_array_of_rows_gives_one_row_per_element() {
-    let item = |sku: Option<&str>, qty: Option<i32>, price: &str| Some(SuOrdersItemsItem { sku: sku.map(str::to_string), qty, price: Some(dec(price)) });
-    let items = vec![item(Some("a"), Some(2), "1.50"), item(None, Some(1), "9.00"), None, item(Some("b"), None, "1.00"), item(Some("c"), Some(3), "2.00")];
+    let item = |sku: Option<&str>, qty: Option<i32>, price: &str| {
+        Some(SuOrdersItemsItem { sku: sku.map(str::to_string), qty, price: Some(dec(price)) })
+    };
+    let items = vec![
+        item(Some("a"), Some(2), "1.50"),
+        item(None, Some(1), "9.00"),
+        None,
+        item(Some("b"), None, "1.00"),
+        item(Some("c"), Some(3), "2.00"),
+    ];
     let out = transform_su_unnest(SuOrders { items: Some(items), ..order() }).unwrap();
     let got: Vec<_> = out.iter().map(|l: &SuLines| (l.order_id, l.sku.as_str(), l.qty, l.line_total.clone())).collect();
     assert_eq!(got, vec![(7, "a", 2, Some(dec("3.00"))), (7, "c", 3, Some(dec("6.00")))]);
@@ -221,7 +226,12 @@ fn null_into_row_and_array_of_row_columns() {
 
 #[test]
 fn patterns_formats_and_paths_from_a_column_compile_per_record() {
-    let row = |customer: &str, status: &str, currency: &str| SuOrders { customer: s(customer), status: s(status), currency: s(currency), ..order() };
+    let row = |customer: &str, status: &str, currency: &str| SuOrders {
+        customer: s(customer),
+        status: s(status),
+        currency: s(currency),
+        ..order()
+    };
     let o = one(transform_su_dynamic_patterns(row("ab-12", "([a-z]+)-(\\d+)", "yyyy")));
     assert_eq!((o.label, o.note), (s("ab"), s("yyyy")));
     // The same column patterns again (the cached ones), then others.
@@ -233,9 +243,8 @@ fn patterns_formats_and_paths_from_a_column_compile_per_record() {
     assert_eq!(e.error.kind(), SqlErrorKind::InvalidPattern, "{e}");
     assert!(e.to_string().contains("(a"), "{e}");
     // JSON path from a column (the partition key here); a bad one fails the record naming it.
-    let json = |path: &str| {
-        transform_su_dynamic_patterns(SuOrders { pkey: s(path), payload: s(r#"{"p": 1.005}"#), ..row("a", "(a)", "b") })
-    };
+    let json =
+        |path: &str| transform_su_dynamic_patterns(SuOrders { pkey: s(path), payload: s(r#"{"p": 1.005}"#), ..row("a", "(a)", "b") });
     assert_eq!(one(json("$.p")).money, Some(dec("1.01")));
     assert_eq!(one(json("$.q")).money, None);
     let e = json("p").expect_err("not a JSON path");
