@@ -75,5 +75,18 @@ mod tests {
         assert!(e.to_string().contains("(a"), "{e}");
         assert!(run(&mut c, "(a", "a").is_err());
         assert_eq!(builds.get(), 3, "the same pattern twice in a row compiles once");
+        // The second key (a replacement) counts too.
+        let mut r = LastCompiled::new();
+        let replace = |r: &mut LastCompiled<_>, x: &str| {
+            use crate::pattern::{Replacement, regexp_replace};
+            r.with(
+                "\\d",
+                x,
+                |p, x| java_regex(p).and_then(|re| Replacement::new(x, &re).map(|x| (re, x))),
+                |(re, x)| Ok(regexp_replace("a1", re, x)),
+            )
+        };
+        assert_eq!(replace(&mut r, "#").unwrap(), "a#");
+        assert_eq!(replace(&mut r, "*").unwrap(), "a*");
     }
 }
