@@ -65,7 +65,8 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
     let text = s.text(whole);
     let n = a.len();
     let (min, max) = match name {
-        "CURRENT_TIMESTAMP" => (0, 0),
+        "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIMESTAMP" | "CURRENT_DATE" => (0, 0),
+        "IFNULL" | "TO_TIMESTAMP_LTZ" => (2, 2),
         "UPPER" | "LOWER" | "LTRIM" | "RTRIM" | "CHAR_LENGTH" | "CHARACTER_LENGTH" | "INITCAP" | "MD5" | "SHA256" | "ABS" | "SQRT"
         | "LN" | "LOG10" | "SIGN" | "CARDINALITY" | "FLOOR" | "CEIL" | "CEILING" | "TRIM" => (1, 1),
         "MOD" | "POWER" | "NULLIF" | "DATE_FORMAT" => (2, 2),
@@ -87,7 +88,9 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
         }
         "ABS" | "SIGN" | "SQRT" | "LN" | "LOG10" | "POWER" | "MOD" | "ROUND" | "TRUNCATE" | "FLOOR" | "CEIL" | "CEILING"
         | "CARDINALITY" => numeric_call(s, whole, name, a, text, diags),
-        "COALESCE" | "NULLIF" | "IF" | "CURRENT_TIMESTAMP" => conditional_call(s, whole, name, a, diags),
+        "COALESCE" | "IFNULL" | "NULLIF" | "IF" | "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIMESTAMP" | "CURRENT_DATE" => {
+            conditional_call(s, whole, name, a, diags)
+        }
         _ => super::temporal::call(s, whole, name, a, text, diags),
     }
 }
@@ -203,7 +206,8 @@ fn numeric_call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: Stri
 fn conditional_call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], diags: &mut Diags<Span>) -> Option<TExpr> {
     let sql = sql();
     match name {
-        "COALESCE" => {
+        // IFNULL(x, replacement) is COALESCE of two (Flink).
+        "COALESCE" | "IFNULL" => {
             let v = all(s, a, diags)?;
             let ty = common(s, whole, &v, diags)?;
             let nullable = v.iter().all(|x| x.nullable);
@@ -234,7 +238,19 @@ fn conditional_call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], diags:
             let (t, e) = (v.next()?, v.next()?);
             Some(TExpr::new(ty, nullable, Node::Case { whens: vec![(c, t)], otherwise: Some(Box::new(e)) }))
         }
-        "CURRENT_TIMESTAMP" => Some(TExpr::new(SqlType::TimestampLtz(3), false, Node::Lit(quote!(#sql::temporal::current_timestamp())))),
+        "CURRENT_TIMESTAMP" | "NOW" => {
+            Some(TExpr::new(SqlType::TimestampLtz(3), false, Node::Lit(quote!(#sql::temporal::current_timestamp()))))
+        }
+        // The processing time in the pipeline's `table.local-time-zone`.
+        "LOCALTIMESTAMP" | "CURRENT_DATE" => {
+            let z = super::temporal::zone(s);
+            let (ty, body) = if name == "CURRENT_DATE" {
+                (SqlType::Date, quote!(#z.map(|z| #sql::temporal::ltz_to_date(&#sql::temporal::current_timestamp(), z))))
+            } else {
+                (SqlType::Timestamp(3), quote!(#z.map(#sql::temporal::local_timestamp)))
+            };
+            Some(TExpr::strict(ty, Vec::new(), body, Some(name.to_string()), false))
+        }
         _ => None,
     }
 }

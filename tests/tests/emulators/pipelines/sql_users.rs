@@ -265,3 +265,21 @@ fn patterns_formats_and_paths_from_a_column_compile_per_record() {
     let e = transform_su_dynamic_format(fmt("yyyy-MM-dd z", "x", "x")).expect_err("a zone field in a TIMESTAMP format");
     assert!(e.to_string().contains("yyyy-MM-dd z"), "{e}");
 }
+
+#[test]
+fn flink_spellings_ifnull_now_epoch_backticks() {
+    let o = one(transform_su_ifnull(order()));
+    assert_eq!((o.label, o.note), (s("n/a"), s("Order #7")));
+    assert_eq!(one(transform_su_ifnull(SuOrders { status: s("PAID"), ..order() })).label, s("PAID"));
+    // Flink's docs: TO_TIMESTAMP_LTZ(1234567890123, 3) is 2009-02-13 23:31:30.123 UTC.
+    let o = one(transform_su_epoch(SuOrders { order_id: 1_234_567_890_123, customer: s("Ann"), ..order() }));
+    assert_eq!((o.ltz, o.label), (Some(utc("2009-02-13T23:31:30.123Z")), s("nn")));
+    let o = one(transform_su_now(order()));
+    let (now, local, today) = (o.ltz.expect("NOW()"), o.ts.expect("LOCALTIMESTAMP"), o.day.expect("CURRENT_DATE"));
+    // Asia/Kolkata is UTC+05:30 all year: LOCALTIMESTAMP is NOW() read there (read a moment later), CURRENT_DATE its day.
+    let offset = (local - now.naive_utc()).num_minutes();
+    assert!((330..=331).contains(&offset), "LOCALTIMESTAMP is {offset} minutes from UTC");
+    assert!(local.date().signed_duration_since(today).num_days().abs() <= 1, "CURRENT_DATE {today} is the day of {local}");
+    assert_eq!(one(transform_su_backticks(SuOrders { status: s("P"), qty: Some(2), ..order() })).label, s("P"));
+    dropped(transform_su_backticks(SuOrders { qty: Some(1), ..order() }));
+}
