@@ -415,6 +415,11 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
     let sql = sql();
     let text = s.text(e);
     match e {
+        Expr::Position { expr, r#in } => {
+            let (needle, hay) = (string_arg(s, expr, diags), string_arg(s, r#in, diags));
+            let body = quote!(#sql::string::position(&__a0, &__a1));
+            Some(TExpr::strict(SqlType::Int, vec![needle?, hay?], body, None, false))
+        }
         Expr::Substring { expr, substring_from, substring_for, .. } => {
             let v = string_arg(s, expr, diags);
             let from = substring_from.as_deref().map(|f| int_arg(s, f, diags));

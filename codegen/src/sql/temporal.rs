@@ -188,46 +188,45 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
             Some(TExpr::strict(SqlType::Int, vec![x, y], quote!(#sql::temporal::timestampdiff(#u, &__a0, &__a1)), Some(text), false))
         }
         "JSON_VALUE" => super::json::json_value(s, whole, a, text, diags),
-        "TO_TIMESTAMP_LTZ" => {
-            // TO_TIMESTAMP_LTZ(epoch, 0 | 3): seconds or milliseconds since the epoch.
-            let n = s.expr(a[0], diags).map(|n| retype_null(n, &SqlType::BigInt));
-            let p = match a[1] {
-                Expr::Value(v) if matches!(&v.value, sqlparser::ast::Value::Number(p, _) if p == "0" || p == "3") => {
-                    Some(v.value.to_string())
-                }
-                other => {
-                    diags.push(
-                        Diag::error(s.at_expr(other), "TO_TIMESTAMP_LTZ's precision must be the literal 0 (seconds) or 3 (milliseconds)")
-                            .label("not 0 or 3"),
-                    );
-                    None
-                }
-            };
-            let (n, p) = (n?, p?);
-            if types::int_rank(&n.ty).is_none() {
-                diags.push(
-                    Diag::error(
-                        s.at_expr(a[0]),
-                        format!("TO_TIMESTAMP_LTZ takes an integer number of seconds or milliseconds, found {}", n.ty),
-                    )
-                    .label("not an integer")
-                    .help("CAST it to BIGINT"),
-                );
-                return None;
-            }
-            let n = widen_to(n, &SqlType::BigInt);
-            let (ty, body) = if p == "0" {
-                (SqlType::TimestampLtz(0), quote!(#sql::temporal::epoch_seconds_to_ltz(__a0)))
-            } else {
-                (SqlType::TimestampLtz(3), quote!(#sql::temporal::epoch_millis_to_ltz(__a0)))
-            };
-            Some(TExpr::strict(ty, vec![n], body, Some(text), false))
-        }
+        "TO_TIMESTAMP_LTZ" => to_timestamp_ltz(s, a, text, diags),
         _ => {
             diags.push(Diag::error(s.at_expr(whole), format!("`{name}` is not compiled yet")).label("not supported"));
             None
         }
     }
+}
+
+/// `TO_TIMESTAMP_LTZ(epoch, 0 | 3)`: seconds or milliseconds since the epoch.
+fn to_timestamp_ltz(s: &mut Scope, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
+    let sql = sql();
+    // TO_TIMESTAMP_LTZ(epoch, 0 | 3): seconds or milliseconds since the epoch.
+    let n = s.expr(a[0], diags).map(|n| retype_null(n, &SqlType::BigInt));
+    let p = match a[1] {
+        Expr::Value(v) if matches!(&v.value, sqlparser::ast::Value::Number(p, _) if p == "0" || p == "3") => Some(v.value.to_string()),
+        other => {
+            diags.push(
+                Diag::error(s.at_expr(other), "TO_TIMESTAMP_LTZ's precision must be the literal 0 (seconds) or 3 (milliseconds)")
+                    .label("not 0 or 3"),
+            );
+            None
+        }
+    };
+    let (n, p) = (n?, p?);
+    if types::int_rank(&n.ty).is_none() {
+        diags.push(
+            Diag::error(s.at_expr(a[0]), format!("TO_TIMESTAMP_LTZ takes an integer number of seconds or milliseconds, found {}", n.ty))
+                .label("not an integer")
+                .help("CAST it to BIGINT"),
+        );
+        return None;
+    }
+    let n = widen_to(n, &SqlType::BigInt);
+    let (ty, body) = if p == "0" {
+        (SqlType::TimestampLtz(0), quote!(#sql::temporal::epoch_seconds_to_ltz(__a0)))
+    } else {
+        (SqlType::TimestampLtz(3), quote!(#sql::temporal::epoch_millis_to_ltz(__a0)))
+    };
+    Some(TExpr::strict(ty, vec![n], body, Some(text), false))
 }
 
 fn unit_arg(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TokenStream> {

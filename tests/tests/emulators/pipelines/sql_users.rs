@@ -101,6 +101,9 @@ fn string_cleanup() {
     let o = one(transform_su_split(SuOrders { email: s("ann@example.com"), ..order() }));
     assert_eq!((o.label, o.note), (s("example.com"), s("00000007")));
     assert_eq!(one(transform_su_split(order())).label, None);
+    let o = one(transform_su_position(SuOrders { email: s("ann@example.com"), ..order() }));
+    assert_eq!((o.i, o.label), (Some(4), s("example.com")));
+    assert_eq!(one(transform_su_position(SuOrders { email: s("none"), ..order() })).i, Some(0));
     let o = one(transform_su_coalesce_default(SuOrders { customer: s("   "), ..order() }));
     assert_eq!((o.label, o.i), (s("anonymous"), Some(3)));
     let o = one(transform_su_hash(SuOrders { email: s("ann@example.com"), customer: s("Ann"), ..order() }));
