@@ -85,6 +85,8 @@ fn refusals_a_flink_user_meets_are_located_and_say_why() {
         ),
         // A ROW column into another table's ROW column: each table's ROW is its own Rust struct.
         ("  p:\n    sql: INSERT INTO out (id, ship) SELECT id, ship FROM o\n", "ship FROM", "not copied into another table's ROW"),
+        // ` #` in a plain YAML value starts a comment: the SQL is cut there, and the help says so.
+        ("  p:\n    sql: INSERT INTO out (id, s) SELECT id, 'Order #1' FROM o\n", "'Order", "` #` starts a comment"),
         // A region id in the wrong case (Java's ZoneId is case-sensitive too).
         ("  p:\n    table.local-time-zone: europe/paris\n    sql: INSERT INTO out (id) SELECT id FROM o\n", "europe/paris", "region id"),
     ];

@@ -222,9 +222,10 @@ fn syntax_error(src: &SqlSource, msg: &str, diags: &mut Diags<Span>) {
         None => (msg, None),
     };
     let at = at.unwrap_or_else(|| src.span(src.text.trim_end().len().saturating_sub(1), src.text.trim_end().len()));
-    diags.push(
-        Diag::error(at, format!("SQL syntax error: {text}"))
-            .label("here")
-            .help("the statement is `INSERT INTO sink SELECT … FROM source [WHERE …]` in Flink SQL"),
-    );
+    let help = if src.comment_follows() {
+        "in a plain YAML value ` #` starts a comment, so the SQL was cut there: write `sql: |` and the statement on the lines below"
+    } else {
+        "the statement is `INSERT INTO sink SELECT … FROM source [WHERE …]` in Flink SQL"
+    };
+    diags.push(Diag::error(at, format!("SQL syntax error: {text}")).label("here").help(help));
 }

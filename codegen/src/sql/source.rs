@@ -105,6 +105,14 @@ impl SqlSource {
     pub(crate) fn whole(&self) -> Span {
         self.whole
     }
+
+    /// Whether a YAML comment follows the scalar on its last line (a plain scalar cut at ` #`).
+    pub(crate) fn comment_follows(&self) -> bool {
+        let end = self.whole.start + self.whole.len;
+        let rest = self.file.get(end..).unwrap_or_default();
+        let line = rest.split('\n').next().unwrap_or_default();
+        line.trim_start().starts_with('#')
+    }
 }
 
 /// For each byte of `text`, the offset in `file` it was written at: the
