@@ -32,7 +32,7 @@ const TABLES: &str = "tables:
       id: BIGINT NOT NULL
       s: STRING
       n: BIGINT
-      ship: ROW<city STRING>
+      ship: ROW<town STRING>
     with:
       connector: blackhole
 ";
@@ -83,8 +83,8 @@ fn refusals_a_flink_user_meets_are_located_and_say_why() {
             "id ON",
             "must be a literal",
         ),
-        // A ROW column into another table's ROW column: each table's ROW is its own Rust struct.
-        ("  p:\n    sql: INSERT INTO out (id, ship) SELECT id, ship FROM o\n", "ship FROM", "not copied into another table's ROW"),
+        // A ROW into another table's ROW column of another ROW type (field names differ).
+        ("  p:\n    sql: INSERT INTO out (id, ship) SELECT id, ship FROM o\n", "ship FROM", "not the ROW type of column `ship`"),
         // ` #` in a plain YAML value starts a comment: the SQL is cut there, and the help says so.
         ("  p:\n    sql: INSERT INTO out (id, s) SELECT id, 'Order #1' FROM o\n", "'Order", "` #` starts a comment"),
         // A region id in the wrong case (Java's ZoneId is case-sensitive too).

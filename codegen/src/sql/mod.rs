@@ -18,6 +18,7 @@ mod ops;
 mod output;
 mod parse;
 mod regex;
+mod rows;
 mod scope;
 mod source;
 mod temporal;

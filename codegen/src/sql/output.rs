@@ -194,7 +194,7 @@ fn outputs(
     let mut ok = true;
     let mut values: Vec<(String, TExpr, bool)> = Vec::new();
     for (c, item) in targets.iter().zip(items) {
-        match column(scope, c, item, &to.name, diags) {
+        match column(scope, c, item, to, diags) {
             Some(v) => values.push(v),
             None => ok = false,
         }
@@ -220,20 +220,23 @@ fn outputs(
 }
 
 /// One result column into one sink column.
-fn column(scope: &Scope, c: &ColumnIr, item: Item, sink: &str, diags: &mut Diags<Span>) -> Option<(String, TExpr, bool)> {
-    let v = super::ops::retype_null(item.value, &c.ty);
+fn column(scope: &Scope, c: &ColumnIr, item: Item, to: &TableIr, diags: &mut Diags<Span>) -> Option<(String, TExpr, bool)> {
+    let mut v = super::ops::retype_null(item.value, &c.ty);
     let what = item.name.map_or(String::new(), |n| format!(" `{n}`"));
-    let other_table = scope.qualifiers.first().is_some_and(|t| t != sink);
+    let other_table = scope.qualifiers.first().is_some_and(|t| t != &to.name);
     if other_table && super::emit::has_row(&v.ty) && !matches!(v.node, super::expr::Node::Null) {
-        diags.push(
-            Diag::error(
-                item.at,
-                format!("the result column{what} is a {}, which is not copied into another table's ROW column (`{}`)", v.ty, c.name),
-            )
-            .label("ROW into another table")
-            .help("each table's ROW is its own struct: select the fields as columns, or write the copy as a Rust `transform`"),
-        );
-        return None;
+        if v.ty != c.ty || !super::rows::rebuildable(&v.ty) {
+            diags.push(
+                Diag::error(item.at, format!("the result column{what} is a {}, which is not the ROW type of column `{}` ({})", v.ty, c.name, c.ty))
+                    .label("another ROW type")
+                    .help("a ROW is copied into another table's column of the same ROW type (field names, types, nullability); otherwise select the fields as columns"),
+            );
+            return None;
+        }
+        // Each table's ROW is its own struct: rebuilt field by field.
+        let hint = format!("{}{}", to.rust_name, crate::ident::type_name(&c.name));
+        let (ty, body) = (v.ty.clone(), super::rows::rebuild(quote::quote!(__a0), &v.ty, &hint, 0));
+        v = TExpr::strict(ty, vec![v], body, None, false);
     }
     if !types::lossless(&v.ty, &c.ty) {
         diags.push(

@@ -286,3 +286,20 @@ fn flink_spellings_ifnull_now_epoch_backticks() {
     assert_eq!(one(transform_su_backticks(SuOrders { status: s("P"), qty: Some(2), ..order() })).label, s("P"));
     dropped(transform_su_backticks(SuOrders { qty: Some(1), ..order() }));
 }
+
+#[test]
+fn rows_and_arrays_of_rows_copy_into_another_tables_columns() {
+    let shipping = SuOrdersShipping { address: Some(SuOrdersShippingAddress { city: s("Lyon"), country: None }), method: s("post") };
+    let items = vec![Some(SuOrdersItemsItem { sku: s("a"), qty: Some(2), price: Some(dec("1.50")) }), None];
+    let o = transform_su_row_copy(SuOrders { shipping: Some(shipping), items: Some(items), ..order() }).unwrap().expect("kept");
+    let ship = o.shipping.expect("shipping");
+    let address = ship.address.expect("address");
+    assert_eq!((address.city, address.country, ship.method), (s("Lyon"), None, s("post")));
+    let items = o.items.expect("items");
+    assert_eq!(items.len(), 2);
+    let first = items[0].as_ref().expect("first item");
+    assert_eq!((first.sku.as_deref(), first.qty, first.price.clone()), (Some("a"), Some(2), Some(dec("1.50"))));
+    assert!(items[1].is_none(), "a null element stays null");
+    let o = transform_su_row_copy(order()).unwrap().expect("kept");
+    assert!(o.shipping.is_none() && o.items.is_none());
+}
