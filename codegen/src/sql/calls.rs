@@ -67,6 +67,8 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
     let (min, max) = match name {
         "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIMESTAMP" | "CURRENT_DATE" => (0, 0),
         "IFNULL" | "TO_TIMESTAMP_LTZ" => (2, 2),
+        "FROM_UNIXTIME" => (1, 2),
+        "UNIX_TIMESTAMP" => (0, 0),
         "UPPER" | "LOWER" | "LTRIM" | "RTRIM" | "CHAR_LENGTH" | "CHARACTER_LENGTH" | "INITCAP" | "MD5" | "SHA256" | "ABS" | "SQRT"
         | "LN" | "LOG10" | "SIGN" | "CARDINALITY" | "FLOOR" | "CEIL" | "CEILING" | "TRIM" => (1, 1),
         "MOD" | "POWER" | "NULLIF" | "DATE_FORMAT" => (2, 2),

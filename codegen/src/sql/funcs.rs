@@ -62,6 +62,8 @@ pub(crate) const FUNCTIONS: &[&str] = &[
     "LOCALTIMESTAMP",
     "CURRENT_DATE",
     "TO_TIMESTAMP_LTZ",
+    "FROM_UNIXTIME",
+    "UNIX_TIMESTAMP",
     "IFNULL",
     "JSON_VALUE",
     "CARDINALITY",

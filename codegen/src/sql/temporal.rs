@@ -189,11 +189,37 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
         }
         "JSON_VALUE" => super::json::json_value(s, whole, a, text, diags),
         "TO_TIMESTAMP_LTZ" => to_timestamp_ltz(s, a, text, diags),
+        // UNIX_TIMESTAMP(): the processing time in seconds since the epoch.
+        "UNIX_TIMESTAMP" => {
+            Some(TExpr::new(SqlType::BigInt, false, super::expr::Node::Lit(quote!(#sql::temporal::current_timestamp().timestamp()))))
+        }
+        "FROM_UNIXTIME" => from_unixtime(s, a, text, diags),
         _ => {
             diags.push(Diag::error(s.at_expr(whole), format!("`{name}` is not compiled yet")).label("not supported"));
             None
         }
     }
+}
+
+/// `FROM_UNIXTIME(seconds [, format])`: the instant as text in the pipeline's time zone (default format `yyyy-MM-dd HH:mm:ss`).
+fn from_unixtime(s: &mut Scope, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
+    let sql = sql();
+    let n = s.expr(a[0], diags).map(|n| retype_null(n, &SqlType::BigInt));
+    let check_format = |f: &str| kinesis_tables_sql::temporal::DateFormat::new(f).map(|_| ()).map_err(|e| e.to_string());
+    let f = match a.get(1) {
+        Some(f) => pattern_arg(s, f, "date format", check_format, diags),
+        None => Some(PatternArg::Literal("yyyy-MM-dd HH:mm:ss".to_string())),
+    };
+    let (n, f) = (n?, f?);
+    if types::int_rank(&n.ty).is_none() {
+        let msg = format!("FROM_UNIXTIME takes an integer number of seconds, found {}", n.ty);
+        diags.push(Diag::error(s.at_expr(a[0]), msg).label("not an integer").help("CAST it to BIGINT"));
+        return None;
+    }
+    let z = zone(s);
+    let use_ = quote!(|f: &#sql::temporal::DateFormat| #z.and_then(|z| #sql::temporal::epoch_seconds_to_ltz(__a0).map(|t| f.format(&z.to_local(&t)))));
+    let (args, body) = with_format(vec![widen_to(n, &SqlType::BigInt)], f, use_);
+    Some(TExpr::strict(SqlType::String, args, body, Some(text), false))
 }
 
 /// `TO_TIMESTAMP_LTZ(epoch, 0 | 3)`: seconds or milliseconds since the epoch.

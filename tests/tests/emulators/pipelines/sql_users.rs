@@ -277,6 +277,10 @@ fn flink_spellings_ifnull_now_epoch_backticks() {
     // Flink's docs: TO_TIMESTAMP_LTZ(1234567890123, 3) is 2009-02-13 23:31:30.123 UTC.
     let o = one(transform_su_epoch(SuOrders { order_id: 1_234_567_890_123, customer: s("Ann"), ..order() }));
     assert_eq!((o.ltz, o.label), (Some(utc("2009-02-13T23:31:30.123Z")), s("nn")));
+    // FROM_UNIXTIME in the session zone (Europe/Paris here): 44 s after the epoch is 01:00:44 CET (Flink's docs: '1970-01-01 00:00:44' in UTC).
+    let o = one(transform_su_unixtime(SuOrders { order_id: 44, qty: Some(1_625_140_800), ..order() }));
+    assert_eq!((o.label, o.note), (s("1970-01-01 01:00:44"), s("2021-07-01")));
+    assert!(o.n.is_some_and(|n| n > 1_600_000_000), "UNIX_TIMESTAMP() is the processing time in seconds");
     let o = one(transform_su_now(order()));
     let (now, local, today) = (o.ltz.expect("NOW()"), o.ts.expect("LOCALTIMESTAMP"), o.day.expect("CURRENT_DATE"));
     // Asia/Kolkata is UTC+05:30 all year: LOCALTIMESTAMP is NOW() read there (read a moment later), CURRENT_DATE its day.
