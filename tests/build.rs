@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "../templates/specs/user_behavior.yaml",
         "../templates/specs/user_behavior_legacy.yaml",
         "specs/sql_diff.yaml",
+        "specs/sql_users.yaml",
     ])?;
     Ok(())
 }

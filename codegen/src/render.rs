@@ -21,7 +21,8 @@ pub fn render(path: &str, src: &str, diags: &[Diag<Span>], color: bool) -> Strin
         let start = floor_char(src, d.span.start.min(src.len()));
         let mut end = floor_char(src, (d.span.start + d.span.len.max(1)).min(src.len()));
         if end <= start {
-            end = (start + 1).min(src.len());
+            // One whole character: a caret must not end inside a multi-byte one.
+            end = start + src[start..].chars().next().map_or(0, char::len_utf8);
         }
         let level = match d.level {
             diag::Level::Error => Level::ERROR,
@@ -43,4 +44,22 @@ pub fn render(path: &str, src: &str, diags: &[Diag<Span>], color: bool) -> Strin
         out.push_str("\n\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caret_on_a_multibyte_character_covers_it_whole() {
+        // `é` is two bytes; a one-byte span on it used to end inside it.
+        let src = "sql: SELECT é FROM t\n";
+        let at = src.find('é').unwrap();
+        for len in [0, 1] {
+            let d = Diag::error(Span { start: at, len, content: at }, "unknown column `é`").label("here");
+            let out = render("p.yaml", src, &[d], false);
+            assert!(out.contains("p.yaml:1:13"), "{out}");
+            assert!(out.contains("^ here"), "{out}");
+        }
+    }
 }

@@ -1,7 +1,9 @@
-//! JSON_VALUE(json_string, path [RETURNING type]) on STRING, with Flink's
-//! defaults NULL ON EMPTY and NULL ON ERROR: a missing value, a
-//! non-scalar (object or array), malformed JSON or a value that does not
-//! convert to the RETURNING type all give NULL.
+//! JSON_VALUE(json_string, path [RETURNING type] [{NULL | ERROR | DEFAULT
+//! value} ON EMPTY] [{NULL | ERROR | DEFAULT value} ON ERROR]) on STRING.
+//! Empty: the path finds nothing or a JSON null (in `lax` mode, the
+//! default). Error: malformed JSON, a non-scalar (object or array), a value
+//! that does not convert to the RETURNING type, or a missing step in
+//! `strict` mode. Flink's defaults are NULL ON EMPTY and NULL ON ERROR.
 
 use bigdecimal::BigDecimal;
 use serde_json::Value;
@@ -15,6 +17,8 @@ use crate::error::SqlError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonPath {
     steps: Vec<Step>,
+    /// `strict`: a missing step is an error rather than empty.
+    strict: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +33,7 @@ impl JsonPath {
     pub fn new(path: &str) -> Result<JsonPath, SqlError> {
         let fail = |why: &str| SqlError::invalid_pattern("JSON path", path, why);
         let t = path.trim();
+        let strict = t.starts_with("strict ");
         let t = t.strip_prefix("lax ").or_else(|| t.strip_prefix("strict ")).unwrap_or(t).trim_start();
         let mut rest = t.strip_prefix('$').ok_or_else(|| fail("it must start with '$'"))?;
         let mut steps = Vec::new();
@@ -57,7 +62,7 @@ impl JsonPath {
                 return Err(fail("expected '.name' or '[…]' after a step"));
             }
         }
-        Ok(JsonPath { steps })
+        Ok(JsonPath { steps, strict })
     }
 
     /// The value at the path in `doc`, if there is one.
@@ -94,6 +99,88 @@ fn scalar_text(json: &str, path: &JsonPath) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         Value::Null | Value::Array(_) | Value::Object(_) => None,
     }
+}
+
+/// What a JSON_VALUE does ON EMPTY or ON ERROR; a DEFAULT is the value's text, converted as a JSON scalar would be
+/// (the compiler checks at build time that it converts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonBehavior {
+    /// NULL (Flink's default).
+    Null,
+    /// ERROR: the record fails.
+    Error,
+    /// DEFAULT value.
+    Default(&'static str),
+}
+
+/// What a path finds in a document.
+enum Found {
+    Value(String),
+    Empty,
+    Error(&'static str),
+}
+
+fn lookup(json: &str, path: &JsonPath) -> Found {
+    let Ok(doc) = serde_json::from_str::<Value>(json) else { return Found::Error("the text is not JSON") };
+    match path.find(&doc) {
+        None if path.strict => Found::Error("the strict path finds nothing"),
+        None | Some(Value::Null) => Found::Empty,
+        Some(Value::String(s)) => Found::Value(s.clone()),
+        Some(Value::Number(n)) => Found::Value(n.to_string()),
+        Some(Value::Bool(b)) => Found::Value(b.to_string()),
+        Some(Value::Array(_) | Value::Object(_)) => Found::Error("the path finds an array or object, not a scalar"),
+    }
+}
+
+/// JSON_VALUE with RETURNING, ON EMPTY and ON ERROR: `convert` turns the
+/// scalar's text into the RETURNING type (None when it does not convert,
+/// an error). ERROR fails with the path and why.
+pub fn json_value_with<T>(
+    json: &str,
+    path: &JsonPath,
+    convert: impl Fn(&str) -> Option<T>,
+    on_empty: JsonBehavior,
+    on_error: JsonBehavior,
+) -> Result<Option<T>, SqlError> {
+    let why = match lookup(json, path) {
+        Found::Value(text) => match convert(&text) {
+            Some(v) => return Ok(Some(v)),
+            None => "the value does not convert to the RETURNING type",
+        },
+        Found::Empty => {
+            return behave(on_empty, &convert, || {
+                SqlError::invalid_argument("JSON_VALUE", format_args!("ERROR ON EMPTY: nothing at {}", path_text(path)))
+            });
+        }
+        Found::Error(why) => why,
+    };
+    behave(on_error, &convert, || SqlError::invalid_argument("JSON_VALUE", format_args!("ERROR ON ERROR at {}: {why}", path_text(path))))
+}
+
+fn behave<T>(b: JsonBehavior, convert: &impl Fn(&str) -> Option<T>, error: impl FnOnce() -> SqlError) -> Result<Option<T>, SqlError> {
+    match b {
+        JsonBehavior::Null => Ok(None),
+        JsonBehavior::Error => Err(error()),
+        JsonBehavior::Default(text) => convert(text).map(Some).ok_or_else(|| {
+            SqlError::invalid_argument("JSON_VALUE", format_args!("the DEFAULT {text:?} does not convert to the RETURNING type"))
+        }),
+    }
+}
+
+fn path_text(path: &JsonPath) -> String {
+    let mut out = String::from("$");
+    for s in &path.steps {
+        match s {
+            Step::Key(k) => out.push_str(&format!("[{k:?}]")),
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// The conversion of a JSON scalar's text to a DECIMAL(precision, scale), for [`json_value_with`].
+pub fn decimal_converter(precision: u32, scale: i32) -> impl Fn(&str) -> Option<BigDecimal> {
+    move |t| crate::decimal::from_str(t, precision, scale).ok()
 }
 
 /// JSON_VALUE(json, path) (RETURNING STRING, the default). Flink:
@@ -183,6 +270,32 @@ mod tests {
         assert_eq!(json_value_as::<bool>(r#"{"a": true}"#, &path("$.a")), Some(true));
         let d = json_value_decimal(r#"{"a": 12.345}"#, &path("$.a"), 5, 2).unwrap();
         assert_eq!(crate::decimal::to_str(&d), "12.35");
+    }
+
+    #[test]
+    fn on_empty_and_on_error_follow_flink() {
+        use JsonBehavior::*;
+        let text = |t: &str| Some(t.to_string());
+        // Flink's docs: JSON_VALUE('{}', 'lax $.undefined' DEFAULT 'default' ON EMPTY) is 'default'.
+        assert_eq!(json_value_with("{}", &path("lax $.undefined"), text, Default("default"), Null).unwrap().as_deref(), Some("default"));
+        // JSON_VALUE('{}', 'strict $.undefined' DEFAULT 'default' ON ERROR) is 'default'; ON EMPTY does not apply.
+        assert_eq!(
+            json_value_with("{}", &path("strict $.undefined"), text, Default("x"), Default("default")).unwrap().as_deref(),
+            Some("default")
+        );
+        assert_eq!(json_value_with("{}", &path("strict $.undefined"), text, Default("x"), Null).unwrap(), None);
+        // RETURNING INT: a value that does not convert is an error; ERROR ON ERROR fails naming the path.
+        let int = <i32 as JsonReturning>::from_json_text;
+        assert_eq!(json_value_with(r#"{"a": "7"}"#, &path("$.a"), int, Null, Null).unwrap(), Some(7));
+        assert_eq!(json_value_with(r#"{"a": "x"}"#, &path("$.a"), int, Default("1"), Default("-1")).unwrap(), Some(-1));
+        let e = json_value_with(r#"{"a": "x"}"#, &path("$.a"), int, Null, Error).unwrap_err();
+        assert!(e.to_string().contains("ERROR ON ERROR at $[\"a\"]"), "{e}");
+        let e = json_value_with(r#"{"b": 1}"#, &path("$.a"), int, Error, Null).unwrap_err();
+        assert!(e.to_string().contains("ERROR ON EMPTY"), "{e}");
+        assert_eq!(json_value_with(r#"{"a": null}"#, &path("$.a"), int, Default("0"), Error).unwrap(), Some(0), "a JSON null is empty");
+        assert_eq!(json_value_with("nope", &path("$.a"), int, Error, Default("5")).unwrap(), Some(5), "malformed JSON is an error");
+        let d = json_value_with(r#"{"p": 1.005}"#, &path("$.p"), decimal_converter(5, 2), Null, Error).unwrap().unwrap();
+        assert_eq!(crate::decimal::to_str(&d), "1.01");
     }
 
     #[test]

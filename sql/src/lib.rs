@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod arith;
+pub mod cache;
 pub mod cast;
 pub mod decimal;
 mod error;

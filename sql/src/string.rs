@@ -95,6 +95,17 @@ pub fn char_length(s: &str) -> i32 {
     i32::try_from(s.chars().count()).unwrap_or(i32::MAX)
 }
 
+/// POSITION(needle IN haystack): the 1-based character position of the
+/// first `needle` in `haystack`, 0 when there is none (Flink; an empty
+/// needle is at 1).
+pub fn position(needle: &str, haystack: &str) -> i32 {
+    match haystack.find(needle) {
+        // A string of more than 2^31 characters cannot be in a record.
+        Some(b) => i32::try_from(haystack[..b].chars().count() + 1).unwrap_or(i32::MAX),
+        None => 0,
+    }
+}
+
 /// REPLACE(s, search, replacement): every occurrence of `search` replaced
 /// (Java's `String.replace`: an empty `search` inserts the replacement
 /// between characters, as Flink).
@@ -193,6 +204,15 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn position_counts_characters_from_one() {
+        // Flink's docs: POSITION(string1 IN string2) is 0 when string1 is not in string2.
+        assert_eq!(position("@", "ann@x.com"), 4);
+        assert_eq!(position("x", "prénom-x"), 8);
+        assert_eq!(position("z", "abc"), 0);
+        assert_eq!(position("", "abc"), 1);
+    }
 
     #[test]
     fn case_and_trim() {

@@ -79,3 +79,41 @@ pub(crate) fn once(ty: TokenStream, init: TokenStream) -> TokenStream {
         V.as_ref().map_err(::core::clone::Clone::clone)
     })
 }
+
+/// A pattern, format or path argument: a literal (checked at build time, compiled once) or a STRING of the record.
+pub(crate) enum PatternArg {
+    Literal(String),
+    /// Compiled per record (see [`cached`]).
+    Record(TExpr),
+}
+
+/// A pattern argument; a literal is checked with `check`.
+pub(crate) fn pattern_arg(
+    s: &mut Scope,
+    e: &Expr,
+    what: &str,
+    check: impl FnOnce(&str) -> Result<(), String>,
+    diags: &mut Diags<Span>,
+) -> Option<PatternArg> {
+    let literal = matches!(e, Expr::Value(v) if matches!(v.value, sqlparser::ast::Value::SingleQuotedString(_)));
+    if literal {
+        return checked_literal(s, e, what, check, diags).map(PatternArg::Literal);
+    }
+    let t = s.expr(e, diags)?;
+    if !types::is_string(&t.ty) && !matches!(t.node, super::expr::Node::Null) {
+        diags.push(Diag::error(s.at_expr(e), format!("the {what} must be a STRING, found {}", t.ty)).label("not a string"));
+        return None;
+    }
+    Some(PatternArg::Record(super::ops::retype_null(t, &SqlType::String)))
+}
+
+/// `use_` (over `&T`, giving `Result<R, SqlError>`) on the value `build` (`|k: &str, k2: &str| -> Result<T, SqlError>`)
+/// compiles from `key`/`key2` (`&str` expressions), keeping the last one compiled per call site and thread.
+pub(crate) fn cached(ty: TokenStream, key: TokenStream, key2: TokenStream, build: TokenStream, use_: TokenStream) -> TokenStream {
+    let sql = sql();
+    quote!({
+        ::std::thread_local!(static C: ::core::cell::RefCell<#sql::cache::LastCompiled<#ty>> =
+            const { ::core::cell::RefCell::new(#sql::cache::LastCompiled::new()) });
+        C.with_borrow_mut(|c| c.with(#key, #key2, #build, #use_))
+    })
+}

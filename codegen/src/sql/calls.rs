@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use sqlparser::ast::{CeilFloorKind, DateTimeField, Expr};
 
-use super::args::{arity, checked_literal, literal_arg, once, pair};
+use super::args::{PatternArg, arity, cached, once, pair, pattern_arg};
 use super::expr::{Node, TExpr};
 use super::ops::{retype_null, widen_to};
 use super::scope::Scope;
@@ -65,10 +65,14 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
     let text = s.text(whole);
     let n = a.len();
     let (min, max) = match name {
-        "CURRENT_TIMESTAMP" => (0, 0),
+        "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIMESTAMP" | "CURRENT_DATE" => (0, 0),
+        "IFNULL" | "TO_TIMESTAMP_LTZ" => (2, 2),
+        "FROM_UNIXTIME" => (1, 2),
+        "UNIX_TIMESTAMP" => (0, 0),
         "UPPER" | "LOWER" | "LTRIM" | "RTRIM" | "CHAR_LENGTH" | "CHARACTER_LENGTH" | "INITCAP" | "MD5" | "SHA256" | "ABS" | "SQRT"
         | "LN" | "LOG10" | "SIGN" | "CARDINALITY" | "FLOOR" | "CEIL" | "CEILING" | "TRIM" => (1, 1),
-        "MOD" | "POWER" | "NULLIF" | "JSON_VALUE" | "DATE_FORMAT" => (2, 2),
+        "MOD" | "POWER" | "NULLIF" | "DATE_FORMAT" => (2, 2),
+        "JSON_VALUE" => (2, 4),
         "ROUND" | "TRUNCATE" | "TO_TIMESTAMP" | "TO_DATE" => (1, 2),
         "REPLACE" | "SPLIT_INDEX" | "LPAD" | "RPAD" | "IF" | "REGEXP_REPLACE" | "TIMESTAMPADD" | "TIMESTAMPDIFF" => (3, 3),
         "REGEXP_EXTRACT" => (2, 3),
@@ -86,7 +90,9 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, at: Span, a: &[&Expr
         }
         "ABS" | "SIGN" | "SQRT" | "LN" | "LOG10" | "POWER" | "MOD" | "ROUND" | "TRUNCATE" | "FLOOR" | "CEIL" | "CEILING"
         | "CARDINALITY" => numeric_call(s, whole, name, a, text, diags),
-        "COALESCE" | "NULLIF" | "IF" | "CURRENT_TIMESTAMP" => conditional_call(s, whole, name, a, diags),
+        "COALESCE" | "IFNULL" | "NULLIF" | "IF" | "CURRENT_TIMESTAMP" | "NOW" | "LOCALTIMESTAMP" | "CURRENT_DATE" => {
+            conditional_call(s, whole, name, a, diags)
+        }
         _ => super::temporal::call(s, whole, name, a, text, diags),
     }
 }
@@ -202,7 +208,8 @@ fn numeric_call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: Stri
 fn conditional_call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], diags: &mut Diags<Span>) -> Option<TExpr> {
     let sql = sql();
     match name {
-        "COALESCE" => {
+        // IFNULL(x, replacement) is COALESCE of two (Flink).
+        "COALESCE" | "IFNULL" => {
             let v = all(s, a, diags)?;
             let ty = common(s, whole, &v, diags)?;
             let nullable = v.iter().all(|x| x.nullable);
@@ -233,7 +240,19 @@ fn conditional_call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], diags:
             let (t, e) = (v.next()?, v.next()?);
             Some(TExpr::new(ty, nullable, Node::Case { whens: vec![(c, t)], otherwise: Some(Box::new(e)) }))
         }
-        "CURRENT_TIMESTAMP" => Some(TExpr::new(SqlType::TimestampLtz(3), false, Node::Lit(quote!(#sql::temporal::current_timestamp())))),
+        "CURRENT_TIMESTAMP" | "NOW" => {
+            Some(TExpr::new(SqlType::TimestampLtz(3), false, Node::Lit(quote!(#sql::temporal::current_timestamp()))))
+        }
+        // The processing time in the pipeline's `table.local-time-zone`.
+        "LOCALTIMESTAMP" | "CURRENT_DATE" => {
+            let z = super::temporal::zone(s);
+            let (ty, body) = if name == "CURRENT_DATE" {
+                (SqlType::Date, quote!(#z.map(|z| #sql::temporal::ltz_to_date(&#sql::temporal::current_timestamp(), z))))
+            } else {
+                (SqlType::Timestamp(3), quote!(#z.map(#sql::temporal::local_timestamp)))
+            };
+            Some(TExpr::strict(ty, Vec::new(), body, Some(name.to_string()), false))
+        }
         _ => None,
     }
 }
@@ -290,27 +309,48 @@ fn concat_ws(s: &mut Scope, a: &[&Expr], diags: &mut Diags<Span>) -> Option<TExp
 fn regexp(s: &mut Scope, name: &str, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
     let sql = sql();
     let v = string_arg(s, a[0], diags);
-    let pat = checked_literal(s, a[1], "regular expression", super::regex::check_regex, diags);
+    let pat = pattern_arg(s, a[1], "regular expression", super::regex::check_regex, diags);
     if name == "REGEXP_REPLACE" {
-        let repl = literal_arg(s, a[2], "replacement", diags);
+        let repl = pattern_arg(s, a[2], "replacement", |_| Ok(()), diags);
         let (v, pat, repl) = (v?, pat?, repl?);
-        let init = quote!(#sql::pattern::java_regex(#pat).and_then(|r| #sql::pattern::Replacement::new(#repl, &r).map(|x| (r, x))));
-        let p = once(quote!((#sql::types::Regex, #sql::pattern::Replacement)), init);
-        return fallible(SqlType::String, vec![v], quote!(#p.map(|(r, x)| #sql::pattern::regexp_replace(&__a0, r, x))), text);
+        let ty = quote!((#sql::types::Regex, #sql::pattern::Replacement));
+        if let (PatternArg::Literal(pat), PatternArg::Literal(repl)) = (&pat, &repl) {
+            let init = quote!(#sql::pattern::java_regex(#pat).and_then(|r| #sql::pattern::Replacement::new(#repl, &r).map(|x| (r, x))));
+            let p = once(ty, init);
+            return fallible(SqlType::String, vec![v], quote!(#p.map(|(r, x)| #sql::pattern::regexp_replace(&__a0, r, x))), text);
+        }
+        let mut args = vec![v];
+        let mut key = |p: PatternArg| match p {
+            PatternArg::Literal(l) => quote!(#l),
+            PatternArg::Record(e) => {
+                let i = quote::format_ident!("__a{}", args.len());
+                args.push(e);
+                quote!(&#i)
+            }
+        };
+        let (k1, k2) = (key(pat), key(repl));
+        let build =
+            quote!(|p: &str, x: &str| #sql::pattern::java_regex(p).and_then(|r| #sql::pattern::Replacement::new(x, &r).map(|x| (r, x))));
+        let use_ = quote!(|(r, x): &(#sql::types::Regex, #sql::pattern::Replacement)| ::core::result::Result::Ok(#sql::pattern::regexp_replace(&__a0, r, x)));
+        return fallible(SqlType::String, args, cached(ty, k1, k2, build, use_), text);
     }
     let group = match a.get(2) {
         Some(g) => int_arg(s, g, diags),
         None => Some(TExpr::new(SqlType::Int, false, Node::Int(0))),
     };
     let (v, pat, group) = (v?, pat?, group?);
-    let p = once(quote!(#sql::types::Regex), quote!(#sql::pattern::java_regex(#pat)));
-    Some(TExpr::strict(
-        SqlType::String,
-        vec![v, group],
-        quote!(#p.and_then(|r| #sql::pattern::regexp_extract(&__a0, r, __a1))),
-        Some(text),
-        true,
-    ))
+    let (args, body) = match pat {
+        PatternArg::Literal(pat) => {
+            let p = once(quote!(#sql::types::Regex), quote!(#sql::pattern::java_regex(#pat)));
+            (vec![v, group], quote!(#p.and_then(|r| #sql::pattern::regexp_extract(&__a0, r, __a1))))
+        }
+        PatternArg::Record(p) => {
+            let build = quote!(|p: &str, _: &str| #sql::pattern::java_regex(p));
+            let use_ = quote!(|r: &#sql::types::Regex| #sql::pattern::regexp_extract(&__a0, r, __a1));
+            (vec![v, group, p], cached(quote!(#sql::types::Regex), quote!(&__a2), quote!(""), build, use_))
+        }
+    };
+    Some(TExpr::strict(SqlType::String, args, body, Some(text), true))
 }
 
 /// `ROUND(x [, d])`, `TRUNCATE(x [, d])`: the type of x (DECIMAL: scale d).
@@ -377,6 +417,11 @@ pub(crate) fn special(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Optio
     let sql = sql();
     let text = s.text(e);
     match e {
+        Expr::Position { expr, r#in } => {
+            let (needle, hay) = (string_arg(s, expr, diags), string_arg(s, r#in, diags));
+            let body = quote!(#sql::string::position(&__a0, &__a1));
+            Some(TExpr::strict(SqlType::Int, vec![needle?, hay?], body, None, false))
+        }
         Expr::Substring { expr, substring_from, substring_for, .. } => {
             let v = string_arg(s, expr, diags);
             let from = substring_from.as_deref().map(|f| int_arg(s, f, diags));

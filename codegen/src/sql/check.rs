@@ -102,11 +102,11 @@ impl Scope<'_> {
     fn compound(&mut self, parts: &[sqlparser::ast::Ident], diags: &mut Diags<Span>) -> Option<TExpr> {
         let (first, rest) = parts.split_first()?;
         let qualified = self.qualifiers.contains(&first.value) || self.unnest_alias.as_deref() == Some(first.value.as_str());
-        let (col, fields) = match (qualified, rest.split_first()) {
-            (true, Some((c, f))) => (c, f),
-            _ => (first, rest),
+        let (qualifier, col, fields) = match (qualified, rest.split_first()) {
+            (true, Some((c, f))) => (Some(first.value.as_str()), c, f),
+            _ => (None, first, rest),
         };
-        let mut e = self.column(&col.value, self.src.sp(col.span), diags)?;
+        let mut e = self.column_of(qualifier, &col.value, self.src.sp(col.span), diags)?;
         for f in fields {
             e = super::funcs::row_field(self, e, &f.value, self.src.sp(f.span), diags)?;
         }

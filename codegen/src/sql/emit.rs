@@ -12,6 +12,7 @@ use quote::{format_ident, quote};
 
 use super::expr::{Node, TExpr};
 use crate::ident::ident;
+use crate::ir::SqlType;
 
 /// A source column bound to a local.
 pub(crate) struct Binding {
@@ -44,6 +45,24 @@ pub(crate) struct Unnest {
     /// The element is `Copy`.
     pub(crate) copy: bool,
     /// The WHERE clause proves the (nullable) element not null: a null element gives no row.
+    pub(crate) not_null: bool,
+    /// `t(a, b, …)` over an array of ROW: the element's fields as locals.
+    pub(crate) fields: Vec<UnnestField>,
+    /// The array's elements may be null.
+    pub(crate) element_nullable: bool,
+}
+
+/// One field of an UNNEST element bound to its own local.
+pub(crate) struct UnnestField {
+    pub(crate) local: String,
+    /// The row struct's Rust field.
+    pub(crate) field: String,
+    /// The field's value is an `Option` (the field or the element is nullable).
+    pub(crate) nullable: bool,
+    /// The field itself is NOT NULL (wrapped in `Some` when the element is nullable).
+    pub(crate) field_not_null: bool,
+    pub(crate) copy: bool,
+    /// The WHERE clause proves it not null: a null gives no row.
     pub(crate) not_null: bool,
 }
 
@@ -98,6 +117,7 @@ impl Plan {
         let mut locals: Vec<(&str, bool, bool)> = self.bindings.iter().map(|b| (b.local.as_str(), b.copy, self.unnest.is_some())).collect();
         if let Some(u) = &self.unnest {
             locals.push((u.local.as_str(), u.copy, false));
+            locals.extend(u.fields.iter().map(|f| (f.local.as_str(), f.copy, false)));
         }
         let (mut w, mut r) = (BTreeMap::new(), BTreeMap::new());
         for (local, copy, looped) in locals {
@@ -109,6 +129,45 @@ impl Plan {
         }
         (Reads { clone: w }, Reads { clone: r }, Reads { clone: a })
     }
+}
+
+/// Whether `t` is or holds a ROW.
+pub(crate) fn has_row(t: &SqlType) -> bool {
+    match t {
+        SqlType::Row(_) => true,
+        SqlType::Array(e) => has_row(&e.ty),
+        SqlType::Map(k, v) => has_row(k) || has_row(&v.ty),
+        _ => false,
+    }
+}
+
+/// The element's fields bound to their locals (`t(a, b)` over an array of ROW); a null element gives null fields.
+fn unnest_fields(element: &proc_macro2::Ident, u: &Unnest) -> TokenStream {
+    let locals: Vec<_> = u.fields.iter().map(|f| format_ident!("{}", f.local)).collect();
+    let names: Vec<_> = u.fields.iter().map(|f| ident(&f.field)).collect();
+    let bind = if u.element_nullable {
+        let some = u
+            .fields
+            .iter()
+            .zip(&names)
+            .map(|(f, n)| if f.field_not_null { quote!(::core::option::Option::Some(__row.#n)) } else { quote!(__row.#n) });
+        let none = u.fields.iter().map(|_| quote!(::core::option::Option::None));
+        quote! {
+            let (#(#locals,)*) = match #element {
+                ::core::option::Option::Some(__row) => (#(#some,)*),
+                ::core::option::Option::None => (#(#none,)*),
+            };
+        }
+    } else {
+        quote!(let (#(#locals,)*) = (#(#element.#names,)*);)
+    };
+    let checks = u
+        .fields
+        .iter()
+        .zip(&locals)
+        .filter(|(f, _)| f.not_null && f.nullable)
+        .map(|(_, l)| quote!(let ::core::option::Option::Some(#l) = #l else { continue };));
+    quote!(#bind #(#checks)*)
 }
 
 /// The `transform_<name>` function.
@@ -157,6 +216,7 @@ pub(crate) fn transform(plan: &Plan) -> TokenStream {
             let local = format_ident!("{}", u.local);
             let array = if u.array.nullable { quote!(#array.unwrap_or_default()) } else { array };
             let element = if u.not_null { quote!(let ::core::option::Option::Some(#local) = #local else { continue };) } else { quote!() };
+            let element = if u.fields.is_empty() { element } else { unnest_fields(&local, u) };
             quote! {
                 let mut out = ::std::vec::Vec::new();
                 for #local in #array {
@@ -202,6 +262,8 @@ fn expr(e: &TExpr, reads: &Reads) -> TokenStream {
         Node::Int(v) => int_literal(*v, &e.ty, false),
         Node::Str(s) => quote!(::std::string::String::from(#s)),
         Node::Dec(s) => dec_literal(s, &e.ty, false),
+        // A ROW's struct is named after the table it belongs to, which the SQL type does not know: the context infers it.
+        Node::Null if has_row(&e.ty) => quote!(::core::option::Option::None),
         Node::Null => {
             let t = super::types::rust(&e.ty);
             quote!(::core::option::Option::<#t>::None)

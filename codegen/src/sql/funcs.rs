@@ -6,7 +6,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 use sqlparser::ast::{
-    AccessExpr, CaseWhen, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Spanned, Subscript,
+    AccessExpr, CaseWhen, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments,
+    Spanned, Subscript,
 };
 
 use super::expr::{Node, TExpr};
@@ -57,6 +58,13 @@ pub(crate) const FUNCTIONS: &[&str] = &[
     "TIMESTAMPADD",
     "TIMESTAMPDIFF",
     "CURRENT_TIMESTAMP",
+    "NOW",
+    "LOCALTIMESTAMP",
+    "CURRENT_DATE",
+    "TO_TIMESTAMP_LTZ",
+    "FROM_UNIXTIME",
+    "UNIX_TIMESTAMP",
+    "IFNULL",
     "JSON_VALUE",
     "CARDINALITY",
     "COALESCE",
@@ -304,12 +312,21 @@ pub(crate) fn access(s: &mut Scope, root: &Expr, chain: &[AccessExpr], diags: &m
 }
 
 /// The arguments of a plain function call.
-fn args<'e>(s: &Scope, f: &'e Function, diags: &mut Diags<Span>) -> Option<Vec<&'e Expr>> {
+fn args<'e>(s: &Scope, f: &'e Function, name: &str, diags: &mut Diags<Span>) -> Option<Vec<&'e Expr>> {
     match &f.args {
         FunctionArguments::None => Some(Vec::new()),
         FunctionArguments::List(l) => {
             if l.duplicate_treatment.is_some() || !l.clauses.is_empty() {
-                diags.push(Diag::error(s.at(f), "DISTINCT and ORDER BY inside a call are aggregation").label("not supported"));
+                let msg = match l.clauses.first() {
+                    Some(c)
+                        if l.duplicate_treatment.is_none()
+                            && !matches!(c, FunctionArgumentClause::OrderBy(_) | FunctionArgumentClause::Where(_)) =>
+                    {
+                        format!("`{c}` is not a clause of `{name}`")
+                    }
+                    _ => "DISTINCT and ORDER BY inside a call are aggregation".to_string(),
+                };
+                diags.push(Diag::error(s.at(f), msg).label("not supported"));
                 return None;
             }
             l.args
@@ -350,7 +367,8 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, f: &Function, diags: &mut Diags<
         });
         return None;
     }
-    let a = args(s, f, diags)?;
+    let a = args(s, f, &name, diags)?;
+    s.call_at = f.name.0.first().and_then(|p| p.as_ident()).and_then(|i| s.src.offset(i.span.start));
     super::calls::call(s, whole, &name, name_at, &a, diags)
 }
 

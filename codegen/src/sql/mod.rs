@@ -13,10 +13,12 @@ mod check;
 mod emit;
 mod expr;
 mod funcs;
+mod json;
 mod ops;
 mod output;
 mod parse;
 mod regex;
+mod rows;
 mod scope;
 mod source;
 mod temporal;
@@ -83,8 +85,8 @@ pub(crate) fn compile(p: &PipelineInput, parsed: &Parsed, from: &TableIr, to: &T
     Some(Mapping::Sql(SqlTransform { function: plan.fn_name.clone(), unnest: plan.unnest.is_some(), code }))
 }
 
-/// `table.local-time-zone`: `UTC` or a fixed offset (`+08:00`, `UTC-5`, `GMT+05:30`). Region names
-/// need a time-zone database the build does not carry.
+/// `table.local-time-zone`: `UTC`, a fixed offset (`+08:00`, `UTC-5`, `GMT+05:30`) or a region id
+/// (`Europe/Paris`), checked here against the time-zone database the run time uses.
 fn check_zone(zone: &str, at: Span, diags: &mut Diags<Span>) -> Option<String> {
     let why = match kinesis_tables_sql::temporal::LocalTimeZone::parse(zone) {
         Ok(_) => return Some(zone.to_string()),
@@ -92,7 +94,7 @@ fn check_zone(zone: &str, at: Span, diags: &mut Diags<Span>) -> Option<String> {
     };
     diags.push(
         Diag::error(at, format!("`{zone}` is not a time zone this build knows: {why}")).label("unknown time zone").help(
-            "write `UTC` or a fixed offset such as `+08:00`, `UTC-05:00` or `GMT+5`; region names (`Europe/Paris`) are not supported",
+            "write `UTC`, a fixed offset such as `+08:00` or `GMT+5`, or a region id such as `America/Los_Angeles` or `Europe/Paris`",
         ),
     );
     None

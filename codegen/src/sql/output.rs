@@ -31,20 +31,17 @@ pub(crate) fn plan(
     let mut ok = true;
     let unnest = match &stmt.unnest {
         None => None,
-        Some(u) => {
-            let array = unnest(&mut scope, u, diags);
-            ok &= array.is_some();
-            array
-        }
+        // Without its UNNEST columns the rest of the statement would only give follow-on errors.
+        Some(u) => Some(unnest(&mut scope, u, diags)?),
     };
     if let Some(w) = &stmt.selection {
         proven_not_null(w, &mut scope);
     }
-    let unnest = unnest.map(|(array, local, copy, name)| super::emit::Unnest {
-        array,
-        local,
-        copy,
-        not_null: scope.not_null.contains(&name) && scope.cols.last().is_some_and(|c| c.nullable),
+    let unnest = unnest.map(|(array, local, copy, _)| {
+        let element_nullable = matches!(&array.ty, SqlType::Array(el) if el.nullable);
+        let fields = unnest_fields(&scope, &array, &local);
+        let not_null = fields.is_empty() && scope.not_null.contains(&local) && scope.cols.last().is_some_and(|c| c.nullable);
+        super::emit::Unnest { array, local, copy, not_null, fields, element_nullable }
     });
     let filter = match &stmt.selection {
         Some(w) => {
@@ -68,7 +65,7 @@ pub(crate) fn plan(
             local: c.local.clone(),
             field: c.field.clone(),
             copy: types::is_copy(&c.ty),
-            not_null: scope.not_null.contains(&c.name),
+            not_null: scope.not_null.contains(&c.local),
             nullable: c.nullable,
         })
         .collect();
@@ -93,17 +90,13 @@ fn proven_not_null(w: &Expr, scope: &mut Scope) {
         }
         Expr::Nested(e) => proven_not_null(e, scope),
         Expr::IsNotNull(e) => {
-            let name = match e.as_ref() {
-                Expr::Identifier(i) => Some(i.value.clone()),
-                Expr::CompoundIdentifier(parts) if parts.len() == 2 && scope.qualifiers.contains(&parts[0].value) => {
-                    Some(parts[1].value.clone())
-                }
+            let local = match e.as_ref() {
+                Expr::Identifier(i) => scope.resolve(None, &i.value).ok(),
+                Expr::CompoundIdentifier(parts) if parts.len() == 2 => scope.resolve(Some(&parts[0].value), &parts[1].value).ok(),
                 _ => None,
             };
-            if let Some(n) = name
-                && scope.cols.iter().any(|c| c.name == n)
-            {
-                scope.not_null.insert(n);
+            if let Some(l) = local.map(|c| c.local.clone()) {
+                scope.not_null.insert(l);
             }
         }
         _ => {}
@@ -201,7 +194,7 @@ fn outputs(
     let mut ok = true;
     let mut values: Vec<(String, TExpr, bool)> = Vec::new();
     for (c, item) in targets.iter().zip(items) {
-        match column(scope, c, item, diags) {
+        match column(scope, c, item, to, diags) {
             Some(v) => values.push(v),
             None => ok = false,
         }
@@ -227,9 +220,24 @@ fn outputs(
 }
 
 /// One result column into one sink column.
-fn column(scope: &Scope, c: &ColumnIr, item: Item, diags: &mut Diags<Span>) -> Option<(String, TExpr, bool)> {
-    let v = super::ops::retype_null(item.value, &c.ty);
+fn column(scope: &Scope, c: &ColumnIr, item: Item, to: &TableIr, diags: &mut Diags<Span>) -> Option<(String, TExpr, bool)> {
+    let mut v = super::ops::retype_null(item.value, &c.ty);
     let what = item.name.map_or(String::new(), |n| format!(" `{n}`"));
+    let other_table = scope.qualifiers.first().is_some_and(|t| t != &to.name);
+    if other_table && super::emit::has_row(&v.ty) && !matches!(v.node, super::expr::Node::Null) {
+        if v.ty != c.ty || !super::rows::rebuildable(&v.ty) {
+            diags.push(
+                Diag::error(item.at, format!("the result column{what} is a {}, which is not the ROW type of column `{}` ({})", v.ty, c.name, c.ty))
+                    .label("another ROW type")
+                    .help("a ROW is copied into another table's column of the same ROW type (field names, types, nullability); otherwise select the fields as columns"),
+            );
+            return None;
+        }
+        // Each table's ROW is its own struct: rebuilt field by field.
+        let hint = format!("{}{}", to.rust_name, crate::ident::type_name(&c.name));
+        let (ty, body) = (v.ty.clone(), super::rows::rebuild(quote::quote!(__a0), &v.ty, &hint, 0));
+        v = TExpr::strict(ty, vec![v], body, None, false);
+    }
     if !types::lossless(&v.ty, &c.ty) {
         diags.push(
             Diag::error(
@@ -254,16 +262,80 @@ fn column(scope: &Scope, c: &ColumnIr, item: Item, diags: &mut Diags<Span>) -> O
     Some((c.ident.clone(), widen_to(v, &c.ty), some))
 }
 
-/// `CROSS JOIN UNNEST(array) AS t(x)`: the array, typed, and its element added to the scope as column `x`.
+/// The locals of `t(a, b, …)` over an array of ROW (the scope's columns after the element's name), empty otherwise.
+fn unnest_fields(scope: &Scope, array: &TExpr, element: &str) -> Vec<super::emit::UnnestField> {
+    let (SqlType::Array(_), Some(SqlType::Row(fields))) =
+        (&array.ty, scope.cols.iter().find(|c| c.local == element && c.name.is_empty()).map(|c| &c.ty))
+    else {
+        return Vec::new();
+    };
+    let start = scope.cols.len() - fields.len();
+    fields
+        .iter()
+        .zip(&scope.cols[start..])
+        .map(|(f, c)| super::emit::UnnestField {
+            local: c.local.clone(),
+            field: crate::ident::field_name(&f.name),
+            nullable: c.nullable,
+            field_not_null: !f.nullable,
+            copy: types::is_copy(&f.ty),
+            not_null: scope.not_null.contains(&c.local) && c.nullable,
+        })
+        .collect()
+}
+
+/// `CROSS JOIN UNNEST(array) AS t(x)`: the array, typed, and its element added to the scope as column `x`;
+/// `AS t(a, b, …)` over an array of ROW adds its fields as columns `a`, `b`, … as Flink does.
 fn unnest(scope: &mut Scope, u: &super::parse::Unnest, diags: &mut Diags<Span>) -> Option<(TExpr, String, bool, String)> {
     let a = scope.expr(&u.array, diags)?;
     let SqlType::Array(el) = &a.ty else {
         diags.push(Diag::error(scope.at_expr(&u.array), format!("UNNEST takes an ARRAY, found {}", a.ty)).label("not an array"));
         return None;
     };
+    if u.columns.len() > 1 {
+        return unnest_row(scope, u, a.clone(), &el.ty, el.nullable, diags);
+    }
     let local = format!("e_{}", crate::ident::field_name(&u.column.0).trim_start_matches("r#"));
     scope.cols.push(Col { name: u.column.0.clone(), local: local.clone(), field: String::new(), ty: el.ty.clone(), nullable: el.nullable });
     scope.unnest_alias = u.alias.clone();
     let copy = types::is_copy(&el.ty);
     Some((a, local, copy, u.column.0.clone()))
+}
+
+/// `UNNEST(rows) AS t(a, b, …)`: one column per field of the ROW element, named by the alias list.
+fn unnest_row(
+    scope: &mut Scope,
+    u: &super::parse::Unnest,
+    a: TExpr,
+    el: &SqlType,
+    el_nullable: bool,
+    diags: &mut Diags<Span>,
+) -> Option<(TExpr, String, bool, String)> {
+    let fields = match el {
+        SqlType::Row(f) if f.len() == u.columns.len() => f,
+        _ => {
+            let (what, help) = match el {
+                SqlType::Row(f) => (format!("the ROW element has {} fields", f.len()), format!("name each of the {} fields once", f.len())),
+                t => (format!("the element is {t}, one column"), "name one column: `AS t (x)`".to_string()),
+            };
+            diags.push(
+                Diag::error(u.columns[1].1, format!("UNNEST is given {} column names but {what}", u.columns.len()))
+                    .label("column names do not match the element")
+                    .help(help),
+            );
+            return None;
+        }
+    };
+    let local = format!("e_{}", crate::ident::field_name(&u.column.0).trim_start_matches("r#"));
+    let row = format!("{local}_row");
+    for (f, (name, _)) in fields.iter().zip(&u.columns) {
+        let local = format!("e_{}", crate::ident::field_name(name).trim_start_matches("r#"));
+        scope.cols.push(Col { name: name.clone(), local, field: String::new(), ty: f.ty.clone(), nullable: f.nullable || el_nullable });
+    }
+    scope.unnest_alias = u.alias.clone();
+    // The element itself is not a column: its local only names the loop variable.
+    let marker = Col { name: String::new(), local: row.clone(), field: String::new(), ty: el.clone(), nullable: el_nullable };
+    let at = scope.cols.len() - fields.len();
+    scope.cols.insert(at, marker);
+    Some((a, row, false, String::new()))
 }

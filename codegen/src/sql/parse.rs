@@ -23,6 +23,8 @@ pub(crate) struct Unnest {
     pub(crate) column: Named,
     /// The table alias (`t`), for `t.x`.
     pub(crate) alias: Option<String>,
+    /// All the alias's column names: more than one expands an array of ROW into its fields (`t(a, b)`).
+    pub(crate) columns: Vec<Named>,
 }
 
 /// The parts of an accepted statement.
@@ -159,7 +161,9 @@ fn from(
             {
                 let col = alias.as_ref().and_then(|a| a.columns.first()).map(|c| (c.name.value.clone(), src.sp(c.name.span)));
                 let column = col.unwrap_or_else(|| ("f0".to_string(), src.sp(array_exprs[0].span())));
-                unnest = Some(Unnest { array: array_exprs[0].clone(), column, alias: alias.as_ref().map(|a| a.name.value.clone()) });
+                let columns = alias.iter().flat_map(|a| &a.columns).map(|c| (c.name.value.clone(), src.sp(c.name.span))).collect();
+                let alias = alias.as_ref().map(|a| a.name.value.clone());
+                unnest = Some(Unnest { array: array_exprs[0].clone(), column, alias, columns });
             }
             (r, _, _) => {
                 stateful(
@@ -218,9 +222,10 @@ fn syntax_error(src: &SqlSource, msg: &str, diags: &mut Diags<Span>) {
         None => (msg, None),
     };
     let at = at.unwrap_or_else(|| src.span(src.text.trim_end().len().saturating_sub(1), src.text.trim_end().len()));
-    diags.push(
-        Diag::error(at, format!("SQL syntax error: {text}"))
-            .label("here")
-            .help("the statement is `INSERT INTO sink SELECT … FROM source [WHERE …]` in Flink SQL"),
-    );
+    let help = if src.comment_follows() {
+        "in a plain YAML value ` #` starts a comment, so the SQL was cut there: write `sql: |` and the statement on the lines below"
+    } else {
+        "the statement is `INSERT INTO sink SELECT … FROM source [WHERE …]` in Flink SQL"
+    };
+    diags.push(Diag::error(at, format!("SQL syntax error: {text}")).label("here").help(help));
 }

@@ -36,6 +36,8 @@ pub(crate) struct Scope<'a> {
     pub(crate) used: Vec<String>,
     /// The pipeline's `table.local-time-zone`.
     pub(crate) time_zone: String,
+    /// The offset in the SQL text of the name of the function call being checked.
+    pub(crate) call_at: Option<usize>,
 }
 
 impl<'a> Scope<'a> {
@@ -51,7 +53,7 @@ impl<'a> Scope<'a> {
                 nullable: c.nullable,
             })
             .collect();
-        Scope { src, cols, qualifiers, unnest_alias: None, not_null: BTreeSet::new(), used: Vec::new(), time_zone }
+        Scope { src, cols, qualifiers, unnest_alias: None, not_null: BTreeSet::new(), used: Vec::new(), time_zone, call_at: None }
     }
 
     pub(crate) fn at(&self, e: &impl Spanned) -> Span {
@@ -161,13 +163,45 @@ impl<'a> Scope<'a> {
     /// The SQL text of `e`, for run-time errors.
     pub(crate) fn text(&self, e: &Expr) -> String {
         match self.range(e) {
-            Some((a, b)) => self.src.text.get(a..b).unwrap_or_default().to_string(),
+            Some((a, b)) => self.src.written.get(a..b).unwrap_or_default().to_string(),
             None => self.src.slice(e.span()).map(str::to_string).unwrap_or_default(),
         }
     }
 
+    /// The column `name`, of the side `qualifier` names (the source's or the UNNEST's, whose columns read no field).
+    /// `Err(true)`: unqualified and both sides have it; `Err(false)`: unknown.
+    pub(crate) fn resolve(&self, qualifier: Option<&str>, name: &str) -> Result<&Col, bool> {
+        let side = match qualifier {
+            Some(q) if self.qualifiers.iter().any(|x| x == q) => Some(true),
+            Some(q) if self.unnest_alias.as_deref() == Some(q) => Some(false),
+            _ => None,
+        };
+        let mut found = self.cols.iter().filter(|c| c.name == name && side.is_none_or(|src| src != c.field.is_empty()));
+        match (found.next(), found.next()) {
+            (Some(c), None) => Ok(c),
+            (Some(_), Some(_)) => Err(true),
+            (None, _) => Err(false),
+        }
+    }
+
+    /// An unqualified column.
     pub(crate) fn column(&mut self, name: &str, span: Span, diags: &mut Diags<Span>) -> Option<TExpr> {
-        let Some(c) = self.cols.iter().find(|c| c.name == name) else {
+        self.column_of(None, name, span, diags)
+    }
+
+    /// A column, qualified by a table or UNNEST alias or not.
+    pub(crate) fn column_of(&mut self, qualifier: Option<&str>, name: &str, span: Span, diags: &mut Diags<Span>) -> Option<TExpr> {
+        if matches!(self.resolve(qualifier, name), Err(true)) {
+            let alias = self.unnest_alias.clone().unwrap_or_else(|| "t".to_string());
+            let source = self.qualifiers.first().cloned().unwrap_or_default();
+            diags.push(
+                Diag::error(span, format!("column `{name}` is ambiguous: the source and the UNNEST both have it"))
+                    .label("ambiguous")
+                    .help(format!("qualify it: `{source}.{name}` or `{alias}.{name}`, or rename the UNNEST column")),
+            );
+            return None;
+        }
+        let Ok(c) = self.resolve(qualifier, name) else {
             let d = Diag::error(span, format!("unknown column `{name}`")).label("not a column of the source");
             let names: Vec<&str> = self.cols.iter().map(|c| c.name.as_str()).collect();
             diags.push(match crate::suggest::closest(name, names.iter().copied()) {
@@ -176,7 +210,7 @@ impl<'a> Scope<'a> {
             });
             return None;
         };
-        let nullable = c.nullable && !self.not_null.contains(&c.name);
+        let nullable = c.nullable && !self.not_null.contains(&c.local);
         let (local, ty) = (c.local.clone(), c.ty.clone());
         if !self.used.contains(&local) {
             self.used.push(local.clone());

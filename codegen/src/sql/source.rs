@@ -20,6 +20,10 @@ pub(crate) struct SqlSource {
     whole: Span,
     /// Byte offset in `text` where each line starts.
     lines: Vec<usize>,
+    /// The SQL as written (`text` has JSON_VALUE's clauses blanked), for messages.
+    pub(crate) written: String,
+    /// JSON_VALUE clauses blanked out of `text`, by the offset of the call's name.
+    pub(crate) json: std::collections::BTreeMap<usize, super::json::Clauses>,
 }
 
 impl SqlSource {
@@ -28,7 +32,12 @@ impl SqlSource {
         let (offsets, ends) = align(file, span, text);
         let mut lines = vec![0];
         lines.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SqlSource { text: text.to_string(), offsets, ends, file: file.to_string(), whole: span, lines }
+        let json = Default::default();
+        let written = text.to_string();
+        let mut src = SqlSource { text: text.to_string(), written, offsets, ends, file: file.to_string(), whole: span, lines, json };
+        let (text, json) = super::json::extract(&src);
+        (src.text, src.json) = (text, json);
+        src
     }
 
     /// The file span of bytes `start..end` of the SQL text.
@@ -72,7 +81,7 @@ impl SqlSource {
     /// The SQL text of a sqlparser span (for error messages and run-time errors).
     pub(crate) fn slice(&self, s: sqlparser::tokenizer::Span) -> Option<&str> {
         let (a, b) = (self.offset(s.start)?, self.offset(s.end)?);
-        self.text.get(a..b)
+        self.written.get(a..b)
     }
 
     /// The span of the first occurrence of `word` (case-insensitive, as a whole word) at or after byte `from`.
@@ -95,6 +104,14 @@ impl SqlSource {
     /// The scalar's whole span.
     pub(crate) fn whole(&self) -> Span {
         self.whole
+    }
+
+    /// Whether a YAML comment follows the scalar on its last line (a plain scalar cut at ` #`).
+    pub(crate) fn comment_follows(&self) -> bool {
+        let end = self.whole.start + self.whole.len;
+        let rest = self.file.get(end..).unwrap_or_default();
+        let line = rest.split('\n').next().unwrap_or_default();
+        line.trim_start().starts_with('#')
     }
 }
 

@@ -9,7 +9,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use sqlparser::ast::{DateTimeField, Expr};
 
-use super::args::{checked_literal, once};
+use super::args::{PatternArg, cached, once, pattern_arg};
 use super::expr::TExpr;
 use super::ops::{retype_null, widen_to};
 use super::scope::Scope;
@@ -108,6 +108,24 @@ pub(crate) fn floor_to(s: &mut Scope, floor: bool, e: &Expr, field: &DateTimeFie
     Some(TExpr::strict(ty, vec![t], body, Some(s.text(e)), false))
 }
 
+/// `use_` over the date format: a literal compiled once, or a format from the record (the last argument) compiled per record.
+fn with_format(mut args: Vec<TExpr>, f: PatternArg, use_: TokenStream) -> (Vec<TExpr>, TokenStream) {
+    let sql = sql();
+    let ty = quote!(#sql::temporal::DateFormat);
+    match f {
+        PatternArg::Literal(f) => (args, {
+            let p = once(ty, quote!(#sql::temporal::DateFormat::new(#f)));
+            quote!(#p.and_then(#use_))
+        }),
+        PatternArg::Record(e) => {
+            let key = quote::format_ident!("__a{}", args.len());
+            args.push(e);
+            let build = quote!(|f: &str, _: &str| #sql::temporal::DateFormat::new(f));
+            (args, cached(ty, quote!(&#key), quote!(""), build, use_))
+        }
+    }
+}
+
 /// The temporal functions called by name, and JSON_VALUE.
 pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
     let sql = sql();
@@ -115,14 +133,15 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
     match name {
         "DATE_FORMAT" => {
             let t = datetime(s, a[0], diags);
-            let f = checked_literal(s, a[1], "date format", check_format, diags);
+            let f = pattern_arg(s, a[1], "date format", check_format, diags);
             let (t, f) = (t?, f?);
-            let p = once(quote!(#sql::temporal::DateFormat), quote!(#sql::temporal::DateFormat::new(#f)));
-            Some(TExpr::strict(SqlType::String, vec![t], quote!(#p.map(|f| f.format(&__a0))), Some(text), false))
+            let (args, body) =
+                with_format(vec![t], f, quote!(|f: &#sql::temporal::DateFormat| ::core::result::Result::Ok(f.format(&__a0))));
+            Some(TExpr::strict(SqlType::String, args, body, Some(text), false))
         }
         "TO_TIMESTAMP" | "TO_DATE" => {
             let v = s.string(a[0], diags);
-            let f = a.get(1).map(|f| checked_literal(s, f, "date format", check_format, diags));
+            let f = a.get(1).map(|f| pattern_arg(s, f, "date format", check_format, diags));
             let v = v?;
             let date = name == "TO_DATE";
             let ty = if date { SqlType::Date } else { SqlType::Timestamp(3) };
@@ -130,14 +149,13 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
                 let body = if date { quote!(#sql::temporal::to_date(&__a0)) } else { quote!(#sql::temporal::to_timestamp(&__a0)) };
                 return Some(TExpr::strict(ty, vec![v], body, None, true));
             };
-            let f = f?;
-            let p = once(quote!(#sql::temporal::DateFormat), quote!(#sql::temporal::DateFormat::new(#f)));
-            let body = if date {
-                quote!(#p.map(|f| #sql::temporal::to_date_with(&__a0, f)))
+            let use_ = if date {
+                quote!(|f: &#sql::temporal::DateFormat| ::core::result::Result::Ok(#sql::temporal::to_date_with(&__a0, f)))
             } else {
-                quote!(#p.map(|f| #sql::temporal::to_timestamp_with(&__a0, f)))
+                quote!(|f: &#sql::temporal::DateFormat| ::core::result::Result::Ok(#sql::temporal::to_timestamp_with(&__a0, f)))
             };
-            Some(TExpr::strict(ty, vec![v], body, Some(text), true))
+            let (args, body) = with_format(vec![v], f?, use_);
+            Some(TExpr::strict(ty, args, body, Some(text), true))
         }
         "TIMESTAMPADD" => {
             let u = unit_arg(s, a[0], diags);
@@ -169,19 +187,72 @@ pub(crate) fn call(s: &mut Scope, whole: &Expr, name: &str, a: &[&Expr], text: S
             let (u, x, y) = (u?, x?, y?);
             Some(TExpr::strict(SqlType::Int, vec![x, y], quote!(#sql::temporal::timestampdiff(#u, &__a0, &__a1)), Some(text), false))
         }
-        "JSON_VALUE" => {
-            let j = s.string(a[0], diags);
-            let check = |p: &str| kinesis_tables_sql::json::JsonPath::new(p).map(|_| ()).map_err(|e| e.to_string());
-            let p = checked_literal(s, a[1], "JSON path", check, diags);
-            let (j, p) = (j?, p?);
-            let path = once(quote!(#sql::json::JsonPath), quote!(#sql::json::JsonPath::new(#p)));
-            Some(TExpr::strict(SqlType::String, vec![j], quote!(#path.map(|p| #sql::json::json_value(&__a0, p))), Some(text), true))
+        "JSON_VALUE" => super::json::json_value(s, whole, a, text, diags),
+        "TO_TIMESTAMP_LTZ" => to_timestamp_ltz(s, a, text, diags),
+        // UNIX_TIMESTAMP(): the processing time in seconds since the epoch.
+        "UNIX_TIMESTAMP" => {
+            Some(TExpr::new(SqlType::BigInt, false, super::expr::Node::Lit(quote!(#sql::temporal::current_timestamp().timestamp()))))
         }
+        "FROM_UNIXTIME" => from_unixtime(s, a, text, diags),
         _ => {
             diags.push(Diag::error(s.at_expr(whole), format!("`{name}` is not compiled yet")).label("not supported"));
             None
         }
     }
+}
+
+/// `FROM_UNIXTIME(seconds [, format])`: the instant as text in the pipeline's time zone (default format `yyyy-MM-dd HH:mm:ss`).
+fn from_unixtime(s: &mut Scope, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
+    let sql = sql();
+    let n = s.expr(a[0], diags).map(|n| retype_null(n, &SqlType::BigInt));
+    let check_format = |f: &str| kinesis_tables_sql::temporal::DateFormat::new(f).map(|_| ()).map_err(|e| e.to_string());
+    let f = match a.get(1) {
+        Some(f) => pattern_arg(s, f, "date format", check_format, diags),
+        None => Some(PatternArg::Literal("yyyy-MM-dd HH:mm:ss".to_string())),
+    };
+    let (n, f) = (n?, f?);
+    if types::int_rank(&n.ty).is_none() {
+        let msg = format!("FROM_UNIXTIME takes an integer number of seconds, found {}", n.ty);
+        diags.push(Diag::error(s.at_expr(a[0]), msg).label("not an integer").help("CAST it to BIGINT"));
+        return None;
+    }
+    let z = zone(s);
+    let use_ = quote!(|f: &#sql::temporal::DateFormat| #z.and_then(|z| #sql::temporal::epoch_seconds_to_ltz(__a0).map(|t| f.format(&z.to_local(&t)))));
+    let (args, body) = with_format(vec![widen_to(n, &SqlType::BigInt)], f, use_);
+    Some(TExpr::strict(SqlType::String, args, body, Some(text), false))
+}
+
+/// `TO_TIMESTAMP_LTZ(epoch, 0 | 3)`: seconds or milliseconds since the epoch.
+fn to_timestamp_ltz(s: &mut Scope, a: &[&Expr], text: String, diags: &mut Diags<Span>) -> Option<TExpr> {
+    let sql = sql();
+    // TO_TIMESTAMP_LTZ(epoch, 0 | 3): seconds or milliseconds since the epoch.
+    let n = s.expr(a[0], diags).map(|n| retype_null(n, &SqlType::BigInt));
+    let p = match a[1] {
+        Expr::Value(v) if matches!(&v.value, sqlparser::ast::Value::Number(p, _) if p == "0" || p == "3") => Some(v.value.to_string()),
+        other => {
+            diags.push(
+                Diag::error(s.at_expr(other), "TO_TIMESTAMP_LTZ's precision must be the literal 0 (seconds) or 3 (milliseconds)")
+                    .label("not 0 or 3"),
+            );
+            None
+        }
+    };
+    let (n, p) = (n?, p?);
+    if types::int_rank(&n.ty).is_none() {
+        diags.push(
+            Diag::error(s.at_expr(a[0]), format!("TO_TIMESTAMP_LTZ takes an integer number of seconds or milliseconds, found {}", n.ty))
+                .label("not an integer")
+                .help("CAST it to BIGINT"),
+        );
+        return None;
+    }
+    let n = widen_to(n, &SqlType::BigInt);
+    let (ty, body) = if p == "0" {
+        (SqlType::TimestampLtz(0), quote!(#sql::temporal::epoch_seconds_to_ltz(__a0)))
+    } else {
+        (SqlType::TimestampLtz(3), quote!(#sql::temporal::epoch_millis_to_ltz(__a0)))
+    };
+    Some(TExpr::strict(ty, vec![n], body, Some(text), false))
 }
 
 fn unit_arg(s: &mut Scope, e: &Expr, diags: &mut Diags<Span>) -> Option<TokenStream> {

@@ -135,12 +135,14 @@ fn local_time_zone() {
     let utc = LocalTimeZone::parse("UTC").unwrap();
     assert_eq!(utc, LocalTimeZone::default());
     let plus8 = LocalTimeZone::parse("+08:00").unwrap();
-    assert_eq!(plus8.offset_seconds(), 8 * 3600);
-    assert_eq!(LocalTimeZone::parse("GMT-05:30").unwrap().offset_seconds(), -(5 * 3600 + 1800));
+    let epoch = chrono::DateTime::UNIX_EPOCH;
+    assert_eq!(plus8.offset_seconds_at(&epoch), 8 * 3600);
+    assert_eq!(LocalTimeZone::parse("GMT-05:30").unwrap().offset_seconds_at(&epoch), -(5 * 3600 + 1800));
     assert_eq!(LocalTimeZone::parse("UTC+8").unwrap(), plus8);
     assert_eq!(LocalTimeZone::parse("+0800").unwrap(), plus8);
-    let e = LocalTimeZone::parse("Asia/Shanghai").unwrap_err();
-    assert!(e.message().contains("named zone"), "{e}");
+    assert!(LocalTimeZone::parse("Asia/Shanghai").is_ok());
+    let e = LocalTimeZone::parse("europe/paris").unwrap_err();
+    assert!(e.message().contains("region id"), "{e}");
     assert!(LocalTimeZone::parse("+19:00").is_err());
     assert!(LocalTimeZone::parse("nowhere").is_err());
     let instant: DateTime<Utc> = epoch_seconds_to_ltz(0).unwrap();
@@ -153,4 +155,34 @@ fn local_time_zone() {
     assert!(epoch_seconds_to_ltz(i64::MAX).is_err());
     let now = current_timestamp();
     assert_eq!(now.timestamp_subsec_nanos() % 1_000_000, 0);
+}
+
+fn utc(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc)
+}
+
+fn local(s: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+#[test]
+fn region_zones_follow_daylight_saving() {
+    // Flink's time-zone docs: America/Los_Angeles moves 02:00 → 03:00 on 2021-03-14 and 02:00 → 01:00 on 2021-11-07.
+    let la = LocalTimeZone::parse("America/Los_Angeles").unwrap();
+    assert_eq!(la.to_local(&utc("2021-03-14T09:59:59Z")), local("2021-03-14 01:59:59"));
+    assert_eq!(la.to_local(&utc("2021-03-14T10:00:00Z")), local("2021-03-14 03:00:00"));
+    assert_eq!(la.to_local(&utc("2021-11-07T08:30:00Z")), local("2021-11-07 01:30:00"));
+    assert_eq!(la.to_local(&utc("2021-11-07T09:30:00Z")), local("2021-11-07 01:30:00"));
+    assert_eq!(ltz_to_str(&utc("2021-01-01T00:00:00Z"), &la, 3), "2020-12-31 16:00:00.000");
+    assert_eq!(ltz_to_date(&utc("2021-07-01T05:00:00Z"), &la), date("2021-06-30"));
+    // Java's atZone: a time in the gap moves later by the gap (02:30 → 03:30 PDT); the overlap takes the earlier offset (PDT).
+    assert_eq!(timestamp_to_ltz(&local("2021-03-14 02:30:00"), &la).unwrap(), utc("2021-03-14T10:30:00Z"));
+    assert_eq!(timestamp_to_ltz(&local("2021-11-07 01:30:00"), &la).unwrap(), utc("2021-11-07T08:30:00Z"));
+    assert_eq!(timestamp_to_ltz(&local("2021-11-07 03:00:00"), &la).unwrap(), utc("2021-11-07T11:00:00Z"));
+    // Europe/Paris: CET (+01:00) in winter, CEST (+02:00) in summer.
+    let paris = LocalTimeZone::parse("Europe/Paris").unwrap();
+    assert_eq!(paris.to_local(&utc("2021-01-15T12:00:00Z")), local("2021-01-15 13:00:00"));
+    assert_eq!(paris.to_local(&utc("2021-07-15T12:00:00Z")), local("2021-07-15 14:00:00"));
+    assert_eq!(str_to_ltz("2021-03-28 02:30:00", &paris).unwrap(), utc("2021-03-28T01:30:00Z"));
+    assert_eq!(str_to_ltz("2021-10-31 02:30:00", &paris).unwrap(), utc("2021-10-31T00:30:00Z"));
 }

@@ -2,19 +2,27 @@
 //! `table.local-time-zone`, default UTC) and the processing time.
 //!
 //! A TIMESTAMP_LTZ is an instant (`DateTime<Utc>`); shown, cast to a
-//! TIMESTAMP or a DATE, it is read in the session zone. The zone is UTC or
-//! a fixed offset (`+08:00`, `UTC+8`, `GMT-05:30`); named zones with
-//! daylight saving (`Europe/Berlin`) are refused with a clear message.
+//! TIMESTAMP or a DATE, it is read in the session zone. The zone is UTC, a
+//! fixed offset (`+08:00`, `UTC+8`, `GMT-05:30`) or a region id of the IANA
+//! database (`America/Los_Angeles`, `Europe/Paris`, through `chrono-tz`)
+//! with its daylight-saving rules. A wall-clock time read in a region
+//! follows Java's `LocalDateTime.atZone` as Flink does: in a gap (spring
+//! forward) it moves later by the gap's length; in an overlap (fall back)
+//! it takes the earlier instant.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
 
 use crate::error::SqlError;
 use crate::text;
 
 /// The session time zone of TIMESTAMP_LTZ functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LocalTimeZone {
-    offset: FixedOffset,
+pub enum LocalTimeZone {
+    /// UTC or a fixed offset.
+    Fixed(FixedOffset),
+    /// A region id with its daylight-saving rules.
+    Region(Tz),
 }
 
 impl Default for LocalTimeZone {
@@ -25,18 +33,23 @@ impl Default for LocalTimeZone {
 
 impl LocalTimeZone {
     /// UTC, Flink's default.
-    pub const UTC: LocalTimeZone = LocalTimeZone {
-        offset: match FixedOffset::east_opt(0) {
-            Some(o) => o,
-            None => unreachable!(),
-        },
-    };
+    pub const UTC: LocalTimeZone = LocalTimeZone::Fixed(match FixedOffset::east_opt(0) {
+        Some(o) => o,
+        None => unreachable!(),
+    });
 
-    /// The zone named by `table.local-time-zone`: `UTC`, `Z`, `GMT`, or an
-    /// offset `±HH[:MM]`/`±HHMM`, bare or after `UTC`/`GMT`.
+    /// The zone named by `table.local-time-zone`: `UTC`, `Z`, `GMT`, an
+    /// offset `±HH[:MM]`/`±HHMM`, bare or after `UTC`/`GMT`, or a region id
+    /// (`Europe/Paris`, case as in the IANA database, as Java's `ZoneId`).
     pub fn parse(name: &str) -> Result<LocalTimeZone, SqlError> {
         let fail = |why: &str| SqlError::invalid_argument("table.local-time-zone", format_args!("{name:?} {why}"));
         let t = name.trim();
+        if t.contains('/') {
+            return t
+                .parse::<Tz>()
+                .map(LocalTimeZone::Region)
+                .map_err(|_| fail("is not a region id of the time-zone database (America/Los_Angeles, Europe/Paris; case matters)"));
+        }
         let rest = ["UTC", "GMT", "Z"].iter().find_map(|p| t.strip_prefix(p)).unwrap_or(t);
         if rest.is_empty() {
             return Ok(LocalTimeZone::UTC);
@@ -44,12 +57,7 @@ impl LocalTimeZone {
         let (sign, digits) = match rest.as_bytes()[0] {
             b'+' => (1, &rest[1..]),
             b'-' => (-1, &rest[1..]),
-            _ if rest.contains('/') => {
-                return Err(fail(
-                    "is a named zone: only UTC and fixed offsets (+08:00) are supported, so no daylight-saving rules apply silently",
-                ));
-            }
-            _ => return Err(fail("is not a time zone (UTC, +08:00, GMT-05:30)")),
+            _ => return Err(fail("is not a time zone (UTC, +08:00, GMT-05:30, Europe/Paris)")),
         };
         let (h, m) = match digits.split_once(':') {
             Some((h, m)) => (h, m),
@@ -63,26 +71,45 @@ impl LocalTimeZone {
             return Err(fail("is beyond ±18:00"));
         }
         let offset = FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(|| fail("is beyond ±18:00"))?;
-        Ok(LocalTimeZone { offset })
+        Ok(LocalTimeZone::Fixed(offset))
     }
 
     /// The wall-clock time of `instant` in this zone.
     pub fn to_local(&self, instant: &DateTime<Utc>) -> NaiveDateTime {
-        instant.with_timezone(&self.offset).naive_local()
+        match self {
+            LocalTimeZone::Fixed(o) => instant.with_timezone(o).naive_local(),
+            LocalTimeZone::Region(z) => instant.with_timezone(z).naive_local(),
+        }
     }
 
-    /// The instant of the wall-clock time `local` in this zone.
+    /// The instant of the wall-clock time `local` in this zone (Java's
+    /// `atZone`: a time in a gap moves later by the gap, one in an overlap
+    /// takes the earlier offset).
     pub fn to_utc(&self, local: &NaiveDateTime) -> Result<DateTime<Utc>, SqlError> {
-        self.offset
-            .from_local_datetime(local)
-            .single()
-            .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| SqlError::invalid_cast(local, "TIMESTAMP_LTZ", "out of range"))
+        let out = || SqlError::invalid_cast(local, "TIMESTAMP_LTZ", "out of range");
+        let z = match self {
+            LocalTimeZone::Fixed(o) => return o.from_local_datetime(local).single().map(|t| t.with_timezone(&Utc)).ok_or_else(out),
+            LocalTimeZone::Region(z) => z,
+        };
+        match z.from_local_datetime(local) {
+            LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+            LocalResult::Ambiguous(a, b) => Ok(a.with_timezone(&Utc).min(b.with_timezone(&Utc))),
+            LocalResult::None => {
+                // In a gap: read with the offset in force before it (a day earlier).
+                let before = local.checked_sub_signed(Duration::days(1)).ok_or_else(out)?;
+                let offset = z.offset_from_utc_datetime(&before).fix();
+                let utc = local.checked_sub_signed(Duration::seconds(i64::from(offset.local_minus_utc()))).ok_or_else(out)?;
+                Ok(Utc.from_utc_datetime(&utc))
+            }
+        }
     }
 
-    /// The offset from UTC in seconds.
-    pub fn offset_seconds(&self) -> i32 {
-        self.offset.fix().local_minus_utc()
+    /// The offset from UTC in seconds at `instant`.
+    pub fn offset_seconds_at(&self, instant: &DateTime<Utc>) -> i32 {
+        match self {
+            LocalTimeZone::Fixed(o) => o.local_minus_utc(),
+            LocalTimeZone::Region(z) => z.offset_from_utc_datetime(&instant.naive_utc()).fix().local_minus_utc(),
+        }
     }
 }
 
