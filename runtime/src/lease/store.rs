@@ -158,6 +158,10 @@ impl ShardAssigner for LeaseAssigner {
         Box::pin(self.handle.changed())
     }
 
+    fn usable(&self, shard: &str) -> bool {
+        self.handle.usable(shard)
+    }
+
     /// No other worker holds a lease (on a failed scan: not known, so no).
     fn last_reader(&self) -> BoxFuture<'_, bool> {
         Box::pin(async move { matches!(self.handle.others_hold_leases().await, Ok(false)) })

@@ -53,6 +53,14 @@ pub(crate) trait ShardAssigner: Send + Sync + 'static {
         Box::pin(std::future::pending())
     }
 
+    /// Whether the shard may be read now. A reader asks before every read,
+    /// so a lease whose fence deadline passed stops being read at once,
+    /// even while the assignment itself cannot be refreshed (its table
+    /// unreachable). Always, by default.
+    fn usable(&self, _shard: &str) -> bool {
+        true
+    }
+
     /// Whether no other reader of the stream is left, so that a clean stop
     /// may deregister a JOB_MANAGED EFO consumer they share. Yes, by default.
     fn last_reader(&self) -> BoxFuture<'_, bool> {

@@ -579,6 +579,7 @@ impl<R: Record> Source<R> {
                 shard: id.clone().into(),
                 tx: self.tx.clone(),
                 counters: self.counters.clone(),
+                assigner: self.assigner.clone(),
                 _r: std::marker::PhantomData,
             };
             let handle = match &self.efo {

@@ -29,8 +29,13 @@ pub(crate) struct ShardReader<R> {
     pub(crate) shard: Arc<str>,
     pub(crate) tx: mpsc::Sender<Event<R>>,
     pub(crate) counters: Arc<Counters>,
+    /// Asked before every read: a fenced lease is not read.
+    pub(crate) assigner: Arc<dyn super::discovery::ShardAssigner>,
     pub(crate) _r: std::marker::PhantomData<fn() -> R>,
 }
+
+/// How often a fenced reader looks whether its shard may be read again.
+const FENCE_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// The per-shard read limit that adaptive reads stay under.
 const SHARD_READ_BYTES_PER_SEC: f64 = 2.0 * 1024.0 * 1024.0;
@@ -68,6 +73,7 @@ impl<R: Record> ShardReader<R> {
         }
         let mut limit = polling.max_records;
         loop {
+            self.wait_usable().await;
             let (out, call_started) = match self.get_records(&iterator, limit).await? {
                 Read::Records(out, started) => (out, started),
                 Read::Expired => {
@@ -106,6 +112,15 @@ impl<R: Record> ShardReader<R> {
             // The interval runs from the start of one call to the start of
             // the next, so time spent in the call counts towards it.
             tokio::time::sleep_until(call_started + polling.interval).await;
+        }
+    }
+
+    /// Waits while the shard may not be read (its lease fenced). The source
+    /// revokes a lost shard and aborts this reader; a lease renewed in time
+    /// again resumes where it stopped, nothing skipped.
+    pub(crate) async fn wait_usable(&self) {
+        while !self.assigner.usable(&self.shard) {
+            tokio::time::sleep(FENCE_POLL).await;
         }
     }
 

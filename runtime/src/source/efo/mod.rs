@@ -200,6 +200,9 @@ impl<R: Record> EfoShardReader<R> {
             if !fresh.is_empty() {
                 floor = None;
             }
+            // A fenced lease: nothing more is delivered until it is usable
+            // again or the source revokes the shard (aborting this reader).
+            r.wait_usable().await;
             if deliver(&r.tx, &r.cfg, &r.counters, &r.shard, fresh, Some(ev.millis_behind_latest()), &mut skip).await?.is_none() {
                 return Ok(Outcome::Gone);
             }
