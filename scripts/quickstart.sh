@@ -2,9 +2,10 @@
 # README command 1: the pipelines of templates/specs/orders.yaml, built into
 # binaries and run on a local Kinesis emulator. No AWS account needed.
 # Installs the emulators if missing, starts ferrokinesis on a loopback port,
-# builds the pipeline binaries, then runs three of them:
+# builds the pipeline binaries, then runs four of them:
 #   feed_orders     datagen -> `orders` stream (50,000 generated orders; ends by itself)
 #   archive_orders  `orders` -> `orders-archive` (json -> csv), until caught up
+#   big_orders_sql  `orders` -> `big-orders`: Flink SQL compiled to Rust at build time
 #   show_archive    `orders-archive` -> print, until caught up
 # and stops the emulator.
 set -euo pipefail
@@ -36,6 +37,8 @@ echo "== feed_orders: datagen -> stream orders"
 ./target/pipelines/feed_orders --progress
 echo "== archive_orders: stream orders -> stream orders-archive (json -> csv), until caught up"
 ./target/pipelines/archive_orders --checkpoint-dir "$work/checkpoints" --stop-when-idle 3s --progress
+echo "== big_orders_sql: stream orders -> stream big-orders (INSERT INTO … SELECT … WHERE, compiled at build time)"
+./target/pipelines/big_orders_sql --checkpoint-dir "$work/checkpoints" --stop-when-idle 3s --progress
 echo "== show_archive: stream orders-archive -> print, until caught up"
 ./target/pipelines/show_archive --checkpoint-dir "$work/checkpoints" --stop-when-idle 3s >"$work/archive.txt"
 head -n 3 "$work/archive.txt"
